@@ -1,0 +1,22 @@
+#pragma once
+// Everything of the dense (Eigen) path in one include.
+
+#include "implicit/status.hpp"
+#include "implicit/backend/eigen.hpp"
+#include "implicit/fixed_point/options.hpp"
+#include "implicit/fixed_point/result.hpp"
+#include "implicit/fixed_point/solve.hpp"
+#include "implicit/fixed_point/forward_iteration.hpp"
+#include "implicit/fixed_point/anderson.hpp"
+#include "implicit/fixed_point/newton.hpp"
+#include "implicit/fixed_point/broyden.hpp"
+#include "implicit/linear/dense_lu.hpp"
+#include "implicit/linear/gmres.hpp"
+#include "implicit/diff/autodiff.hpp"
+#include "implicit/diff/parametric.hpp"
+#include "implicit/diff/adjoint_options.hpp"
+#include "implicit/diff/fixed_point_ift.hpp"
+#include "implicit/diff/root_ift.hpp"
+#include "implicit/diff/unrolled.hpp"
+#include "implicit/diff/finite_difference.hpp"
+#include "implicit/models/tanh_layer.hpp"

@@ -1,0 +1,44 @@
+#pragma once
+// Vector operations the solvers are written against, for Eigen dense vectors.
+//
+// Every algorithm in fixed_point/, linear/ and diff/ touches vectors only
+// through VectorOps<V>, so a tensor backend (LibTorch) reuses the same
+// algorithms by specialising this one struct. Reductions return double: the
+// solvers' small dense subproblems (Anderson's bordered system, GMRES's
+// Hessenberg matrix) are solved in double whatever the vector's scalar is.
+
+#include <Eigen/Core>
+#include <cmath>
+
+#include "implicit/internal/scalar.hpp"
+
+namespace implicit {
+
+template <class Vector>
+struct VectorOps;  // specialised per backend
+
+template <class T>
+struct VectorOps<Eigen::Matrix<T, Eigen::Dynamic, 1>> {
+  using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+  using Scalar = T;
+
+  static Eigen::Index size(const Vector& v) { return v.size(); }
+  static Vector zeros_like(const Vector& v) { return Vector::Zero(v.size()); }
+  static double dot(const Vector& a, const Vector& b) { return internal::value(a.dot(b)); }
+  static double norm(const Vector& v) { return internal::value(v.norm()); }
+  // y += a * x
+  static void axpy(double a, const Vector& x, Vector& y) { y += static_cast<T>(a) * x; }
+  // out = a * x + b * y (out may alias x or y)
+  static void lincomb(double a, const Vector& x, double b, const Vector& y, Vector& out) {
+    out = static_cast<T>(a) * x + static_cast<T>(b) * y;
+  }
+  static void scale(double a, Vector& x) { x *= static_cast<T>(a); }
+  static void set_zero(Vector& x) { x.setZero(); }
+  static bool all_finite(const Vector& v) {
+    for (Eigen::Index i = 0; i < v.size(); ++i)
+      if (!std::isfinite(internal::value(v[i]))) return false;
+    return true;
+  }
+};
+
+}  // namespace implicit

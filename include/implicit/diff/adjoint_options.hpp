@@ -1,0 +1,92 @@
+#pragma once
+// How implicit differentiation solves its linear system, and what it reports.
+//
+// Kept apart from the forward solver's options (optimistix's `adjoint=`):
+// the forward solve may use Anderson at 1e-6 while the backward solve uses a
+// dense LU, and the backward pass reports its own status: a silently failed
+// adjoint solve would hand the caller a wrong gradient.
+
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+#include "implicit/fixed_point/anderson.hpp"
+#include "implicit/status.hpp"
+
+namespace implicit {
+
+enum class AdjointMethod {
+  kAuto,                 // dense LU when n <= dense_max_size, else GMRES
+  kDenseLU,              // form I - df/dz (or dg/dx) and factorise: n JVPs + n^3/3 flops
+  kGmres,                // matrix-free Krylov on VJP/JVP products
+  kFixedPointIteration,  // u <- (df/dz)^T u + zbar: converges iff f is a contraction at z*
+  kAnderson,             // the same iteration, Anderson-accelerated (fixed points only)
+};
+
+inline const char* to_string(AdjointMethod method) {
+  switch (method) {
+    case AdjointMethod::kAuto:
+      return "auto";
+    case AdjointMethod::kDenseLU:
+      return "dense_lu";
+    case AdjointMethod::kGmres:
+      return "gmres";
+    case AdjointMethod::kFixedPointIteration:
+      return "fixed_point_iteration";
+    case AdjointMethod::kAnderson:
+      return "anderson";
+  }
+  return "unknown";
+}
+
+struct AdjointOptions {
+  AdjointMethod method = AdjointMethod::kAuto;
+  // Largest n for which kAuto and the fallback use a dense LU.
+  int dense_max_size = 200;
+  // The linear system A u = b counts as solved when the recomputed residual
+  // satisfies ||A u - b|| <= abs_tol + rel_tol * ||b||.
+  double abs_tol = 1e-12;
+  double rel_tol = 1e-10;
+  // Products with A (iterative methods).
+  int max_iter = 1000;
+  int gmres_restart = 30;
+  AndersonOptions anderson;
+  // When the chosen method fails: try GMRES, then a dense LU if
+  // n <= dense_max_size, and report every attempt in the message.
+  bool fallback = true;
+
+  void validate() const {
+    if (dense_max_size < 0)
+      throw std::invalid_argument("AdjointOptions::dense_max_size must be >= 0, got " + std::to_string(dense_max_size));
+    if (!(abs_tol >= 0) || !(rel_tol >= 0) || abs_tol + rel_tol == 0 || !std::isfinite(abs_tol + rel_tol))
+      throw std::invalid_argument("AdjointOptions: abs_tol and rel_tol must be finite, >= 0 and not both 0");
+    if (max_iter < 1)
+      throw std::invalid_argument("AdjointOptions::max_iter must be >= 1, got " + std::to_string(max_iter));
+    if (gmres_restart < 1)
+      throw std::invalid_argument("AdjointOptions::gmres_restart must be >= 1, got " + std::to_string(gmres_restart));
+  }
+};
+
+// A derivative produced by implicit differentiation, with the certificate of
+// the linear solve behind it. When status is not kConverged, `value` is
+// filled with NaN, so that an unchecked use cannot pass for a gradient.
+template <class Value>
+struct [[nodiscard]] AdjointResult {
+  Value value;
+  Status status = Status::kLinearSolveFailed;
+  int iterations = 0;        // products with the system matrix, all attempts
+  double residual_norm = 0;  // recomputed ||A u - b|| of the accepted solve
+  std::string method;        // the method that produced `value`
+  std::string message;       // every attempt and why it failed, when one did
+
+  bool ok() const { return status == Status::kConverged; }
+  std::string brief_report() const {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "adjoint %s: %s after %d iterations, residual %.3e", method.c_str(),
+                  to_string(status), iterations, residual_norm);
+    return message.empty() ? std::string(buf) : std::string(buf) + ": " + message;
+  }
+};
+
+}  // namespace implicit

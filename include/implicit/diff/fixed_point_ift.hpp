@@ -1,0 +1,110 @@
+#pragma once
+// Implicit differentiation of a fixed point z* = f(theta, z*).
+//
+// By the implicit function theorem, with J = df/dz and B = df/dtheta at
+// (theta, z*),
+//
+//     dz*/dtheta = (I - J)^{-1} B.
+//
+// VJP: solve the adjoint system u = J^T u + zbar, i.e. (I - J)^T u = zbar,
+//      then thetabar = B^T u.
+// JVP: solve (I - J) dz = B dtheta.
+// Only z* is needed: memory does not depend on how many iterations the
+// forward solve took. z* must be a fixed point to the accuracy wanted; the
+// error in the derivative is of the order of the forward residual.
+//
+// Derivatives of f come from the map's hand-written members (jvp_z, vjp_z,
+// jacobian_z, *_theta; see parametric.hpp) or from forward-mode AD. All
+// three functions throw std::invalid_argument on wrong sizes or NaN/Inf in
+// their inputs, and report a failed linear solve (I - J singular, or an
+// iteration that does not converge) as a status with NaN values.
+
+#include <stdexcept>
+#include <string>
+
+#include "implicit/diff/adjoint_options.hpp"
+#include "implicit/diff/autodiff.hpp"
+#include "implicit/diff/parametric.hpp"
+#include "implicit/internal/linear_system.hpp"
+
+namespace implicit {
+
+namespace internal {
+
+template <class Map, class T>
+void check_fixed_point_inputs(const char* who, const Map& map, const VectorX<T>& theta, const VectorX<T>& z_star) {
+  if (!theta.allFinite()) throw std::invalid_argument(std::string(who) + ": theta has a NaN or Inf entry");
+  if (!z_star.allFinite()) throw std::invalid_argument(std::string(who) + ": z_star has a NaN or Inf entry");
+  const Eigen::Index m = map(theta, z_star).size();
+  if (m != z_star.size())
+    throw std::invalid_argument(std::string(who) + ": f(theta, z) has size " + std::to_string(m) +
+                                " but z_star has size " + std::to_string(z_star.size()));
+}
+
+template <class T>
+void check_same_size(const char* who, const char* name, const VectorX<T>& v, Eigen::Index expected) {
+  if (v.size() != expected)
+    throw std::invalid_argument(std::string(who) + ": " + name + " has size " + std::to_string(v.size()) +
+                                ", expected " + std::to_string(expected));
+  if (!v.allFinite()) throw std::invalid_argument(std::string(who) + ": " + name + " has a NaN or Inf entry");
+}
+
+}  // namespace internal
+
+// thetabar = (df/dtheta)^T u with u = (df/dz)^T u + zbar at z*.
+template <class Map, class T>
+AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& theta, const VectorX<T>& z_star,
+                                          const VectorX<T>& zbar, const AdjointOptions& options = {}) {
+  internal::check_fixed_point_inputs("fixed_point_vjp", map, theta, z_star);
+  internal::check_same_size("fixed_point_vjp", "zbar", zbar, z_star.size());
+  const auto f_of_z = bind_theta(map, theta);
+  const internal::LazyJacobian<std::decay_t<decltype(f_of_z)>, T> jac(f_of_z, z_star);
+  const Eigen::Index n = z_star.size();
+  auto apply_k = [&](const VectorX<T>& u) -> VectorX<T> {
+    return internal::transpose_product(f_of_z, jac, z_star, u);
+  };
+  auto apply_a = [&](const VectorX<T>& u) -> VectorX<T> { return u - apply_k(u); };
+  auto dense_a = [&]() -> MatrixX<T> { return MatrixX<T>::Identity(n, n) - jac.get().transpose(); };
+  auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, zbar, options);
+  VectorX<T> theta_bar = solve.ok() ? vjp(bind_state(map, z_star), theta, solve.x)
+                                    : internal::nan_vector<T>(theta.size());
+  return internal::to_adjoint_result(solve, std::move(theta_bar));
+}
+
+// dz = (I - df/dz)^{-1} (df/dtheta) dtheta at z*.
+template <class Map, class T>
+AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& theta, const VectorX<T>& z_star,
+                                          const VectorX<T>& dtheta, const AdjointOptions& options = {}) {
+  internal::check_fixed_point_inputs("fixed_point_jvp", map, theta, z_star);
+  internal::check_same_size("fixed_point_jvp", "dtheta", dtheta, theta.size());
+  const auto f_of_z = bind_theta(map, theta);
+  const internal::LazyJacobian<std::decay_t<decltype(f_of_z)>, T> jac(f_of_z, z_star);
+  const Eigen::Index n = z_star.size();
+  const VectorX<T> rhs = jvp(bind_state(map, z_star), theta, dtheta);
+  auto apply_k = [&](const VectorX<T>& v) -> VectorX<T> { return jvp(f_of_z, z_star, v); };
+  auto apply_a = [&](const VectorX<T>& v) -> VectorX<T> { return v - apply_k(v); };
+  auto dense_a = [&]() -> MatrixX<T> { return MatrixX<T>::Identity(n, n) - jac.get(); };
+  auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, rhs, options);
+  VectorX<T> dz = solve.ok() ? solve.x : internal::nan_vector<T>(n);
+  return internal::to_adjoint_result(solve, std::move(dz));
+}
+
+// The full n x p Jacobian dz*/dtheta = (I - J)^{-1} B, by one dense LU with
+// p right-hand sides (cost: n + p JVP passes, n^3/3 + n^2 p flops).
+template <class Map, class T>
+AdjointResult<MatrixX<T>> fixed_point_jacobian(const Map& map, const VectorX<T>& theta, const VectorX<T>& z_star) {
+  internal::check_fixed_point_inputs("fixed_point_jacobian", map, theta, z_star);
+  const Eigen::Index n = z_star.size();
+  const MatrixX<T> a = MatrixX<T>::Identity(n, n) - jacobian(bind_theta(map, theta), z_star);
+  const MatrixX<T> b = jacobian(bind_state(map, z_star), theta);
+  auto solve = solve_dense_lu(a, b);
+  AdjointResult<MatrixX<T>> out;
+  out.status = solve.status;
+  out.method = solve.method;
+  out.message = solve.message;
+  out.residual_norm = solve.residual_norm;
+  out.value = solve.ok() ? solve.x : MatrixX<T>::Constant(n, theta.size(), std::numeric_limits<T>::quiet_NaN());
+  return out;
+}
+
+}  // namespace implicit

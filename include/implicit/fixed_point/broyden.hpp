@@ -1,0 +1,104 @@
+#pragma once
+// Limited-memory ("good") Broyden on g(z) = f(z) - z, as used by
+// deep-equilibrium models.
+//
+// Keeps an approximation B of the inverse Jacobian of g in low-rank form,
+// B = -I + sum_i u_i v_i^T (B_0 = -I: the inverse Jacobian of g when
+// df/dz = 0, so the first step is plain forward iteration), steps
+// z <- z - B g, and after each step applies the Sherman-Morrison form of
+// Broyden's good update with dz = z_{k+1} - z_k, dg = g_{k+1} - g_k:
+//
+//     B <- B + (dz - B dg) (dz^T B) / (dz^T B dg).
+//
+// When `memory` pairs are stored the oldest is overwritten. Cost per step:
+// about 4 m dot products / axpys of length n. Workspace: 2m + 4 vectors.
+// An update whose denominator vanishes is skipped (B stays as it is).
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "implicit/backend/eigen.hpp"
+#include "implicit/fixed_point/solve.hpp"
+
+namespace implicit {
+
+struct BroydenOptions {
+  int memory = 30;  // rank-one pairs kept before the oldest is overwritten
+};
+
+class Broyden {
+ public:
+  explicit Broyden(BroydenOptions options = {}) : options_(options) {}
+
+  const char* name() const { return "broyden"; }
+
+  void validate() const {
+    if (options_.memory < 1)
+      throw std::invalid_argument("BroydenOptions::memory must be >= 1, got " + std::to_string(options_.memory));
+  }
+
+  template <class Vector>
+  struct State {
+    std::vector<Vector> u, v;  // B = -I + sum u_i v_i^T
+    int filled = 0, next = 0;
+    bool has_previous = false;
+    Vector z_prev, g_prev, dz, dg, b_dg, bt_dz;
+  };
+
+  template <class F, class Vector>
+  State<Vector> init(const F&, const Vector& z0) const {
+    using Ops = VectorOps<Vector>;
+    State<Vector> s;
+    s.u.assign(options_.memory, Ops::zeros_like(z0));
+    s.v.assign(options_.memory, Ops::zeros_like(z0));
+    s.z_prev = s.g_prev = s.dz = s.dg = s.b_dg = s.bt_dz = Ops::zeros_like(z0);
+    return s;
+  }
+
+  template <class F, class Vector>
+  StepReport step(const F&, State<Vector>& s, Vector& z, const Vector&, const Vector& g) const {
+    using Ops = VectorOps<Vector>;
+    if (s.has_previous) {
+      Ops::lincomb(1.0, z, -1.0, s.z_prev, s.dz);
+      Ops::lincomb(1.0, g, -1.0, s.g_prev, s.dg);
+      apply(s, s.dg, s.b_dg, /*transpose=*/false);
+      apply(s, s.dz, s.bt_dz, /*transpose=*/true);
+      const double denom = Ops::dot(s.dz, s.b_dg);
+      const double scale = std::sqrt(Ops::dot(s.dz, s.dz) * Ops::dot(s.b_dg, s.b_dg));
+      if (std::isfinite(denom) && std::abs(denom) > 1e-12 * scale) {
+        const int slot = s.next;
+        Ops::lincomb(1.0 / denom, s.dz, -1.0 / denom, s.b_dg, s.u[slot]);  // (dz - B dg) / denom
+        s.v[slot] = s.bt_dz;                                                 // B^T dz
+        s.next = (slot + 1) % options_.memory;
+        s.filled = std::min(s.filled + 1, options_.memory);
+      }
+    }
+    s.z_prev = z;
+    s.g_prev = g;
+    // z <- z - B g = z + g - sum u_i (v_i . g)
+    apply(s, g, s.dz, /*transpose=*/false);
+    Ops::axpy(-1.0, s.dz, z);
+    s.has_previous = true;
+    return {};
+  }
+
+ private:
+  // out = B x (or B^T x) with B = -I + sum u_i v_i^T.
+  template <class Vector>
+  void apply(const State<Vector>& s, const Vector& x, Vector& out, bool transpose) const {
+    using Ops = VectorOps<Vector>;
+    Ops::lincomb(-1.0, x, 0.0, x, out);
+    for (int i = 0; i < s.filled; ++i) {
+      if (transpose)
+        Ops::axpy(Ops::dot(s.u[i], x), s.v[i], out);
+      else
+        Ops::axpy(Ops::dot(s.v[i], x), s.u[i], out);
+    }
+  }
+
+  BroydenOptions options_;
+};
+
+}  // namespace implicit

@@ -1,0 +1,94 @@
+#pragma once
+// Newton's method on g(z) = f(z) - z:  z <- z + (I - J_f(z))^{-1} (f(z) - z).
+//
+// Quadratic convergence near z* (5-6 steps on the reference problem against
+// ~40 for forward iteration) at the price of a Jacobian per step. Two ways
+// to solve the Newton system, chosen by `linear_solver`:
+//   kDense: J_f from the map's jacobian() or forward-mode AD (n JVPs, ~ n f
+//           evaluations), then a dense LU (n^3/3 flops);
+//   kGmres: matrix-free GMRES on JVPs (one dual-number f pass each), for
+//           large n where forming J_f costs too much;
+//   kAuto:  dense for n <= dense_max_size, GMRES above.
+// f must be callable on dual numbers (templated on the scalar type) or
+// provide jacobian(z) / jvp(z, v). A singular Newton system stops the solve
+// with kLinearSolveFailed. No line search: from a poor start Newton can
+// diverge, which the driver reports as kDiverged.
+
+#include <stdexcept>
+#include <string>
+
+#include "implicit/diff/autodiff.hpp"
+#include "implicit/fixed_point/solve.hpp"
+#include "implicit/linear/dense_lu.hpp"
+#include "implicit/linear/gmres.hpp"
+
+namespace implicit {
+
+struct NewtonOptions {
+  enum class LinearSolver { kAuto, kDense, kGmres };
+  LinearSolver linear_solver = LinearSolver::kAuto;
+  int dense_max_size = 200;  // kAuto's switch from dense LU to GMRES
+  // Inexact Newton: GMRES stops at ||A d - g|| <= gmres_rel_tol ||g||.
+  double gmres_rel_tol = 1e-6;
+  int gmres_restart = 30;
+  int gmres_max_iter = 200;
+};
+
+class Newton {
+ public:
+  explicit Newton(NewtonOptions options = {}) : options_(options) {}
+
+  const char* name() const { return "newton"; }
+
+  void validate() const {
+    if (options_.dense_max_size < 0)
+      throw std::invalid_argument("NewtonOptions::dense_max_size must be >= 0");
+    if (!(options_.gmres_rel_tol > 0 && options_.gmres_rel_tol < 1))
+      throw std::invalid_argument("NewtonOptions::gmres_rel_tol must be in (0, 1), got " +
+                                  std::to_string(options_.gmres_rel_tol));
+  }
+
+  struct State {};
+
+  template <class F, class Vector>
+  State init(const F&, const Vector&) const {
+    return {};
+  }
+
+  template <class F, class T>
+  StepReport step(const F& f, State&, VectorX<T>& z, const VectorX<T>& /*fz*/, const VectorX<T>& g) const {
+    const Eigen::Index n = z.size();
+    StepReport report;
+    report.jacobian_evaluations = 1;
+    const bool dense = options_.linear_solver == NewtonOptions::LinearSolver::kDense ||
+                       (options_.linear_solver == NewtonOptions::LinearSolver::kAuto && n <= options_.dense_max_size);
+    LinearSolveResult<VectorX<T>> solve;
+    if (dense) {
+      const MatrixX<T> a = MatrixX<T>::Identity(n, n) - jacobian(f, z);
+      solve = solve_dense_lu(a, g);
+    } else {
+      GmresOptions gopt;
+      gopt.rel_tol = options_.gmres_rel_tol;
+      gopt.abs_tol = 0;
+      gopt.restart = options_.gmres_restart;
+      gopt.max_iter = options_.gmres_max_iter;
+      auto apply = [&](const VectorX<T>& v) -> VectorX<T> { return v - jvp(f, z, v); };
+      solve = gmres(apply, g, VectorX<T>(VectorX<T>::Zero(n)), gopt);
+      // An inexact step that reduced the residual is still a useful step.
+      if (solve.status == Status::kMaxIterations && solve.residual_norm < static_cast<double>(g.norm()))
+        solve.status = Status::kConverged;
+    }
+    if (!solve.ok()) {
+      report.status = Status::kLinearSolveFailed;
+      report.message = "Newton system (I - df/dz) d = f(z) - z: " + solve.brief_report();
+      return report;
+    }
+    z += solve.x;
+    return report;
+  }
+
+ private:
+  NewtonOptions options_;
+};
+
+}  // namespace implicit

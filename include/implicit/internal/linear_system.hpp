@@ -1,0 +1,160 @@
+#pragma once
+// The linear solve behind every implicit derivative: A u = b, with A known
+// as a product, as a dense matrix on demand, and (for fixed points, where
+// A = I - K) as the map u -> K u + b whose fixed point is u. Dispatches on
+// AdjointOptions::method, certifies the answer by recomputing ||A u - b||,
+// and walks the fallback chain on failure.
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "implicit/diff/adjoint_options.hpp"
+#include "implicit/diff/autodiff.hpp"
+#include "implicit/fixed_point/anderson.hpp"
+#include "implicit/fixed_point/forward_iteration.hpp"
+#include "implicit/fixed_point/solve.hpp"
+#include "implicit/linear/dense_lu.hpp"
+#include "implicit/linear/gmres.hpp"
+
+namespace implicit::internal {
+
+// A Jacobian computed at most once, on first use.
+template <class F, class T>
+class LazyJacobian {
+ public:
+  LazyJacobian(const F& f, const VectorX<T>& x) : f_(f), x_(x) {}
+  const MatrixX<T>& get() const {
+    if (!value_) value_ = implicit::jacobian(f_, x_);
+    return *value_;
+  }
+
+ private:
+  const F& f_;
+  const VectorX<T>& x_;
+  mutable std::optional<MatrixX<T>> value_;
+};
+
+// J^T u through a hand-written vjp when the map has one, else the cached
+// dense Jacobian (forward mode has no cheaper transpose product).
+template <class F, class T>
+VectorX<T> transpose_product(const F& f, const LazyJacobian<F, T>& jac, const VectorX<T>& x, const VectorX<T>& u) {
+  if constexpr (has_vjp<F, VectorX<T>>::value) {
+    return f.vjp(x, u);
+  } else {
+    (void)x;
+    return jac.get().transpose() * u;
+  }
+}
+
+template <class T>
+VectorX<T> nan_vector(Eigen::Index n) {
+  return VectorX<T>::Constant(n, std::numeric_limits<T>::quiet_NaN());
+}
+
+// Solves A u = b. `apply_k` may be nullptr (then A has no fixed-point form
+// and the iteration methods are refused); otherwise A = I - K.
+template <class T, class ApplyA, class DenseA, class ApplyK>
+LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const DenseA& dense_a, const ApplyK* apply_k,
+                                                  const VectorX<T>& b, const AdjointOptions& options) {
+  options.validate();
+  const Eigen::Index n = b.size();
+  const double b_norm = static_cast<double>(b.norm());
+  const double target = options.abs_tol + options.rel_tol * b_norm;
+
+  AdjointMethod first = options.method;
+  if (first == AdjointMethod::kAuto)
+    first = n <= options.dense_max_size ? AdjointMethod::kDenseLU : AdjointMethod::kGmres;
+  if (!apply_k && (first == AdjointMethod::kFixedPointIteration || first == AdjointMethod::kAnderson))
+    throw std::invalid_argument(std::string("AdjointOptions::method = ") + to_string(first) +
+                                " needs a fixed-point system u = K u + b; use dense_lu or gmres for roots");
+  std::vector<AdjointMethod> attempts{first};
+  if (options.fallback) {
+    if (first != AdjointMethod::kGmres) attempts.push_back(AdjointMethod::kGmres);
+    if (first != AdjointMethod::kDenseLU && n <= options.dense_max_size) attempts.push_back(AdjointMethod::kDenseLU);
+  }
+
+  LinearSolveResult<VectorX<T>> result;
+  std::string history;
+  int total_iterations = 0;
+  for (AdjointMethod method : attempts) {
+    LinearSolveResult<VectorX<T>> attempt;
+    switch (method) {
+      case AdjointMethod::kDenseLU:
+        attempt = solve_dense_lu(MatrixX<T>(dense_a()), b);
+        break;
+      case AdjointMethod::kGmres: {
+        GmresOptions g;
+        g.restart = options.gmres_restart;
+        g.max_iter = options.max_iter;
+        g.abs_tol = options.abs_tol;
+        g.rel_tol = options.rel_tol;
+        attempt = gmres(apply_a, b, VectorX<T>(VectorX<T>::Zero(n)), g);
+        break;
+      }
+      case AdjointMethod::kFixedPointIteration:
+      case AdjointMethod::kAnderson: {
+        auto map = [&](const VectorX<T>& u) -> VectorX<T> { return (*apply_k)(u) + b; };
+        FixedPointOptions fp;
+        fp.max_iter = options.max_iter;
+        fp.abs_tol = target;
+        fp.rel_tol = 0;
+        fp.record_history = false;
+        const VectorX<T> u0 = VectorX<T>::Zero(n);
+        auto fixed = method == AdjointMethod::kAnderson ? solve_fixed_point(map, u0, Anderson(options.anderson), fp)
+                                                        : solve_fixed_point(map, u0, ForwardIteration(), fp);
+        attempt.x = std::move(fixed.x);
+        attempt.status = fixed.status;
+        attempt.iterations = fixed.function_evaluations;
+        attempt.message = fixed.message;
+        break;
+      }
+      case AdjointMethod::kAuto:
+        break;
+    }
+    attempt.method = to_string(method);
+    total_iterations += attempt.iterations;
+    // Certify: whatever the method claims, recompute the residual.
+    if (attempt.x.size() == n && attempt.x.allFinite()) {
+      attempt.residual_norm = static_cast<double>((apply_a(attempt.x) - b).norm());
+      const double roundoff = 16 * std::numeric_limits<T>::epsilon() * (b_norm + static_cast<double>(attempt.x.norm()));
+      if (attempt.ok() && !(attempt.residual_norm <= target + roundoff)) {
+        attempt.status = Status::kLinearSolveFailed;
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "recomputed residual %.3e above tolerance %.3e", attempt.residual_norm,
+                      target + roundoff);
+        attempt.message = buf;
+      }
+    } else if (attempt.ok()) {
+      attempt.status = Status::kNonFinite;
+      attempt.message = "solution has NaN or Inf";
+    }
+    if (!history.empty()) history += "; then ";
+    history += attempt.method + ": " + to_string(attempt.status);
+    if (!attempt.message.empty()) history += " (" + attempt.message + ")";
+    result = std::move(attempt);
+    if (result.ok()) break;
+  }
+  result.iterations = total_iterations;
+  // Only worth reading when something failed along the way.
+  result.message = attempts.size() > 1 && (history.find(';') != std::string::npos || !result.ok()) ? history
+                                                                                                  : result.message;
+  return result;
+}
+
+template <class Value, class T>
+AdjointResult<Value> to_adjoint_result(const LinearSolveResult<VectorX<T>>& solve, Value value) {
+  AdjointResult<Value> out;
+  out.value = std::move(value);
+  out.status = solve.status;
+  out.iterations = solve.iterations;
+  out.residual_norm = solve.residual_norm;
+  out.method = solve.method;
+  out.message = solve.message;
+  return out;
+}
+
+}  // namespace implicit::internal

@@ -1,0 +1,39 @@
+#pragma once
+// Why a solve stopped. Numerical outcomes are statuses the caller must read;
+// programming errors (bad shapes, NaN in inputs, invalid options) throw.
+
+#include <ostream>
+#include <string>
+
+namespace implicit {
+
+enum class Status {
+  kConverged,          // the stopping rule held
+  kMaxIterations,      // max_iter reached before the stopping rule held
+  kDiverged,           // residual grew past divergence_ratio x its best value
+  kNonFinite,          // f (or a residual) produced NaN or Inf
+  kLinearSolveFailed,  // an inner linear system was singular or did not converge
+  kInvalidBracket,     // a root bracket did not bracket, or none could be found
+};
+
+inline const char* to_string(Status status) {
+  switch (status) {
+    case Status::kConverged:
+      return "converged";
+    case Status::kMaxIterations:
+      return "max_iterations";
+    case Status::kDiverged:
+      return "diverged";
+    case Status::kNonFinite:
+      return "non_finite";
+    case Status::kLinearSolveFailed:
+      return "linear_solve_failed";
+    case Status::kInvalidBracket:
+      return "invalid_bracket";
+  }
+  return "unknown";
+}
+
+inline std::ostream& operator<<(std::ostream& os, Status status) { return os << to_string(status); }
+
+}  // namespace implicit

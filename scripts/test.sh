@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's test command: install dependencies, build everything
+# (library, CLI, tests, benchmarks), run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh
+ctest --test-dir build --output-on-failure -j "$(nproc)"

@@ -1,0 +1,187 @@
+// Implicit differentiation of z* = tanh(W z* + x): against central finite
+// differences, against unrolled differentiation, across adjoint methods and
+// derivative sources, and on failure.
+#include "support.hpp"
+
+namespace implicit {
+namespace {
+
+using testing::Vec;
+
+// L = sum(z*(theta)) re-solved by Newton at each probe. Central differences
+// at h = 1e-6 on an O(1) function: truncation ~h^2 ~ 1e-12, round-off
+// ~eps/h ~ 1e-10 (times the solve's 1e-13 residual / h ~ 1e-7 at worst, the
+// dominant term): 1e-6 absolute leaves room for that and nothing else.
+constexpr double kFdTolerance = 1e-6;
+
+class FixedPointIft : public ::testing::Test {
+ protected:
+  TanhProblem p = make_reference_tanh_problem(10, 0);
+  Vec z_star = testing::newton_fixed_point(p.layer, p.theta);
+  Vec zbar = Vec::Ones(10);
+
+  Vec finite_difference_gradient() const {
+    auto loss = [&](const Vec& theta) { return testing::newton_fixed_point(p.layer, theta).sum(); };
+    return central_difference_gradient(loss, p.theta);
+  }
+};
+
+TEST_F(FixedPointIft, VjpMatchesFiniteDifferences) {
+  const auto ift = fixed_point_vjp(p.layer, p.theta, z_star, zbar);
+  ASSERT_TRUE(ift.ok()) << ift.brief_report();
+  EXPECT_LE((ift.value - finite_difference_gradient()).cwiseAbs().maxCoeff(), kFdTolerance);
+}
+
+// Unrolled reverse mode through forward iteration to 1e-14: its gradient is
+// the exact derivative of K iterations, which differs from dz*/dtheta by
+// O(L^K) with L ~ 0.7 the contraction factor, i.e. about the residual.
+TEST_F(FixedPointIft, VjpMatchesUnrolledDifferentiation) {
+  const auto ift = fixed_point_vjp(p.layer, p.theta, z_star, zbar);
+  const auto unrolled = unrolled_vjp(p.layer, p.theta, Vec(Vec::Zero(10)), zbar, testing::tight_options());
+  ASSERT_TRUE(unrolled.ok());
+  EXPECT_LE((ift.value - unrolled.theta_bar).cwiseAbs().maxCoeff(), 1e-10);
+}
+
+TEST_F(FixedPointIft, AllAdjointMethodsAgree) {
+  const auto reference = fixed_point_vjp(p.layer, p.theta, z_star, zbar);
+  for (AdjointMethod m : {AdjointMethod::kDenseLU, AdjointMethod::kGmres, AdjointMethod::kFixedPointIteration,
+                          AdjointMethod::kAnderson}) {
+    AdjointOptions o;
+    o.method = m;
+    o.fallback = false;
+    const auto r = fixed_point_vjp(p.layer, p.theta, z_star, zbar, o);
+    ASSERT_TRUE(r.ok()) << r.brief_report();
+    EXPECT_EQ(r.method, to_string(m));
+    // Adjoint tolerance 1e-10 relative to ||zbar|| ~ 3, amplified by
+    // ||B|| ~ 1: 1e-9 absolute on theta_bar.
+    EXPECT_LE((r.value - reference.value).cwiseAbs().maxCoeff(), 1e-9) << to_string(m);
+  }
+}
+
+// Forward-mode AD (no hand-written derivatives) gives the same gradients.
+TEST_F(FixedPointIft, AutomaticAndHandWrittenDerivativesAgree) {
+  const testing::AutoDiffTanh generic{p.layer};
+  const auto a = fixed_point_vjp(p.layer, p.theta, z_star, zbar);
+  const auto b = fixed_point_vjp(generic, p.theta, z_star, zbar);
+  ASSERT_TRUE(b.ok());
+  EXPECT_LE((a.value - b.value).cwiseAbs().maxCoeff(), 1e-13);
+  AdjointOptions gmres;
+  gmres.method = AdjointMethod::kGmres;
+  const auto c = fixed_point_vjp(generic, p.theta, z_star, zbar, gmres);
+  EXPECT_LE((a.value - c.value).cwiseAbs().maxCoeff(), 1e-9);
+}
+
+TEST_F(FixedPointIft, JacobianJvpAndVjpAreConsistent) {
+  const auto jac = fixed_point_jacobian(p.layer, p.theta, z_star);
+  ASSERT_TRUE(jac.ok());
+  ASSERT_EQ(jac.value.rows(), 10);
+  ASSERT_EQ(jac.value.cols(), 110);
+  const auto vjp = fixed_point_vjp(p.layer, p.theta, z_star, zbar);
+  EXPECT_LE((jac.value.transpose() * zbar - vjp.value).cwiseAbs().maxCoeff(), 1e-12);
+  const Vec dtheta = Vec::LinSpaced(110, -1, 1);
+  for (AdjointMethod m : {AdjointMethod::kDenseLU, AdjointMethod::kGmres, AdjointMethod::kAnderson}) {
+    AdjointOptions o;
+    o.method = m;
+    const auto jvp = fixed_point_jvp(p.layer, p.theta, z_star, dtheta, o);
+    ASSERT_TRUE(jvp.ok()) << jvp.brief_report();
+    EXPECT_LE((jac.value * dtheta - jvp.value).cwiseAbs().maxCoeff(), 1e-9) << to_string(m);
+  }
+}
+
+// JVP against a central difference along the direction dtheta.
+TEST_F(FixedPointIft, JvpMatchesFiniteDifferences) {
+  const Vec dtheta = Vec::LinSpaced(110, -1, 1) / 10;
+  const double h = 1e-6;
+  const Vec fd = (testing::newton_fixed_point(p.layer, Vec(p.theta + h * dtheta)) -
+                  testing::newton_fixed_point(p.layer, Vec(p.theta - h * dtheta))) /
+                 (2 * h);
+  const auto jvp = fixed_point_jvp(p.layer, p.theta, z_star, dtheta);
+  EXPECT_LE((jvp.value - fd).cwiseAbs().maxCoeff(), kFdTolerance);
+}
+
+// float32: the same gradient to float accuracy (the adjoint tolerance is
+// raised to what float can meet).
+TEST_F(FixedPointIft, FloatMatchesDouble) {
+  const VectorX<float> theta = p.theta.cast<float>();
+  FixedPointOptions fo;
+  fo.rel_tol = 1e-6;
+  fo.abs_tol = 1e-6;
+  const auto forward = solve_fixed_point(bind_theta(p.layer, theta), VectorX<float>(VectorX<float>::Zero(10)),
+                                         Anderson(), fo);
+  ASSERT_TRUE(forward.ok());
+  AdjointOptions o;
+  o.rel_tol = 1e-5;
+  o.abs_tol = 1e-6;
+  const auto f32 = fixed_point_vjp(p.layer, theta, forward.x, VectorX<float>(VectorX<float>::Ones(10)), o);
+  ASSERT_TRUE(f32.ok()) << f32.brief_report();
+  const auto f64 = fixed_point_vjp(p.layer, p.theta, z_star, zbar);
+  // float eps ~ 1.2e-7, condition of I - J ~ 5, forward residual 1e-6:
+  // relative agreement to ~1e-5.
+  EXPECT_LE((f32.value.cast<double>() - f64.value).cwiseAbs().maxCoeff(), 1e-4 * f64.value.cwiseAbs().maxCoeff());
+}
+
+// f(theta, z) = A z + c with A having eigenvalue exactly 1: I - A singular.
+struct SingularLinear {
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& theta, const VectorX<T>& z) const {
+    VectorX<T> out(2);
+    out[0] = z[0] + theta[0];        // eigenvalue 1: I - df/dz singular
+    out[1] = T(0.5) * z[1] + theta[1];
+    return out;
+  }
+};
+
+TEST(FixedPointIftFailure, SingularAdjointSystemIsAStatusNotAGradient) {
+  const Vec theta = Vec::Zero(2);
+  const Vec z = Vec::Zero(2);  // a fixed point: f(0, 0) = 0
+  const auto r = fixed_point_vjp(SingularLinear{}, theta, z, Vec(Vec::Ones(2)));
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.status, Status::kLinearSolveFailed);
+  EXPECT_TRUE(r.value.array().isNaN().all()) << "a failed adjoint must not look like a gradient";
+  EXPECT_NE(r.message.find("dense_lu"), std::string::npos) << r.message;  // every attempt is listed
+  const auto jac = fixed_point_jacobian(SingularLinear{}, theta, z);
+  EXPECT_FALSE(jac.ok());
+}
+
+// A map whose adjoint iteration diverges (spectral radius 1.5 > 1) while
+// I - J is invertible: the iteration fails, the fallback solves it, and the
+// message records both.
+struct Expanding {
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& theta, const VectorX<T>& z) const {
+    return (T(1.5) * z + theta).eval();
+  }
+};
+
+TEST(FixedPointIftFailure, NonContractiveAdjointFallsBackOrFails) {
+  const Vec theta = (Vec(2) << 1, 2).finished();
+  const Vec z = -2 * theta;  // 1.5 z + theta = z
+  AdjointOptions o;
+  o.method = AdjointMethod::kFixedPointIteration;
+  const auto rescued = fixed_point_vjp(Expanding{}, theta, z, Vec(Vec::Ones(2)), o);
+  ASSERT_TRUE(rescued.ok()) << rescued.brief_report();
+  EXPECT_NE(rescued.message.find("fixed_point_iteration: diverged"), std::string::npos) << rescued.message;
+  // (I - 1.5 I)^T u = 1 -> u = -2; theta_bar = u.
+  EXPECT_NEAR(rescued.value[0], -2, 1e-12);
+  o.fallback = false;
+  const auto failed = fixed_point_vjp(Expanding{}, theta, z, Vec(Vec::Ones(2)), o);
+  EXPECT_EQ(failed.status, Status::kDiverged);
+  EXPECT_TRUE(failed.value.array().isNaN().all());
+}
+
+TEST(FixedPointIftFailure, BadInputThrows) {
+  const auto p = make_reference_tanh_problem(4, 0);
+  const Vec z = Vec::Zero(4);
+  EXPECT_THROW((void)fixed_point_vjp(p.layer, p.theta, z, Vec(Vec::Ones(3))), std::invalid_argument);
+  Vec bad = z;
+  bad[2] = std::nan("");
+  EXPECT_THROW((void)fixed_point_vjp(p.layer, p.theta, bad, Vec(Vec::Ones(4))), std::invalid_argument);
+  EXPECT_THROW((void)fixed_point_jvp(p.layer, p.theta, z, Vec(Vec::Ones(3))), std::invalid_argument);
+  EXPECT_THROW((void)fixed_point_vjp(p.layer, Vec(Vec::Ones(3)), z, Vec(Vec::Ones(4))), std::invalid_argument);
+  AdjointOptions o;
+  o.max_iter = 0;
+  EXPECT_THROW((void)fixed_point_vjp(p.layer, p.theta, z, Vec(Vec::Ones(4)), o), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace implicit
