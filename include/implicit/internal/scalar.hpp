@@ -4,8 +4,8 @@
 // residual norms are computed on values even when a solver runs on dual
 // numbers (forward-mode unrolled differentiation).
 
+#include <Eigen/Core>
 #include <type_traits>
-
 #include <unsupported/Eigen/AutoDiff>
 
 namespace implicit::internal {

@@ -1,0 +1,193 @@
+#pragma once
+// Brackets for the scalar root finders: checking a given [lower, upper],
+// growing one to the right for an increasing g, and the bracket-width
+// stopping rule shared by bisection and TOMS 748.
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "implicit/root/options.hpp"
+#include "implicit/root/result.hpp"
+#include "implicit/status.hpp"
+
+namespace implicit {
+
+// Why [lower, upper] with g(lower) = g_lower, g(upper) = g_upper cannot be
+// solved on, or an empty string when it can. Usable means: lower < upper,
+// both ends and both g values finite, and g_lower, g_upper of opposite signs
+// or one of them exactly 0. The message names the offending numbers.
+// Cost: O(1), no g evaluations. Never throws (beyond std::bad_alloc).
+template <class T>
+std::string bracket_error(T lower, T upper, T g_lower, T g_upper) {
+  using internal::format_number;
+  const std::string where = "[lower, upper] = [" + format_number(lower) + ", " +
+                            format_number(upper) + "], g(lower) = " + format_number(g_lower) +
+                            ", g(upper) = " + format_number(g_upper);
+  if (!std::isfinite(lower) || !std::isfinite(upper))
+    return "the bracket ends must be finite: " + where;
+  if (!(lower < upper)) return "the bracket must have lower < upper: " + where;
+  if (!std::isfinite(g_lower) || !std::isfinite(g_upper))
+    return "g is not finite at a bracket end: " + where;
+  if (g_lower != 0 && g_upper != 0 && (g_lower > 0) == (g_upper > 0))
+    return "g has the same sign at both ends, so they do not bracket a root: " + where;
+  return {};
+}
+
+// The outcome of grow_bracket_right.
+template <class T>
+struct [[nodiscard]] BracketSearch {
+  bool found = false;  // a bracket (or an exact zero) was found
+  // When found: g(left) <= 0 < g(right), left the last trial with g <= 0 (or
+  // the start), so [left, right] is as tight as the trials allow; after an
+  // exact zero, left == right and g_left == g_right == 0.
+  T left = T(0);
+  T right = T(0);
+  T g_left = T(0);
+  T g_right = T(0);
+  int evaluations = 0;  // g calls made here (= trial right ends)
+  std::string message;  // when !found: why, with the numbers
+};
+
+// For an increasing g with g(lower) = g_lower <= 0, finds right > lower with
+// g(right) > 0 by trying right_k = lower + initial_step * growth_factor^(k-1),
+// k = 1 .. max_expansions (see BracketOptions). Each trial with g <= 0 moves
+// the left end up to it, which is valid because g is increasing.
+// Cost: one g evaluation per trial, about log2(root distance / initial_step)
+// + 1 with the defaults. Fails (found = false, message with the start, the
+// last right end and g there) when g stays <= 0 over all trials, when g is
+// NaN or infinite at a trial, or when the trial right end overflows.
+// Throws std::invalid_argument for invalid options, a NaN or infinite lower,
+// or g_lower > 0 / NaN (a precondition, checked here).
+template <class T, class G>
+BracketSearch<T> grow_bracket_right(G&& g, T lower, T g_lower, const BracketOptions& options) {
+  static_assert(std::is_floating_point_v<T>,
+                "grow_bracket_right works on float, double, long double");
+  using internal::format_number;
+  options.validate();
+  if (!std::isfinite(lower))
+    throw std::invalid_argument("grow_bracket_right: lower must be finite, got " +
+                                format_number(lower));
+  if (!(g_lower <= 0))
+    throw std::invalid_argument("grow_bracket_right: needs g(lower) <= 0, got g(" +
+                                format_number(lower) + ") = " + format_number(g_lower));
+  BracketSearch<T> out;
+  out.left = lower;
+  out.g_left = g_lower;
+  // The distance is kept in double: growth_factor^k for k up to 200 stays
+  // far from double overflow, and a float right end that overflows shows up
+  // as an infinite right end below.
+  double step = options.initial_step;
+  T right = lower;
+  T g_right = g_lower;
+  for (int k = 1; k <= options.max_expansions; ++k, step *= options.growth_factor) {
+    right = static_cast<T>(static_cast<double>(lower) + step);
+    if (!std::isfinite(right)) {
+      out.message = "the trial right end overflowed after " + std::to_string(k - 1) +
+                    " expansions from lower = " + format_number(lower) +
+                    " (g(lower) = " + format_number(g_lower) + "); last finite right end " +
+                    format_number(out.left) + " with g = " + format_number(out.g_left) + " <= 0";
+      return out;
+    }
+    if (!(right > out.left)) continue;  // the step vanished below lower's ulp: keep growing
+    g_right = static_cast<T>(g(right));
+    ++out.evaluations;
+    if (!std::isfinite(g_right)) {
+      out.message = "g is not finite at trial right end " + format_number(right) +
+                    " (g = " + format_number(g_right) + ", expansion " + std::to_string(k) +
+                    ", lower = " + format_number(lower) + ", g(lower) = " + format_number(g_lower) +
+                    ")";
+      return out;
+    }
+    if (g_right > 0) {
+      out.found = true;
+      out.right = right;
+      out.g_right = g_right;
+      return out;
+    }
+    out.left = right;
+    out.g_left = g_right;
+    if (g_right == 0) {  // an exact zero: nothing left to bracket
+      out.found = true;
+      out.right = right;
+      return out;
+    }
+  }
+  out.right = right;
+  out.g_right = g_right;
+  out.message = "g stayed <= 0 over " + std::to_string(options.max_expansions) +
+                " trial right ends from lower = " + format_number(lower) +
+                " (g(lower) = " + format_number(g_lower) + "); last right end " +
+                format_number(right) + " with g = " + format_number(g_right) +
+                " (raise BracketOptions::max_expansions or growth_factor)";
+  return out;
+}
+
+namespace internal {
+
+// The bracket-width stopping rule of ScalarRootOptions:
+//     b - a <= x_abs_tol + x_rel_tol * max(|a|, |b|)
+// or no number of type T lies strictly between a and b (then bisection and
+// TOMS 748's safeguard step would evaluate an end again and make no progress).
+template <class T>
+struct BracketTolerance {
+  T abs_tol;
+  T rel_tol;
+
+  explicit BracketTolerance(const ScalarRootOptions& options)
+      : abs_tol(static_cast<T>(options.x_abs_tol)), rel_tol(options.effective_x_rel_tol<T>()) {}
+
+  bool operator()(T a, T b) const {
+    using std::fabs;
+    using std::fmax;
+    if (b - a <= abs_tol + rel_tol * fmax(fabs(a), fabs(b))) return true;
+    return std::nextafter(a, b) == b;
+  }
+};
+
+template <class T>
+void require_not_nan(T x, const char* name) {
+  if (std::isnan(x))
+    throw std::invalid_argument(std::string(name) + " is NaN; a root solve needs a number");
+}
+
+// Evaluates g at both ends of a given bracket. Returns the failed result
+// (status kInvalidBracket, message from bracket_error) when the ends do not
+// bracket a root, else nothing and sets g_lower, g_upper.
+template <class T, class G>
+std::optional<ScalarRootResult<T>> evaluate_bracket(G& g, T lower, T upper, ScalarRootMethod method,
+                                                    T& g_lower, T& g_upper) {
+  g_lower = static_cast<T>(g(lower));
+  g_upper = static_cast<T>(g(upper));
+  std::string error = bracket_error(lower, upper, g_lower, g_upper);
+  if (error.empty()) return std::nullopt;
+  ScalarRootResult<T> r;
+  r.method = method;
+  r.status = Status::kInvalidBracket;
+  r.function_evaluations = 2;
+  r.x = lower;
+  r.lower = lower;
+  r.upper = upper;
+  r.residual = g_lower;
+  r.message = std::move(error);
+  return r;
+}
+
+// Fills x, residual and the bracket of r from the final bracket [a, b]
+// (either order of signs): x is the end with the smaller |g|.
+template <class T>
+void finish_from_bracket(ScalarRootResult<T>& r, T a, T b, T ga, T gb) {
+  using std::fabs;
+  r.lower = a;
+  r.upper = b;
+  const bool take_a = fabs(ga) <= fabs(gb);
+  r.x = take_a ? a : b;
+  r.residual = take_a ? ga : gb;
+}
+
+}  // namespace internal
+
+}  // namespace implicit

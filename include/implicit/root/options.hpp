@@ -1,0 +1,134 @@
+#pragma once
+// Options of the scalar root finders in root/: which method, when to stop,
+// and how find_root_increasing grows a bracket it was not given.
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace implicit {
+
+namespace internal {
+// x printed with enough digits to round-trip (max_digits10), for messages
+// that must show the numbers that caused them.
+template <class T>
+std::string format_number(T x) {
+  std::ostringstream os;
+  os.precision(std::numeric_limits<T>::max_digits10);
+  os << x;
+  return os.str();
+}
+}  // namespace internal
+
+// The bracketing method behind find_root. Both keep a bracket [lower, upper]
+// with g(lower) and g(upper) of opposite signs, so both always converge on a
+// continuous g; they differ only in how many g evaluations that takes.
+enum class ScalarRootMethod {
+  // Alefeld, Potra & Shi, "Algorithm 748: enclosing zeros of continuous
+  // functions", ACM TOMS 21 (1995), via boost::math::tools::toms748_solve:
+  // cubic / quadratic inverse interpolation safeguarded by bisection,
+  // superlinear on smooth g (about 8 evaluations per inverse on the reference
+  // monotone network, see PEERS.md).
+  kToms748,
+  // Halve the bracket each step: one bit of x per evaluation (about 55-60 per
+  // inverse to adjacent doubles), insensitive to how g looks inside.
+  kBisection,
+};
+
+inline const char* to_string(ScalarRootMethod method) {
+  switch (method) {
+    case ScalarRootMethod::kToms748:
+      return "toms748";
+    case ScalarRootMethod::kBisection:
+      return "bisection";
+  }
+  return "unknown";
+}
+
+// How find_root_increasing finds a right end for [lower, right] with
+// g(right) > 0. The k-th trial right end (k = 1, 2, ...) is
+//
+//     right_k = lower + initial_step * growth_factor^(k-1),
+//
+// so the bracket grows geometrically and a root at distance D is enclosed
+// after about log(D / initial_step) / log(growth_factor) + 1 evaluations.
+struct BracketOptions {
+  // Distance from lower to the first trial right end. Must be finite, > 0.
+  double initial_step = 1.0;
+  // Each failed trial multiplies the distance by this. Must be finite, > 1.
+  double growth_factor = 2.0;
+  // Most trial right ends (= g evaluations) before giving up with status
+  // kInvalidBracket. Must be >= 1. With the defaults, 200 reaches 2^199 ~ 8e59
+  // (float overflows first, at about 2^127, and stops earlier).
+  int max_expansions = 200;
+
+  // Throws std::invalid_argument naming the first field that makes no sense.
+  void validate() const {
+    if (!(initial_step > 0) || !std::isfinite(initial_step))
+      throw std::invalid_argument("BracketOptions::initial_step must be finite and > 0, got " +
+                                  internal::format_number(initial_step));
+    if (!(growth_factor > 1) || !std::isfinite(growth_factor))
+      throw std::invalid_argument("BracketOptions::growth_factor must be finite and > 1, got " +
+                                  internal::format_number(growth_factor));
+    if (max_expansions < 1)
+      throw std::invalid_argument("BracketOptions::max_expansions must be >= 1, got " +
+                                  std::to_string(max_expansions));
+  }
+};
+
+// Options of find_root / find_root_increasing and the methods behind them.
+//
+// A solve has converged when g(x) == 0 exactly at an evaluated point, or when
+// the bracket [lower, upper] satisfies
+//
+//     upper - lower <= x_abs_tol + x_rel_tol * max(|lower|, |upper|),
+//
+// or when no number of the scalar type lies strictly between lower and upper
+// (the bracket cannot shrink any further), so every tolerance is met after
+// finitely many steps. A root at exactly 0 inside the bracket is the one case
+// where the relative test cannot hold: it then ends only in the subnormals
+// (~1100 halvings in double) unless x_abs_tol > 0.
+struct ScalarRootOptions {
+  // Which bracketing method runs once a bracket is known.
+  ScalarRootMethod method = ScalarRootMethod::kToms748;
+  // Absolute part of the bracket-width test above. Finite, >= 0.
+  double x_abs_tol = 0.0;
+  // Relative part of the bracket-width test above. Finite, >= 0; the default
+  // 0 means 4 * epsilon of the solve's scalar type (4.4e-16 for double,
+  // 4.8e-7 for float): a bracket of a few adjacent floating-point numbers.
+  double x_rel_tol = 0.0;
+  // Most steps inside the bracket, each one g evaluation (TOMS 748 counts
+  // each of its interpolation and bisection sub-steps). Status kMaxIterations
+  // when it is reached first. 200 covers bisection from a bracket of width 1
+  // down to adjacent doubles near 1e-40 (about 130 + 53 halvings). Must be >= 1.
+  int max_iter = 200;
+  // Bracket growth for find_root_increasing (unused by find_root).
+  BracketOptions bracket;
+
+  // Throws std::invalid_argument naming the first field that makes no sense.
+  void validate() const {
+    if (method != ScalarRootMethod::kToms748 && method != ScalarRootMethod::kBisection)
+      throw std::invalid_argument("ScalarRootOptions::method is not a ScalarRootMethod, got " +
+                                  std::to_string(static_cast<int>(method)));
+    if (!(x_abs_tol >= 0) || !std::isfinite(x_abs_tol))
+      throw std::invalid_argument("ScalarRootOptions::x_abs_tol must be finite and >= 0, got " +
+                                  internal::format_number(x_abs_tol));
+    if (!(x_rel_tol >= 0) || !std::isfinite(x_rel_tol))
+      throw std::invalid_argument("ScalarRootOptions::x_rel_tol must be finite and >= 0, got " +
+                                  internal::format_number(x_rel_tol));
+    if (max_iter < 1)
+      throw std::invalid_argument("ScalarRootOptions::max_iter must be >= 1, got " +
+                                  std::to_string(max_iter));
+    bracket.validate();
+  }
+
+  // The relative tolerance used for scalar type T (0 -> 4 * epsilon<T>).
+  template <class T>
+  T effective_x_rel_tol() const {
+    return x_rel_tol == 0 ? T(4) * std::numeric_limits<T>::epsilon() : static_cast<T>(x_rel_tol);
+  }
+};
+
+}  // namespace implicit

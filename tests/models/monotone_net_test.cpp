@@ -1,0 +1,401 @@
+#include "implicit/models/monotone_net.hpp"
+
+#include <gtest/gtest.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <unsupported/Eigen/AutoDiff>
+#include <vector>
+
+namespace implicit {
+namespace {
+
+using Vec = MonotoneVector<double>;
+using AD = Eigen::AutoDiffScalar<Eigen::VectorXd>;
+
+// SPEC.md's formula, literally (two sums subtracted), as an independent check
+// of the cancellation-free evaluation in monotone_net.hpp.
+double spec_formula(const MonotoneNet<double>& net, double x) {
+  const Eigen::Index h = net.hidden();
+  auto reloid_sum = [&](const Vec& a) {
+    double s = 0;
+    for (Eigen::Index i = 0; i < h; ++i) {
+      const double r = i + 1 < h ? 1 / (1 + std::exp(-a[i])) : std::max(a[i], 0.0);
+      s += std::exp(net.v()[i]) * r;
+    }
+    return s;
+  };
+  const Vec a = (net.w().array().exp() * x + net.b().array()).matrix();
+  return reloid_sum(a) - reloid_sum(net.b());
+}
+
+// Where the relu unit switches on: exp(w_H) x + b_H = 0.
+double kink(const MonotoneNet<double>& net) {
+  const Eigen::Index last = net.hidden() - 1;
+  return -net.b()[last] / std::exp(net.w()[last]);
+}
+
+// x on a log grid over [1e-6, 100], skipping 1e-3 around the relu kink where
+// finite differences straddle the jump of R'.
+std::vector<double> x_grid(const MonotoneNet<double>& net, int count) {
+  std::vector<double> xs;
+  for (int k = 0; k < count; ++k) {
+    const double x = std::pow(10.0, -6.0 + 8.0 * k / (count - 1));
+    if (std::abs(x - kink(net)) > 1e-3) xs.push_back(x);
+  }
+  return xs;
+}
+
+TEST(MonotoneNet, ReferenceNetIsReproducible) {
+  // Pinned draws of internal::NormalSampler (Box-Muller over mt19937_64);
+  // only std::log / sin / cos may move the last ulp between math libraries.
+  auto net = make_reference_monotone_net();
+  ASSERT_EQ(net.hidden(), 10);
+  EXPECT_NEAR(net.w()[0], 1.9128045292843205, 1e-14);
+  EXPECT_NEAR(net.v()[9], 1.0509618123163018, 1e-14);
+  EXPECT_NEAR(net.b()[4], 1.9320612626336016, 1e-14);
+  auto again = make_reference_monotone_net(10, kReferenceMonotoneSeed);
+  EXPECT_EQ(net.theta(), again.theta());
+  EXPECT_NE(net.theta(), make_reference_monotone_net(10, 1).theta());
+  // float and double nets share their parameters (rounded).
+  auto net_f = make_reference_monotone_net<float>();
+  EXPECT_EQ(net_f.theta(), net.theta().cast<float>());
+  EXPECT_THROW((void)make_reference_monotone_net(0), std::invalid_argument);
+}
+
+TEST(MonotoneNet, MatchesTheSpecFormulaAndIsIncreasing) {
+  auto net = make_reference_monotone_net();
+  EXPECT_EQ(net.value(0.0), 0.0);
+  double previous = 0;
+  for (double x : x_grid(net, 200)) {
+    const double r = net.value(x);
+    // The spec formula subtracts two sums of size sum(exp(v)) ~ 20, so it
+    // is only good to ~ a few ulp of 20 (PEERS.md: ~5e-15) in absolute terms.
+    EXPECT_NEAR(r, spec_formula(net, x), 1e-14 * (1 + r)) << x;
+    EXPECT_GT(r, previous) << x;
+    previous = r;
+  }
+}
+
+TEST(MonotoneNet, SmallXKeepsFullRelativeAccuracy) {
+  // R(x) = R'(0) x + R''(0) x^2 / 2 + ...: at x = 1e-10 the quadratic term is
+  // ~1e-10 relative. The cancellation-free evaluation matches that to ~1e-9;
+  // the spec formula's absolute 5e-15 error would be ~5e-5 relative here.
+  auto net = make_reference_monotone_net();
+  const double x = 1e-10;
+  EXPECT_NEAR(net.value(x) / x, net.derivative(0.0), 1e-9 * net.derivative(0.0));
+}
+
+TEST(MonotoneNet, DerivativeMatchesForwardModeAndFiniteDifferences) {
+  auto net = make_reference_monotone_net();
+  for (double x : x_grid(net, 60)) {
+    const AD r = net.value(AD(x, 1, 0));
+    // Same function, different rounding: agree to a few ulp.
+    EXPECT_NEAR(net.derivative(x), r.derivatives()[0], 1e-14 * std::abs(r.derivatives()[0])) << x;
+    EXPECT_NEAR(net.value(x), r.value(), 4e-16 * std::abs(r.value())) << x;
+    // Central difference, h = 1e-6 max(x, 1e-3): truncation h^2 |R'''| / 6
+    // <~ 1e-12 (|R'''| <~ 10 away from the kink) plus rounding eps |R| / h
+    // <~ 1e-9 for R <~ 200, so 1e-7 leaves two orders of margin.
+    const double h = 1e-6 * std::max(x, 1e-3);
+    if (x - h < 0) continue;
+    const double fd = (net.value(x + h) - net.value(x - h)) / (2 * h);
+    EXPECT_NEAR(net.derivative(x), fd, 1e-7 * std::max(1.0, std::abs(fd))) << x;
+  }
+}
+
+TEST(MonotoneNet, ReluKinkUsesZeroSlopeInBothDerivatives) {
+  // w_H = 0, b_H = -1: the relu unit switches on at x = 1 exactly.
+  Vec w(2), v(2), b(2);
+  w << 0.3, 0.0;
+  v << -0.2, 0.5;
+  b << 0.1, -1.0;
+  MonotoneNet<double> net(w, v, b);
+  const AD at_kink = net.value(AD(1.0, 1, 0));
+  // Both take relu'(0) = 0: the sigmoid unit's slope only (equal up to
+  // rounding), which is R' just left of the kink; just right of it the relu
+  // unit adds exp(v_H + w_H) = exp(0.5).
+  const double sigmoid_part = net.derivative(1.0);
+  EXPECT_NEAR(at_kink.derivatives()[0], sigmoid_part, 1e-15);
+  EXPECT_NEAR(net.derivative(std::nextafter(1.0, 0.0)), sigmoid_part, 1e-15);
+  EXPECT_NEAR(net.derivative(std::nextafter(1.0, 2.0)) - sigmoid_part, std::exp(0.5), 1e-12);
+}
+
+TEST(MonotoneNet, GradThetaMatchesForwardModeAndFiniteDifferences) {
+  auto net = make_reference_monotone_net();
+  const Eigen::Index h = net.hidden();
+  const Vec theta = net.theta();
+  // Seed all 3H parameters at once.
+  MonotoneVector<AD> w(h), v(h), b(h);
+  for (Eigen::Index i = 0; i < h; ++i) {
+    w[i] = AD(theta[i], 3 * h, i);
+    v[i] = AD(theta[h + i], 3 * h, h + i);
+    b[i] = AD(theta[2 * h + i], 3 * h, 2 * h + i);
+  }
+  for (double x : x_grid(net, 25)) {
+    const AD r = monotone_forward<AD>(w, v, b, AD(x));
+    const Vec g = net.grad_theta(x);
+    EXPECT_NEAR(r.value(), net.value(x), 4e-16 * std::abs(r.value())) << x;
+    // Same math, different rounding order: a few ulp of the largest entry
+    // (dR/db is a difference of two sigmoid slopes, absolute accuracy only).
+    EXPECT_LE((g - r.derivatives()).cwiseAbs().maxCoeff(), 1e-14 * (1 + g.cwiseAbs().maxCoeff()))
+        << x;
+    // Central differences in each parameter, step 1e-6: truncation ~1e-12 x
+    // |d^3R/dtheta^3|, rounding eps |R| / 1e-6 <~ 1e-9; 1e-7 has margin.
+    for (Eigen::Index j = 0; j < 3 * h; ++j) {
+      const double step = 1e-6;
+      Vec plus = theta, minus = theta;
+      plus[j] += step;
+      minus[j] -= step;
+      auto net_at = [&](const Vec& t) {
+        return MonotoneNet<double>(t.head(h), t.segment(h, h), t.tail(h));
+      };
+      const double fd = (net_at(plus).value(x) - net_at(minus).value(x)) / (2 * step);
+      EXPECT_NEAR(g[j], fd, 1e-7 * std::max(1.0, std::abs(fd))) << "x = " << x << ", j = " << j;
+    }
+  }
+}
+
+template <class T>
+class MonotoneNetTyped : public ::testing::Test {};
+using ScalarTypes = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(MonotoneNetTyped, ScalarTypes);
+
+TYPED_TEST(MonotoneNetTyped, RoundTripRecoversX) {
+  using T = TypeParam;
+  auto net = make_reference_monotone_net<T>();
+  const double eps = std::numeric_limits<T>::epsilon();
+  for (ScalarRootMethod method : {ScalarRootMethod::kToms748, ScalarRootMethod::kBisection}) {
+    ScalarRootOptions options;
+    options.method = method;
+    for (int k = 0; k <= 200; ++k) {
+      const T x = static_cast<T>(std::pow(10.0, -8.0 + 10.0 * k / 200));
+      const T y = net.value(x);
+      auto r = net.inverse(y, options);
+      ASSERT_TRUE(r.ok()) << r.brief_report();
+      // The solver stops on a bracket of width <= 4 eps |x| (x is one end of
+      // it), and R(x) itself is computed to a few eps relative (no
+      // cancellation), which moves the root by ~ eps R / R'. Measured worst:
+      // 1.4 eps (|x| + R/R') for bisection, 1.0 for TOMS 748, both types.
+      // (With the spec formula's 5e-15 absolute floor this would fail for
+      // x < 1e-6.)
+      const double scale = std::abs(static_cast<double>(x)) +
+                           static_cast<double>(y) / static_cast<double>(net.derivative(x));
+      EXPECT_LE(std::abs(static_cast<double>(r.x) - static_cast<double>(x)), 4 * eps * scale)
+          << to_string(method) << " x = " << x << ": " << r.brief_report();
+      EXPECT_GE(r.x, T(0));
+    }
+  }
+}
+
+TYPED_TEST(MonotoneNetTyped, FailureStatuses) {
+  using T = TypeParam;
+  auto net = make_reference_monotone_net<T>();
+  auto negative = net.inverse(T(-0.5));
+  EXPECT_EQ(negative.status, Status::kInvalidBracket);
+  EXPECT_NE(negative.message.find("y = -0.5"), std::string::npos) << negative.message;
+  EXPECT_EQ(negative.function_evaluations, 0);
+  auto infinite = net.inverse(std::numeric_limits<T>::infinity());
+  EXPECT_EQ(infinite.status, Status::kInvalidBracket);
+  EXPECT_THROW((void)net.inverse(std::numeric_limits<T>::quiet_NaN()), std::invalid_argument);
+  auto zero = net.inverse(T(0));
+  ASSERT_TRUE(zero.ok());
+  EXPECT_EQ(zero.x, T(0));
+  // An impossible bracket budget surfaces as kInvalidBracket with the numbers.
+  ScalarRootOptions tight;
+  tight.bracket.max_expansions = 2;  // right ends 1 and 2 only
+  auto far = net.inverse(T(1000), tight);
+  EXPECT_EQ(far.status, Status::kInvalidBracket);
+  EXPECT_NE(far.message.find("y = 1000"), std::string::npos) << far.message;
+  EXPECT_NE(far.message.find("last right end 2"), std::string::npos) << far.message;
+}
+
+TYPED_TEST(MonotoneNetTyped, FloatAndDoubleAgree) {
+  using T = TypeParam;
+  auto net = make_reference_monotone_net<T>();
+  auto net_d = make_reference_monotone_net<double>();
+  for (double y : {1e-4, 0.3, 2.0, 9.0, 50.0}) {
+    auto r = net.inverse(static_cast<T>(y));
+    auto rd = net_d.inverse(y);
+    ASSERT_TRUE(r.ok() && rd.ok());
+    // Parameters rounded to T (relative eps_T) move x by ~ eps_T times the
+    // condition numbers, which are O(1) here (R/(xR') <= 1.6 on this net).
+    const double eps = std::numeric_limits<T>::epsilon();
+    EXPECT_NEAR(static_cast<double>(r.x), rd.x, 64 * eps * rd.x) << y;
+  }
+}
+
+TEST(MonotoneNet, Toms748NeedsFarFewerEvaluationsThanBisection) {
+  // 1000 targets y in (0, 10), the PEERS.md setting. Measured: TOMS 748
+  // 8.4 evaluations per inverse (max 14), bisection 53.5 (max 61) with the
+  // default tolerance (adjacent doubles); PEERS.md has 8.5 and 56 for Boost.
+  auto net = make_reference_monotone_net();
+  Vec y(1000);
+  for (Eigen::Index i = 0; i < y.size(); ++i) y[i] = 10.0 * (static_cast<double>(i) + 0.5) / 1000;
+  ScalarRootOptions options;
+  auto fast = net.inverse_batched(y, options);
+  options.method = ScalarRootMethod::kBisection;
+  auto slow = net.inverse_batched(y, options);
+  ASSERT_TRUE(fast.ok());
+  ASSERT_TRUE(slow.ok());
+  EXPECT_LE(fast.mean_evaluations(), 10.0);
+  EXPECT_GE(slow.mean_evaluations(), 45.0);
+  int worst = 0;
+  for (const auto& r : fast.results) worst = std::max(worst, r.function_evaluations);
+  EXPECT_LE(worst, 18);
+  EXPECT_LE((fast.x - slow.x).cwiseAbs().maxCoeff(), 8e-16 * fast.x.cwiseAbs().maxCoeff());
+}
+
+TEST(MonotoneNet, BatchedEqualsOneAtATime) {
+  auto net = make_reference_monotone_net();
+  Vec y(6);
+  y << 0.0, 1e-6, 0.7, -2.0, 3.0, 40.0;
+  auto batch = net.inverse_batched(y);
+  EXPECT_FALSE(batch.ok());
+  ASSERT_EQ(batch.results.size(), 6u);
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
+    auto one = net.inverse(y[i]);
+    EXPECT_EQ(batch.results[static_cast<std::size_t>(i)].status, one.status) << i;
+    EXPECT_EQ(batch.x[i], one.x) << i;
+    EXPECT_EQ(batch.results[static_cast<std::size_t>(i)].function_evaluations,
+              one.function_evaluations);
+  }
+  EXPECT_EQ(batch.results[3].status, Status::kInvalidBracket);
+  Vec with_nan = y;
+  with_nan[2] = std::numeric_limits<double>::quiet_NaN();
+  try {
+    (void)net.inverse_batched(with_nan);
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("y[2]"), std::string::npos) << e.what();
+  }
+}
+
+// L(y, theta) = Rinv(y; theta)^3 and its IFT gradient against central
+// differences of re-solved inverses.
+TEST(MonotoneNet, IftGradientsOfCubeMatchFiniteDifferences) {
+  auto net = make_reference_monotone_net();
+  const Eigen::Index h = net.hidden();
+  const Vec theta = net.theta();
+  Vec y(4);
+  y << 0.05, 0.6, 2.5, 7.0;  // x* = 0.03, 0.32, 1.25, 2.9: away from the kink at 0.82
+  auto forward = net.inverse_batched(y);
+  ASSERT_TRUE(forward.ok());
+  auto grads = net.inverse_gradients(forward);
+  ASSERT_TRUE(grads.ok()) << grads.message;
+  auto inverse_cube = [](const MonotoneNet<double>& n, double target) {
+    auto r = n.inverse(target);
+    EXPECT_TRUE(r.ok()) << r.brief_report();
+    return r.x * r.x * r.x;
+  };
+  auto net_at = [&](const Vec& t) {
+    return MonotoneNet<double>(t.head(h), t.segment(h, h), t.tail(h));
+  };
+  // Step 1e-6. Error of a central difference: truncation h^2 |L'''| / 6 ~
+  // 1e-12 x O(10), plus rounding: each solve returns x to ~1-2 eps (|x| +
+  // R/R') (see RoundTripRecoversX), so L moves by ~3 x^2 * 2 eps * 2.6 x and
+  // the quotient by that / h ~ 1e-7 at x = 2.9 (measured 5e-8 at x = 4.4).
+  // Tolerance 1e-6 relative to max(1, |gradient|) is 10x above that.
+  const double step = 1e-6;
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
+    const double x = forward.x[i];
+    const double dl_dx = 3 * x * x;
+    const double fd_y =
+        (inverse_cube(net, y[i] + step) - inverse_cube(net, y[i] - step)) / (2 * step);
+    EXPECT_NEAR(dl_dx * grads.dx_dy[i], fd_y, 1e-6 * std::max(1.0, std::abs(fd_y))) << i;
+    for (Eigen::Index j = 0; j < 3 * h; ++j) {
+      Vec plus = theta, minus = theta;
+      plus[j] += step;
+      minus[j] -= step;
+      const double fd =
+          (inverse_cube(net_at(plus), y[i]) - inverse_cube(net_at(minus), y[i])) / (2 * step);
+      EXPECT_NEAR(dl_dx * grads.dx_dtheta(i, j), fd, 1e-6 * std::max(1.0, std::abs(fd)))
+          << "y = " << y[i] << ", theta index " << j;
+    }
+  }
+  // The w / v / b blocks are the column blocks of dx_dtheta.
+  EXPECT_EQ(grads.dx_dw(), grads.dx_dtheta.leftCols(h));
+  EXPECT_EQ(grads.dx_dv(), grads.dx_dtheta.middleCols(h, h));
+  EXPECT_EQ(grads.dx_db(), grads.dx_dtheta.rightCols(h));
+}
+
+TEST(MonotoneNet, IftGradientsMatchForwardModeThroughTheFormula) {
+  // dx/dy = 1/R', dx/dtheta = -dR/dtheta / R', with R' and dR/dtheta from AD.
+  auto net = make_reference_monotone_net();
+  Vec y(3);
+  y << 0.01, 1.0, 20.0;
+  auto forward = net.inverse_batched(y);
+  auto grads = net.inverse_gradients(forward.x);
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
+    const AD r = net.value(AD(forward.x[i], 1, 0));
+    const double slope = r.derivatives()[0];
+    EXPECT_NEAR(grads.dx_dy[i], 1 / slope, 1e-14 / slope);
+    const Vec expected = -net.grad_theta(forward.x[i]) / slope;
+    EXPECT_LE((grads.dx_dtheta.row(i).transpose() - expected).cwiseAbs().maxCoeff(),
+              1e-14 * (1 + expected.cwiseAbs().maxCoeff()));
+  }
+}
+
+TEST(MonotoneNet, FlatRegionGivesLinearSolveFailedNotInf) {
+  // H = 1 and b < 0: R = 0 on [0, 1] (relu off), so R'(x*) = 0 there.
+  Vec w(1), v(1), b(1);
+  w << 0.0;
+  v << 0.0;
+  b << -1.0;
+  MonotoneNet<double> net(w, v, b);
+  auto zero = net.inverse(0.0);
+  ASSERT_TRUE(zero.ok());
+  auto past_kink = net.inverse(0.5);
+  ASSERT_TRUE(past_kink.ok()) << past_kink.brief_report();
+  EXPECT_NEAR(past_kink.x, 1.5, 1e-15);
+  Vec xs(3);
+  xs << 0.0, 0.5, past_kink.x;
+  auto grads = net.inverse_gradients(xs);
+  EXPECT_FALSE(grads.ok());
+  EXPECT_EQ(grads.status[0], Status::kLinearSolveFailed);
+  EXPECT_EQ(grads.status[1], Status::kLinearSolveFailed);
+  EXPECT_EQ(grads.status[2], Status::kConverged);
+  EXPECT_TRUE(std::isnan(grads.dx_dy[0]));
+  EXPECT_TRUE(grads.dx_dtheta.row(1).array().isNaN().all());
+  EXPECT_DOUBLE_EQ(grads.dx_dy[2], 1.0);
+  EXPECT_NE(grads.message.find("R'(x*) = 0"), std::string::npos) << grads.message;
+}
+
+TEST(MonotoneNet, GradientRowsOfFailedSolvesCarryTheForwardStatus) {
+  auto net = make_reference_monotone_net();
+  Vec y(3);
+  y << 1.0, -1.0, 2.0;
+  auto forward = net.inverse_batched(y);
+  auto grads = net.inverse_gradients(forward);
+  EXPECT_EQ(grads.status[0], Status::kConverged);
+  EXPECT_EQ(grads.status[1], Status::kInvalidBracket);
+  EXPECT_EQ(grads.status[2], Status::kConverged);
+  EXPECT_TRUE(std::isnan(grads.dx_dy[1]));
+  EXPECT_FALSE(std::isnan(grads.dx_dy[2]));
+  EXPECT_NE(grads.message.find("row 1"), std::string::npos) << grads.message;
+}
+
+TEST(MonotoneNet, InvalidParametersThrowNamingTheField) {
+  auto expect_field = [](const Vec& w, const Vec& v, const Vec& b, const std::string& field) {
+    try {
+      MonotoneNet<double> net(w, v, b);
+      ADD_FAILURE() << "expected std::invalid_argument naming " << field;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+    }
+  };
+  const Vec three = Vec::Zero(3), two = Vec::Zero(2), none(0);
+  expect_field(three, two, three, "'v' has length 2, expected 3");
+  expect_field(three, three, two, "'b' has length 2");
+  expect_field(none, none, none, "'w' is empty");
+  Vec bad = three;
+  bad[1] = std::numeric_limits<double>::infinity();
+  expect_field(three, three, bad, "'b'[1]");
+  EXPECT_THROW((void)monotone_forward<double>(three, two, three, 1.0), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace implicit
