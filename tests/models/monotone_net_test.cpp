@@ -1,5 +1,7 @@
 #include "implicit/models/monotone_net.hpp"
 
+#include "implicit/diff/root_ift.hpp"
+
 #include <gtest/gtest.h>
 
 #include <Eigen/Core>
@@ -395,6 +397,39 @@ TEST(MonotoneNet, InvalidParametersThrowNamingTheField) {
   bad[1] = std::numeric_limits<double>::infinity();
   expect_field(three, three, bad, "'b'[1]");
   EXPECT_THROW((void)monotone_forward<double>(three, two, three, 1.0), std::invalid_argument);
+}
+
+// The same inverse seen as a generic root g(theta', x) = R(x; w, v, b) - y
+// with theta' = (w, v, b, y): the library's generic root IFT (forward-mode
+// AD, dense LU) must reproduce the model's closed-form gradients.
+struct MonotoneResidual {
+  Eigen::Index hidden;
+  template <class S>
+  VectorX<S> operator()(const VectorX<S>& theta, const VectorX<S>& x) const {
+    const MonotoneVector<S> w = theta.head(hidden), v = theta.segment(hidden, hidden), b = theta.segment(2 * hidden, hidden);
+    VectorX<S> out(1);
+    out[0] = monotone_forward<S>(w, v, b, x[0]) - theta[3 * hidden];
+    return out;
+  }
+};
+
+TEST(MonotoneNetGenericIft, ClosedFormMatchesGenericRootIft) {
+  const auto net = make_reference_monotone_net<double>(10);
+  const Vec y = (Vec(3) << 0.3, 2.0, 7.5).finished();
+  const auto forward = net.inverse_batched(y);
+  ASSERT_TRUE(forward.ok());
+  const auto closed = net.inverse_gradients(forward);
+  ASSERT_TRUE(closed.ok());
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
+    Vec theta(31);
+    theta << net.theta(), y[i];
+    const auto generic = root_jacobian(MonotoneResidual{10}, theta, Vec(Vec::Constant(1, forward.x[i])));
+    ASSERT_TRUE(generic.ok()) << generic.brief_report();
+    // Same formula, different arithmetic (AD + LU of a 1x1): ~ulps relative.
+    const double scale = 1 + closed.dx_dtheta.row(i).cwiseAbs().maxCoeff();
+    EXPECT_LE((generic.value.leftCols(30) - closed.dx_dtheta.row(i)).cwiseAbs().maxCoeff(), 1e-12 * scale);
+    EXPECT_NEAR(generic.value(0, 30), closed.dx_dy[i], 1e-12 * (1 + std::abs(closed.dx_dy[i])));
+  }
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ namespace implicit {
 namespace internal {
 
 template <class Map, class T>
-void check_fixed_point_inputs(const char* who, const Map& map, const VectorX<T>& theta, const VectorX<T>& z_star) {
+void check_map_inputs(const char* who, const Map& map, const VectorX<T>& theta, const VectorX<T>& z_star) {
   if (!theta.allFinite()) throw std::invalid_argument(std::string(who) + ": theta has a NaN or Inf entry");
   if (!z_star.allFinite()) throw std::invalid_argument(std::string(who) + ": z_star has a NaN or Inf entry");
   const Eigen::Index m = map(theta, z_star).size();
@@ -55,7 +55,7 @@ void check_same_size(const char* who, const char* name, const VectorX<T>& v, Eig
 template <class Map, class T>
 AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& theta, const VectorX<T>& z_star,
                                           const VectorX<T>& zbar, const AdjointOptions& options = {}) {
-  internal::check_fixed_point_inputs("fixed_point_vjp", map, theta, z_star);
+  internal::check_map_inputs("fixed_point_vjp", map, theta, z_star);
   internal::check_same_size("fixed_point_vjp", "zbar", zbar, z_star.size());
   const auto f_of_z = bind_theta(map, theta);
   const internal::LazyJacobian<std::decay_t<decltype(f_of_z)>, T> jac(f_of_z, z_star);
@@ -75,7 +75,7 @@ AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& thet
 template <class Map, class T>
 AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& theta, const VectorX<T>& z_star,
                                           const VectorX<T>& dtheta, const AdjointOptions& options = {}) {
-  internal::check_fixed_point_inputs("fixed_point_jvp", map, theta, z_star);
+  internal::check_map_inputs("fixed_point_jvp", map, theta, z_star);
   internal::check_same_size("fixed_point_jvp", "dtheta", dtheta, theta.size());
   const auto f_of_z = bind_theta(map, theta);
   const internal::LazyJacobian<std::decay_t<decltype(f_of_z)>, T> jac(f_of_z, z_star);
@@ -93,18 +93,11 @@ AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& thet
 // p right-hand sides (cost: n + p JVP passes, n^3/3 + n^2 p flops).
 template <class Map, class T>
 AdjointResult<MatrixX<T>> fixed_point_jacobian(const Map& map, const VectorX<T>& theta, const VectorX<T>& z_star) {
-  internal::check_fixed_point_inputs("fixed_point_jacobian", map, theta, z_star);
+  internal::check_map_inputs("fixed_point_jacobian", map, theta, z_star);
   const Eigen::Index n = z_star.size();
   const MatrixX<T> a = MatrixX<T>::Identity(n, n) - jacobian(bind_theta(map, theta), z_star);
   const MatrixX<T> b = jacobian(bind_state(map, z_star), theta);
-  auto solve = solve_dense_lu(a, b);
-  AdjointResult<MatrixX<T>> out;
-  out.status = solve.status;
-  out.method = solve.method;
-  out.message = solve.message;
-  out.residual_norm = solve.residual_norm;
-  out.value = solve.ok() ? solve.x : MatrixX<T>::Constant(n, theta.size(), std::numeric_limits<T>::quiet_NaN());
-  return out;
+  return internal::dense_derivative(a, b);
 }
 
 }  // namespace implicit

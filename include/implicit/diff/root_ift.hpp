@@ -19,7 +19,7 @@ namespace implicit {
 template <class Map, class T>
 AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta, const VectorX<T>& x_star,
                                    const VectorX<T>& xbar, const AdjointOptions& options = {}) {
-  internal::check_fixed_point_inputs("root_vjp", g, theta, x_star);
+  internal::check_map_inputs("root_vjp", g, theta, x_star);
   internal::check_same_size("root_vjp", "xbar", xbar, x_star.size());
   const auto g_of_x = bind_theta(g, theta);
   const internal::LazyJacobian<std::decay_t<decltype(g_of_x)>, T> jac(g_of_x, x_star);
@@ -38,7 +38,7 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta, const 
 template <class Map, class T>
 AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta, const VectorX<T>& x_star,
                                    const VectorX<T>& dtheta, const AdjointOptions& options = {}) {
-  internal::check_fixed_point_inputs("root_jvp", g, theta, x_star);
+  internal::check_map_inputs("root_jvp", g, theta, x_star);
   internal::check_same_size("root_jvp", "dtheta", dtheta, theta.size());
   const auto g_of_x = bind_theta(g, theta);
   const internal::LazyJacobian<std::decay_t<decltype(g_of_x)>, T> jac(g_of_x, x_star);
@@ -55,18 +55,10 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta, const 
 // dx*/dtheta = -G_x^{-1} G_theta (n x p), one dense LU.
 template <class Map, class T>
 AdjointResult<MatrixX<T>> root_jacobian(const Map& g, const VectorX<T>& theta, const VectorX<T>& x_star) {
-  internal::check_fixed_point_inputs("root_jacobian", g, theta, x_star);
+  internal::check_map_inputs("root_jacobian", g, theta, x_star);
   const MatrixX<T> a = jacobian(bind_theta(g, theta), x_star);
   const MatrixX<T> b = -jacobian(bind_state(g, x_star), theta);
-  auto solve = solve_dense_lu(a, b);
-  AdjointResult<MatrixX<T>> out;
-  out.status = solve.status;
-  out.method = solve.method;
-  out.message = solve.message;
-  out.residual_norm = solve.residual_norm;
-  out.value = solve.ok() ? solve.x
-                         : MatrixX<T>::Constant(x_star.size(), theta.size(), std::numeric_limits<T>::quiet_NaN());
-  return out;
+  return internal::dense_derivative(a, b);
 }
 
 }  // namespace implicit

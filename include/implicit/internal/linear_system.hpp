@@ -157,4 +157,18 @@ AdjointResult<Value> to_adjoint_result(const LinearSolveResult<VectorX<T>>& solv
   return out;
 }
 
+// dX = A^{-1} B by one dense LU: the full Jacobian of a fixed point or root.
+// NaN-filled (n x p) when A is singular.
+template <class T>
+AdjointResult<MatrixX<T>> dense_derivative(const MatrixX<T>& a, const MatrixX<T>& b) {
+  auto solve = solve_dense_lu(a, b);
+  AdjointResult<MatrixX<T>> out;
+  out.status = solve.status;
+  out.method = solve.method;
+  out.message = solve.message;
+  out.residual_norm = solve.residual_norm;
+  out.value = solve.ok() ? solve.x : MatrixX<T>::Constant(a.rows(), b.cols(), std::numeric_limits<T>::quiet_NaN());
+  return out;
+}
+
 }  // namespace implicit::internal
