@@ -7,7 +7,8 @@
 // the scalar type; every derivative comes from forward-mode AD.
 struct SmallLayer {
   template <class T>
-  implicit::VectorX<T> operator()(const implicit::VectorX<T>& theta, const implicit::VectorX<T>& z) const {
+  implicit::VectorX<T> operator()(const implicit::VectorX<T>& theta,
+                                  const implicit::VectorX<T>& z) const {
     implicit::MatrixX<T> a(2, 2);
     a << T(0.5), T(-0.3), T(0.2), T(0.4);
     implicit::VectorX<T> b(2);
@@ -22,7 +23,8 @@ int main() {
 
   // Forward: z* = f(theta, z*) by Anderson acceleration.
   implicit::FixedPointOptions options;  // stop at ||f(z)-z|| <= 1e-10 + 1e-8 ||f(z)||
-  auto solve = implicit::solve_fixed_point(implicit::bind_theta(layer, theta), Eigen::VectorXd(Eigen::VectorXd::Zero(2)),
+  auto solve = implicit::solve_fixed_point(implicit::bind_theta(layer, theta),
+                                           Eigen::VectorXd(Eigen::VectorXd::Zero(2)),
                                            implicit::Anderson(), options);
   if (!solve.ok()) {
     std::cerr << solve.brief_report() << '\n';
@@ -36,7 +38,8 @@ int main() {
     std::cerr << grad.brief_report() << '\n';
     return 1;
   }
-  std::cout << solve.brief_report() << "\nz* = " << solve.x.transpose() << "\ndL/dtheta = " << grad.value.transpose()
-            << "\n" << grad.brief_report() << '\n';
+  std::cout << solve.brief_report() << "\nz* = " << solve.x.transpose()
+            << "\ndL/dtheta = " << grad.value.transpose() << "\n"
+            << grad.brief_report() << '\n';
   return 0;
 }

@@ -22,7 +22,8 @@ inline FixedPointOptions tight_options() {
 
 // z* of the reference problem at theta, by Newton (5-6 steps to 1e-16).
 inline Vec newton_fixed_point(const TanhLayer& layer, const Vec& theta) {
-  auto r = solve_fixed_point(bind_theta(layer, theta), Vec(Vec::Zero(layer.size())), Newton(), tight_options());
+  auto r = solve_fixed_point(bind_theta(layer, theta), Vec(Vec::Zero(layer.size())), Newton(),
+                             tight_options());
   EXPECT_TRUE(r.ok()) << r.brief_report();
   return r.x;
 }

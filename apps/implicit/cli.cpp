@@ -78,7 +78,8 @@ Eigen::MatrixXd to_matrix(const nlohmann::json& j, const std::string& what) {
   const auto rows = static_cast<Eigen::Index>(j.size());
   Eigen::MatrixXd m;
   for (Eigen::Index r = 0; r < rows; ++r) {
-    Eigen::VectorXd row = to_vector(j[static_cast<std::size_t>(r)], what + "[" + std::to_string(r) + "]");
+    Eigen::VectorXd row =
+        to_vector(j[static_cast<std::size_t>(r)], what + "[" + std::to_string(r) + "]");
     if (r == 0) m.resize(rows, row.size());
     if (row.size() != m.cols())
       throw std::invalid_argument("'" + what + "' row " + std::to_string(r) + " has " +
@@ -95,7 +96,8 @@ nlohmann::json to_json(const Eigen::VectorXd& v) {
 
 nlohmann::json to_json(const Eigen::MatrixXd& m) {
   nlohmann::json rows = nlohmann::json::array();
-  for (Eigen::Index r = 0; r < m.rows(); ++r) rows.push_back(to_json(Eigen::VectorXd(m.row(r).transpose())));
+  for (Eigen::Index r = 0; r < m.rows(); ++r)
+    rows.push_back(to_json(Eigen::VectorXd(m.row(r).transpose())));
   return rows;
 }
 

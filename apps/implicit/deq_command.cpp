@@ -18,19 +18,21 @@ namespace {
 
 using Vec = Eigen::VectorXd;
 
-FixedPointResult<Vec> solve_with(const std::string& solver, const TanhLayer& layer, const Vec& theta,
-                                 const FixedPointOptions& options) {
+FixedPointResult<Vec> solve_with(const std::string& solver, const TanhLayer& layer,
+                                 const Vec& theta, const FixedPointOptions& options) {
   const auto f = bind_theta(layer, theta);
   const Vec z0 = Vec::Zero(layer.size());
   if (solver == "fixed_point") return solve_fixed_point(f, z0, ForwardIteration(), options);
   if (solver == "anderson") return solve_fixed_point(f, z0, Anderson(), options);
   if (solver == "newton") return solve_fixed_point(f, z0, Newton(), options);
   if (solver == "broyden") return solve_fixed_point(f, z0, Broyden(), options);
-  throw std::invalid_argument("--solver must be fixed_point, anderson, newton or broyden, got '" + solver + "'");
+  throw std::invalid_argument("--solver must be fixed_point, anderson, newton or broyden, got '" +
+                              solver + "'");
 }
 
 FixedPointOptions options_for(double tol) {
-  if (!(tol > 0) || !std::isfinite(tol)) throw std::invalid_argument("--tol must be a positive number");
+  if (!(tol > 0) || !std::isfinite(tol))
+    throw std::invalid_argument("--tol must be a positive number");
   FixedPointOptions options;
   options.rel_tol = tol;
   options.abs_tol = 1e-2 * tol;
@@ -48,7 +50,8 @@ Vec finite_difference_gradient(const TanhLayer& layer, const Vec& theta, double 
 
 nlohmann::json gradient_json(const TanhLayer& layer, const Vec& theta_bar) {
   const Eigen::Index n = layer.size();
-  return {{"grad_W", to_json(Eigen::MatrixXd(layer.weights(theta_bar)))}, {"grad_x", to_json(Vec(theta_bar.tail(n)))}};
+  return {{"grad_W", to_json(Eigen::MatrixXd(layer.weights(theta_bar)))},
+          {"grad_x", to_json(Vec(theta_bar.tail(n)))}};
 }
 
 int run_json(const Args& args) {
@@ -58,8 +61,9 @@ int run_json(const Args& args) {
   const Eigen::MatrixXd w = to_matrix(input["W"], "W");
   const Vec x = to_vector(input["x"], "x");
   if (w.rows() != w.cols() || w.rows() != x.size())
-    throw std::invalid_argument("W must be n x n and x of size n; got W " + std::to_string(w.rows()) + "x" +
-                                std::to_string(w.cols()) + " and x of size " + std::to_string(x.size()));
+    throw std::invalid_argument("W must be n x n and x of size n; got W " +
+                                std::to_string(w.rows()) + "x" + std::to_string(w.cols()) +
+                                " and x of size " + std::to_string(x.size()));
   const TanhLayer layer(x.size());
   const Vec theta = layer.pack(w, x);
   const std::string solver = args.get("solver", "anderson");
@@ -92,7 +96,9 @@ int run_json(const Args& args) {
       nlohmann::json u = gradient_json(layer, unrolled.theta_bar);
       u["iterations"] = unrolled.forward.iterations;
       u["status"] = to_string(unrolled.forward.status);
-      if (ift.ok()) u["max_abs_difference_to_implicit"] = (unrolled.theta_bar - ift.value).cwiseAbs().maxCoeff();
+      if (ift.ok())
+        u["max_abs_difference_to_implicit"] =
+            (unrolled.theta_bar - ift.value).cwiseAbs().maxCoeff();
       out["unrolled"] = u;
       if (!unrolled.ok()) code = 1;
     }
@@ -105,13 +111,17 @@ int run_report(const Args& args) {
   const Eigen::Index n = 10;
   const auto problem = make_reference_tanh_problem(n, 0);
   const FixedPointOptions options = options_for(args.get_double("tol", 1e-10));
-  std::printf("Reference problem (SPEC.md section 1): z* = tanh(W z* + x), n = %ld,\n", static_cast<long>(n));
-  std::printf("W ~ N(0, 1/n), x ~ N(0, 1) (seed 0), z0 = 0, stop at ||f(z)-z|| <= %.0e + %.0e ||f(z)||.\n\n",
-              options.abs_tol, options.rel_tol);
+  std::printf("Reference problem (SPEC.md section 1): z* = tanh(W z* + x), n = %ld,\n",
+              static_cast<long>(n));
+  std::printf(
+      "W ~ N(0, 1/n), x ~ N(0, 1) (seed 0), z0 = 0, stop at ||f(z)-z|| <= %.0e + %.0e "
+      "||f(z)||.\n\n",
+      options.abs_tol, options.rel_tol);
 
   const char* solvers[] = {"fixed_point", "anderson", "newton", "broyden"};
   FixedPointResult<Vec> results[4];
-  for (int s = 0; s < 4; ++s) results[s] = solve_with(solvers[s], problem.layer, problem.theta, options);
+  for (int s = 0; s < 4; ++s)
+    results[s] = solve_with(solvers[s], problem.layer, problem.theta, options);
   std::printf("%-4s", "i");
   for (const char* s : solvers) std::printf(" %17s", s);
   std::printf("\n");
@@ -127,18 +137,21 @@ int run_report(const Args& args) {
   std::printf("\n%-4s", "");
   for (const auto& r : results) std::printf(" %17s", to_string(r.status));
   double spread = 0;
-  for (const auto& r : results) spread = std::fmax(spread, (r.x - results[0].x).cwiseAbs().maxCoeff());
+  for (const auto& r : results)
+    spread = std::fmax(spread, (r.x - results[0].x).cwiseAbs().maxCoeff());
   std::printf("\nmax |z*_solver - z*_fixed_point| = %.2e\n\n", spread);
 
   const Vec z_star = results[2].x;  // Newton: the most accurate
   const Vec zbar = Vec::Ones(n);
   const auto ift = fixed_point_vjp(problem.layer, problem.theta, z_star, zbar);
-  const auto unrolled = unrolled_vjp(problem.layer, problem.theta, Vec(Vec::Zero(n)), zbar, options_for(1e-13));
+  const auto unrolled =
+      unrolled_vjp(problem.layer, problem.theta, Vec(Vec::Zero(n)), zbar, options_for(1e-13));
   const double step = 1e-6;
   const Vec fd = finite_difference_gradient(problem.layer, problem.theta, step);
-  std::printf("Gradient of L = sum(z*) w.r.t. (W, x): %ld entries\n", static_cast<long>(problem.theta.size()));
-  std::printf("  implicit (IFT, adjoint by %s): status %s, adjoint residual %.1e\n", ift.method.c_str(),
-              to_string(ift.status), ift.residual_norm);
+  std::printf("Gradient of L = sum(z*) w.r.t. (W, x): %ld entries\n",
+              static_cast<long>(problem.theta.size()));
+  std::printf("  implicit (IFT, adjoint by %s): status %s, adjoint residual %.1e\n",
+              ift.method.c_str(), to_string(ift.status), ift.residual_norm);
   std::printf("  unrolled (reverse mode through %d forward iterations, tape %zu bytes)\n",
               unrolled.forward.iterations, unrolled.tape_bytes);
   std::printf("  central finite differences (h = %.0e)\n", step);
@@ -156,8 +169,9 @@ int run_report(const Args& args) {
   // Central differences at h = 1e-6 carry O(h^2) truncation plus
   // O(eps / h) ~ 1e-10 round-off; anything above 1e-7 is a real mismatch.
   const bool agree = ift.ok() && ift_vs_unrolled < 1e-7 && ift_vs_fd < 1e-7 && spread < 1e-8;
-  std::printf("\n%s\n", agree ? "OK: solvers agree; implicit, unrolled and finite-difference gradients agree."
-                               : "MISMATCH: see the numbers above.");
+  std::printf("\n%s\n",
+              agree ? "OK: solvers agree; implicit, unrolled and finite-difference gradients agree."
+                    : "MISMATCH: see the numbers above.");
   return agree ? 0 : 1;
 }
 

@@ -1,7 +1,8 @@
 // Forward-mode AD glue against central finite differences.
+#include "implicit/diff/autodiff.hpp"
+
 #include <gtest/gtest.h>
 
-#include "implicit/diff/autodiff.hpp"
 #include "implicit/diff/finite_difference.hpp"
 
 namespace implicit {
@@ -43,7 +44,8 @@ TEST(AutoDiff, JacobianAcrossSeveralChunks) {
     return V((x.array().sin() * x.sum()).matrix());
   };
   const Vec x = Vec::LinSpaced(19, -1, 1);
-  EXPECT_LE((jacobian(f, x) - central_difference_jacobian(f, x)).cwiseAbs().maxCoeff(), kFdTolerance);
+  EXPECT_LE((jacobian(f, x) - central_difference_jacobian(f, x)).cwiseAbs().maxCoeff(),
+            kFdTolerance);
 }
 
 TEST(AutoDiff, JvpAndVjpAreJacobianProducts) {

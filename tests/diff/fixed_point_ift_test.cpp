@@ -37,15 +37,16 @@ TEST_F(FixedPointIft, VjpMatchesFiniteDifferences) {
 // O(L^K) with L ~ 0.7 the contraction factor, i.e. about the residual.
 TEST_F(FixedPointIft, VjpMatchesUnrolledDifferentiation) {
   const auto ift = fixed_point_vjp(p.layer, p.theta, z_star, zbar);
-  const auto unrolled = unrolled_vjp(p.layer, p.theta, Vec(Vec::Zero(10)), zbar, testing::tight_options());
+  const auto unrolled =
+      unrolled_vjp(p.layer, p.theta, Vec(Vec::Zero(10)), zbar, testing::tight_options());
   ASSERT_TRUE(unrolled.ok());
   EXPECT_LE((ift.value - unrolled.theta_bar).cwiseAbs().maxCoeff(), 1e-10);
 }
 
 TEST_F(FixedPointIft, AllAdjointMethodsAgree) {
   const auto reference = fixed_point_vjp(p.layer, p.theta, z_star, zbar);
-  for (AdjointMethod m : {AdjointMethod::kDenseLU, AdjointMethod::kGmres, AdjointMethod::kFixedPointIteration,
-                          AdjointMethod::kAnderson}) {
+  for (AdjointMethod m : {AdjointMethod::kDenseLU, AdjointMethod::kGmres,
+                          AdjointMethod::kFixedPointIteration, AdjointMethod::kAnderson}) {
     AdjointOptions o;
     o.method = m;
     o.fallback = false;
@@ -79,7 +80,8 @@ TEST_F(FixedPointIft, JacobianJvpAndVjpAreConsistent) {
   const auto vjp = fixed_point_vjp(p.layer, p.theta, z_star, zbar);
   EXPECT_LE((jac.value.transpose() * zbar - vjp.value).cwiseAbs().maxCoeff(), 1e-12);
   const Vec dtheta = Vec::LinSpaced(110, -1, 1);
-  for (AdjointMethod m : {AdjointMethod::kDenseLU, AdjointMethod::kGmres, AdjointMethod::kAnderson}) {
+  for (AdjointMethod m :
+       {AdjointMethod::kDenseLU, AdjointMethod::kGmres, AdjointMethod::kAnderson}) {
     AdjointOptions o;
     o.method = m;
     const auto jvp = fixed_point_jvp(p.layer, p.theta, z_star, dtheta, o);
@@ -106,18 +108,20 @@ TEST_F(FixedPointIft, FloatMatchesDouble) {
   FixedPointOptions fo;
   fo.rel_tol = 1e-6;
   fo.abs_tol = 1e-6;
-  const auto forward = solve_fixed_point(bind_theta(p.layer, theta), VectorX<float>(VectorX<float>::Zero(10)),
-                                         Anderson(), fo);
+  const auto forward = solve_fixed_point(bind_theta(p.layer, theta),
+                                         VectorX<float>(VectorX<float>::Zero(10)), Anderson(), fo);
   ASSERT_TRUE(forward.ok());
   AdjointOptions o;
   o.rel_tol = 1e-5;
   o.abs_tol = 1e-6;
-  const auto f32 = fixed_point_vjp(p.layer, theta, forward.x, VectorX<float>(VectorX<float>::Ones(10)), o);
+  const auto f32 =
+      fixed_point_vjp(p.layer, theta, forward.x, VectorX<float>(VectorX<float>::Ones(10)), o);
   ASSERT_TRUE(f32.ok()) << f32.brief_report();
   const auto f64 = fixed_point_vjp(p.layer, p.theta, z_star, zbar);
   // float eps ~ 1.2e-7, condition of I - J ~ 5, forward residual 1e-6:
   // relative agreement to ~1e-5.
-  EXPECT_LE((f32.value.cast<double>() - f64.value).cwiseAbs().maxCoeff(), 1e-4 * f64.value.cwiseAbs().maxCoeff());
+  EXPECT_LE((f32.value.cast<double>() - f64.value).cwiseAbs().maxCoeff(),
+            1e-4 * f64.value.cwiseAbs().maxCoeff());
 }
 
 // f(theta, z) = A z + c with A having eigenvalue exactly 1: I - A singular.
@@ -125,7 +129,7 @@ struct SingularLinear {
   template <class T>
   VectorX<T> operator()(const VectorX<T>& theta, const VectorX<T>& z) const {
     VectorX<T> out(2);
-    out[0] = z[0] + theta[0];        // eigenvalue 1: I - df/dz singular
+    out[0] = z[0] + theta[0];  // eigenvalue 1: I - df/dz singular
     out[1] = T(0.5) * z[1] + theta[1];
     return out;
   }
@@ -160,7 +164,8 @@ TEST(FixedPointIftFailure, NonContractiveAdjointFallsBackOrFails) {
   o.method = AdjointMethod::kFixedPointIteration;
   const auto rescued = fixed_point_vjp(Expanding{}, theta, z, Vec(Vec::Ones(2)), o);
   ASSERT_TRUE(rescued.ok()) << rescued.brief_report();
-  EXPECT_NE(rescued.message.find("fixed_point_iteration: diverged"), std::string::npos) << rescued.message;
+  EXPECT_NE(rescued.message.find("fixed_point_iteration: diverged"), std::string::npos)
+      << rescued.message;
   // (I - 1.5 I)^T u = 1 -> u = -2; theta_bar = u.
   EXPECT_NEAR(rescued.value[0], -2, 1e-12);
   o.fallback = false;
@@ -172,15 +177,20 @@ TEST(FixedPointIftFailure, NonContractiveAdjointFallsBackOrFails) {
 TEST(FixedPointIftFailure, BadInputThrows) {
   const auto p = make_reference_tanh_problem(4, 0);
   const Vec z = Vec::Zero(4);
-  EXPECT_THROW((void)fixed_point_vjp(p.layer, p.theta, z, Vec(Vec::Ones(3))), std::invalid_argument);
+  EXPECT_THROW((void)fixed_point_vjp(p.layer, p.theta, z, Vec(Vec::Ones(3))),
+               std::invalid_argument);
   Vec bad = z;
   bad[2] = std::nan("");
-  EXPECT_THROW((void)fixed_point_vjp(p.layer, p.theta, bad, Vec(Vec::Ones(4))), std::invalid_argument);
-  EXPECT_THROW((void)fixed_point_jvp(p.layer, p.theta, z, Vec(Vec::Ones(3))), std::invalid_argument);
-  EXPECT_THROW((void)fixed_point_vjp(p.layer, Vec(Vec::Ones(3)), z, Vec(Vec::Ones(4))), std::invalid_argument);
+  EXPECT_THROW((void)fixed_point_vjp(p.layer, p.theta, bad, Vec(Vec::Ones(4))),
+               std::invalid_argument);
+  EXPECT_THROW((void)fixed_point_jvp(p.layer, p.theta, z, Vec(Vec::Ones(3))),
+               std::invalid_argument);
+  EXPECT_THROW((void)fixed_point_vjp(p.layer, Vec(Vec::Ones(3)), z, Vec(Vec::Ones(4))),
+               std::invalid_argument);
   AdjointOptions o;
   o.max_iter = 0;
-  EXPECT_THROW((void)fixed_point_vjp(p.layer, p.theta, z, Vec(Vec::Ones(4)), o), std::invalid_argument);
+  EXPECT_THROW((void)fixed_point_vjp(p.layer, p.theta, z, Vec(Vec::Ones(4)), o),
+               std::invalid_argument);
 }
 
 }  // namespace

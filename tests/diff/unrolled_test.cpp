@@ -18,7 +18,8 @@ TEST(Unrolled, ExactDerivativeOfTruncatedIteration) {
   const auto r = unrolled_vjp(p.layer, p.theta, Vec(Vec::Zero(6)), zbar, o);
   EXPECT_EQ(r.forward.status, Status::kMaxIterations);
   auto loss = [&](const Vec& theta) {
-    auto f = solve_fixed_point(bind_theta(p.layer, theta), Vec(Vec::Zero(6)), ForwardIteration(), o);
+    auto f =
+        solve_fixed_point(bind_theta(p.layer, theta), Vec(Vec::Zero(6)), ForwardIteration(), o);
     return f.x.dot(zbar);
   };
   // h = 1e-6 on an O(1) composition of 8 tanh layers: error ~1e-10.
@@ -34,7 +35,8 @@ TEST(Unrolled, TapeGrowsWithIterations) {
   const auto a = unrolled_vjp(p.layer, p.theta, Vec(Vec::Zero(10)), zbar, loose);
   const auto b = unrolled_vjp(p.layer, p.theta, Vec(Vec::Zero(10)), zbar, tight);
   EXPECT_GT(b.forward.iterations, a.forward.iterations);
-  EXPECT_EQ(b.tape_bytes, static_cast<std::size_t>(b.forward.function_evaluations) * 10 * sizeof(double));
+  EXPECT_EQ(b.tape_bytes,
+            static_cast<std::size_t>(b.forward.function_evaluations) * 10 * sizeof(double));
   EXPECT_GT(b.tape_bytes, a.tape_bytes);
 }
 

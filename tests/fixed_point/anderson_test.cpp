@@ -20,7 +20,8 @@ int forward_evaluations(Eigen::Index n, double rel_tol) {
   FixedPointOptions o;
   o.rel_tol = rel_tol;
   o.abs_tol = 1e-2 * rel_tol;
-  const auto r = solve_fixed_point(bind_theta(p.layer, p.theta), Vec(Vec::Zero(n)), ForwardIteration(), o);
+  const auto r =
+      solve_fixed_point(bind_theta(p.layer, p.theta), Vec(Vec::Zero(n)), ForwardIteration(), o);
   EXPECT_TRUE(r.ok()) << r.brief_report();
   return r.function_evaluations;
 }
@@ -51,7 +52,8 @@ TEST(Anderson, MixingAndMemoryVariantsConverge) {
       AndersonOptions o;
       o.beta = beta;
       o.memory = memory;
-      EXPECT_LE(evaluations(Anderson(o), 10, 1e-10), 300) << "beta " << beta << " memory " << memory;
+      EXPECT_LE(evaluations(Anderson(o), 10, 1e-10), 300)
+          << "beta " << beta << " memory " << memory;
     }
   }
 }

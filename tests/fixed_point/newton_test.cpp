@@ -27,11 +27,15 @@ TEST(Newton, LinearSolversAndJacobianSourcesAgree) {
   NewtonOptions dense, krylov;
   dense.linear_solver = NewtonOptions::LinearSolver::kDense;
   krylov.linear_solver = NewtonOptions::LinearSolver::kGmres;
-  const auto a = solve_fixed_point(bind_theta(p.layer, p.theta), z0, Newton(dense), testing::tight_options());
-  const auto b = solve_fixed_point(bind_theta(p.layer, p.theta), z0, Newton(krylov), testing::tight_options());
+  const auto a =
+      solve_fixed_point(bind_theta(p.layer, p.theta), z0, Newton(dense), testing::tight_options());
+  const auto b =
+      solve_fixed_point(bind_theta(p.layer, p.theta), z0, Newton(krylov), testing::tight_options());
   const testing::AutoDiffTanh generic{p.layer};
-  const auto c = solve_fixed_point(bind_theta(generic, p.theta), z0, Newton(dense), testing::tight_options());
-  const auto d = solve_fixed_point(bind_theta(generic, p.theta), z0, Newton(krylov), testing::tight_options());
+  const auto c =
+      solve_fixed_point(bind_theta(generic, p.theta), z0, Newton(dense), testing::tight_options());
+  const auto d =
+      solve_fixed_point(bind_theta(generic, p.theta), z0, Newton(krylov), testing::tight_options());
   for (const auto* r : {&a, &b, &c, &d}) {
     ASSERT_TRUE(r->ok()) << r->brief_report();
     EXPECT_LE((r->x - a.x).norm(), 1e-12);

@@ -31,7 +31,8 @@ TYPED_TEST(AllSolversTest, AgreeOnReferenceProblem) {
   const auto d = solve_fixed_point(f, z0, Broyden(), o);
   for (const auto* r : {&a, &b, &c, &d}) {
     ASSERT_TRUE(r->ok()) << r->brief_report();
-    EXPECT_LE((r->x - a.x).template lpNorm<Eigen::Infinity>(), 10 * (o.rel_tol + o.abs_tol)) << r->solver;
+    EXPECT_LE((r->x - a.x).template lpNorm<Eigen::Infinity>(), 10 * (o.rel_tol + o.abs_tol))
+        << r->solver;
     // It really is a fixed point.
     EXPECT_LE((f(r->x) - r->x).norm(), 10 * (o.rel_tol + o.abs_tol)) << r->solver;
   }
@@ -39,7 +40,8 @@ TYPED_TEST(AllSolversTest, AgreeOnReferenceProblem) {
 
 TEST(SolveFixedPoint, HistoryRecordsEveryResidual) {
   const auto p = make_reference_tanh_problem(10, 0);
-  const auto r = solve_fixed_point(bind_theta(p.layer, p.theta), Vec(Vec::Zero(10)), ForwardIteration());
+  const auto r =
+      solve_fixed_point(bind_theta(p.layer, p.theta), Vec(Vec::Zero(10)), ForwardIteration());
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(static_cast<int>(r.residual_history.size()), r.iterations + 1);
   EXPECT_EQ(r.residual_history.back(), r.residual_norm);
@@ -53,7 +55,8 @@ TEST(SolveFixedPoint, SpecRelativeRuleIsTheDeqTutorialRule) {
   const auto p = make_reference_tanh_problem(10, 0);
   const auto f = bind_theta(p.layer, p.theta);
   const double tol = 1e-6;
-  const auto r = solve_fixed_point(f, Vec(Vec::Zero(10)), Anderson(), FixedPointOptions::spec_relative(tol));
+  const auto r =
+      solve_fixed_point(f, Vec(Vec::Zero(10)), Anderson(), FixedPointOptions::spec_relative(tol));
   ASSERT_TRUE(r.ok());
   // The reported residual satisfies SPEC.md's ||f(x) - x|| / (1e-5 + ||f(x)||) < tol
   // at the iterate the rule was checked at; the previous one did not.
@@ -100,22 +103,27 @@ TEST(SolveFixedPoint, BadInputThrows) {
   nan_start[1] = std::nan("");
   EXPECT_THROW((void)solve_fixed_point(f, nan_start, ForwardIteration()), std::invalid_argument);
   auto grows = [](const Vec& z) -> Vec { return Vec::Zero(z.size() + 1); };
-  EXPECT_THROW((void)solve_fixed_point(grows, Vec(Vec::Zero(2)), ForwardIteration()), std::invalid_argument);
+  EXPECT_THROW((void)solve_fixed_point(grows, Vec(Vec::Zero(2)), ForwardIteration()),
+               std::invalid_argument);
   FixedPointOptions o;
   o.rel_tol = -1;
-  EXPECT_THROW((void)solve_fixed_point(f, Vec(Vec::Zero(2)), ForwardIteration(), o), std::invalid_argument);
+  EXPECT_THROW((void)solve_fixed_point(f, Vec(Vec::Zero(2)), ForwardIteration(), o),
+               std::invalid_argument);
   o = {};
   o.abs_tol = o.rel_tol = 0;
-  EXPECT_THROW((void)solve_fixed_point(f, Vec(Vec::Zero(2)), ForwardIteration(), o), std::invalid_argument);
+  EXPECT_THROW((void)solve_fixed_point(f, Vec(Vec::Zero(2)), ForwardIteration(), o),
+               std::invalid_argument);
   EXPECT_THROW((void)solve_fixed_point(f, Vec(Vec::Zero(2)), Anderson({0})), std::invalid_argument);
   EXPECT_THROW((void)solve_fixed_point(f, Vec(Vec::Zero(2)), Broyden({0})), std::invalid_argument);
-  EXPECT_THROW((void)solve_fixed_point(f, Vec(Vec::Zero(2)), ForwardIteration({1.5})), std::invalid_argument);
+  EXPECT_THROW((void)solve_fixed_point(f, Vec(Vec::Zero(2)), ForwardIteration({1.5})),
+               std::invalid_argument);
 }
 
 TEST(SolveFixedPoint, BriefReportNamesSolverAndStatus) {
   auto f = [](const Vec& z) -> Vec { return z / 2; };
   const auto r = solve_fixed_point(f, Vec(Vec::Ones(2)), ForwardIteration());
-  EXPECT_NE(r.brief_report().find("forward_iteration: converged"), std::string::npos) << r.brief_report();
+  EXPECT_NE(r.brief_report().find("forward_iteration: converged"), std::string::npos)
+      << r.brief_report();
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "implicit/linear/dense_lu.hpp"
+
+#include <gtest/gtest.h>
 
 namespace implicit {
 namespace {

@@ -1,7 +1,8 @@
+#include "implicit/linear/gmres.hpp"
+
 #include <gtest/gtest.h>
 
 #include "implicit/linear/dense_lu.hpp"
-#include "implicit/linear/gmres.hpp"
 
 namespace implicit {
 namespace {
@@ -10,7 +11,8 @@ using Vec = Eigen::VectorXd;
 
 TEST(Gmres, MatchesDenseSolveOnNonsymmetricSystem) {
   const int n = 60;
-  Eigen::MatrixXd a = Eigen::MatrixXd::Identity(n, n) + 0.3 * Eigen::MatrixXd::Random(n, n) / std::sqrt(n);
+  Eigen::MatrixXd a =
+      Eigen::MatrixXd::Identity(n, n) + 0.3 * Eigen::MatrixXd::Random(n, n) / std::sqrt(n);
   const Vec b = Vec::Random(n);
   auto apply = [&](const Vec& v) -> Vec { return a * v; };
   for (int restart : {5, 30, 100}) {

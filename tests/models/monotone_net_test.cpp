@@ -1,7 +1,5 @@
 #include "implicit/models/monotone_net.hpp"
 
-#include "implicit/diff/root_ift.hpp"
-
 #include <gtest/gtest.h>
 
 #include <Eigen/Core>
@@ -12,6 +10,8 @@
 #include <string>
 #include <unsupported/Eigen/AutoDiff>
 #include <vector>
+
+#include "implicit/diff/root_ift.hpp"
 
 namespace implicit {
 namespace {
@@ -406,7 +406,8 @@ struct MonotoneResidual {
   Eigen::Index hidden;
   template <class S>
   VectorX<S> operator()(const VectorX<S>& theta, const VectorX<S>& x) const {
-    const MonotoneVector<S> w = theta.head(hidden), v = theta.segment(hidden, hidden), b = theta.segment(2 * hidden, hidden);
+    const MonotoneVector<S> w = theta.head(hidden), v = theta.segment(hidden, hidden),
+                            b = theta.segment(2 * hidden, hidden);
     VectorX<S> out(1);
     out[0] = monotone_forward<S>(w, v, b, x[0]) - theta[3 * hidden];
     return out;
@@ -423,11 +424,13 @@ TEST(MonotoneNetGenericIft, ClosedFormMatchesGenericRootIft) {
   for (Eigen::Index i = 0; i < y.size(); ++i) {
     Vec theta(31);
     theta << net.theta(), y[i];
-    const auto generic = root_jacobian(MonotoneResidual{10}, theta, Vec(Vec::Constant(1, forward.x[i])));
+    const auto generic =
+        root_jacobian(MonotoneResidual{10}, theta, Vec(Vec::Constant(1, forward.x[i])));
     ASSERT_TRUE(generic.ok()) << generic.brief_report();
     // Same formula, different arithmetic (AD + LU of a 1x1): ~ulps relative.
     const double scale = 1 + closed.dx_dtheta.row(i).cwiseAbs().maxCoeff();
-    EXPECT_LE((generic.value.leftCols(30) - closed.dx_dtheta.row(i)).cwiseAbs().maxCoeff(), 1e-12 * scale);
+    EXPECT_LE((generic.value.leftCols(30) - closed.dx_dtheta.row(i)).cwiseAbs().maxCoeff(),
+              1e-12 * scale);
     EXPECT_NEAR(generic.value(0, 30), closed.dx_dy[i], 1e-12 * (1 + std::abs(closed.dx_dy[i])));
   }
 }

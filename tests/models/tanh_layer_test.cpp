@@ -24,7 +24,9 @@ TEST(TanhLayer, HandWrittenDerivativesMatchAutomatic) {
   EXPECT_LE((f_t.jvp(p.theta, dtheta) - jvp(g_t, p.theta, dtheta)).cwiseAbs().maxCoeff(), 1e-14);
   EXPECT_LE((f_t.vjp(p.theta, u) - vjp(g_t, p.theta, u)).cwiseAbs().maxCoeff(), 1e-14);
   // And the automatic Jacobian against central differences.
-  EXPECT_LE((jacobian(g_t, p.theta) - central_difference_jacobian(g_t, p.theta)).cwiseAbs().maxCoeff(), 1e-8);
+  EXPECT_LE(
+      (jacobian(g_t, p.theta) - central_difference_jacobian(g_t, p.theta)).cwiseAbs().maxCoeff(),
+      1e-8);
 }
 
 TEST(TanhLayer, ReferenceProblemIsReproducible) {
@@ -42,7 +44,8 @@ TEST(TanhLayer, ReferenceProblemIsReproducible) {
 TEST(TanhLayer, WrongShapesThrow) {
   const TanhLayer layer(3);
   EXPECT_THROW(layer(Vec(Vec::Zero(5)), Vec(Vec::Zero(3))), std::invalid_argument);
-  EXPECT_THROW(layer.pack(Eigen::MatrixXd(Eigen::MatrixXd::Zero(3, 2)), Vec(Vec::Zero(3))), std::invalid_argument);
+  EXPECT_THROW(layer.pack(Eigen::MatrixXd(Eigen::MatrixXd::Zero(3, 2)), Vec(Vec::Zero(3))),
+               std::invalid_argument);
   EXPECT_THROW(TanhLayer(0), std::invalid_argument);
 }
 

@@ -58,13 +58,18 @@ struct AdjointOptions {
 
   void validate() const {
     if (dense_max_size < 0)
-      throw std::invalid_argument("AdjointOptions::dense_max_size must be >= 0, got " + std::to_string(dense_max_size));
-    if (!(abs_tol >= 0) || !(rel_tol >= 0) || abs_tol + rel_tol == 0 || !std::isfinite(abs_tol + rel_tol))
-      throw std::invalid_argument("AdjointOptions: abs_tol and rel_tol must be finite, >= 0 and not both 0");
+      throw std::invalid_argument("AdjointOptions::dense_max_size must be >= 0, got " +
+                                  std::to_string(dense_max_size));
+    if (!(abs_tol >= 0) || !(rel_tol >= 0) || abs_tol + rel_tol == 0 ||
+        !std::isfinite(abs_tol + rel_tol))
+      throw std::invalid_argument(
+          "AdjointOptions: abs_tol and rel_tol must be finite, >= 0 and not both 0");
     if (max_iter < 1)
-      throw std::invalid_argument("AdjointOptions::max_iter must be >= 1, got " + std::to_string(max_iter));
+      throw std::invalid_argument("AdjointOptions::max_iter must be >= 1, got " +
+                                  std::to_string(max_iter));
     if (gmres_restart < 1)
-      throw std::invalid_argument("AdjointOptions::gmres_restart must be >= 1, got " + std::to_string(gmres_restart));
+      throw std::invalid_argument("AdjointOptions::gmres_restart must be >= 1, got " +
+                                  std::to_string(gmres_restart));
   }
 };
 
@@ -83,8 +88,8 @@ struct [[nodiscard]] AdjointResult {
   bool ok() const { return status == Status::kConverged; }
   std::string brief_report() const {
     char buf[160];
-    std::snprintf(buf, sizeof buf, "adjoint %s: %s after %d iterations, residual %.3e", method.c_str(),
-                  to_string(status), iterations, residual_norm);
+    std::snprintf(buf, sizeof buf, "adjoint %s: %s after %d iterations, residual %.3e",
+                  method.c_str(), to_string(status), iterations, residual_norm);
     return message.empty() ? std::string(buf) : std::string(buf) + ": " + message;
   }
 };

@@ -40,19 +40,22 @@ constexpr int kJacobianChunk = 8;
 template <class F, class V, class = void>
 struct has_jvp : std::false_type {};
 template <class F, class V>
-struct has_jvp<F, V, std::void_t<decltype(std::declval<const F&>().jvp(std::declval<const V&>(), std::declval<const V&>()))>>
-    : std::true_type {};
+struct has_jvp<F, V,
+               std::void_t<decltype(std::declval<const F&>().jvp(
+                   std::declval<const V&>(), std::declval<const V&>()))>> : std::true_type {};
 
 template <class F, class V, class = void>
 struct has_vjp : std::false_type {};
 template <class F, class V>
-struct has_vjp<F, V, std::void_t<decltype(std::declval<const F&>().vjp(std::declval<const V&>(), std::declval<const V&>()))>>
-    : std::true_type {};
+struct has_vjp<F, V,
+               std::void_t<decltype(std::declval<const F&>().vjp(
+                   std::declval<const V&>(), std::declval<const V&>()))>> : std::true_type {};
 
 template <class F, class V, class = void>
 struct has_jacobian : std::false_type {};
 template <class F, class V>
-struct has_jacobian<F, V, std::void_t<decltype(std::declval<const F&>().jacobian(std::declval<const V&>()))>>
+struct has_jacobian<
+    F, V, std::void_t<decltype(std::declval<const F&>().jacobian(std::declval<const V&>()))>>
     : std::true_type {};
 
 }  // namespace internal

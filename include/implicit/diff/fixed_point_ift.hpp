@@ -32,9 +32,12 @@ namespace implicit {
 namespace internal {
 
 template <class Map, class T>
-void check_map_inputs(const char* who, const Map& map, const VectorX<T>& theta, const VectorX<T>& z_star) {
-  if (!theta.allFinite()) throw std::invalid_argument(std::string(who) + ": theta has a NaN or Inf entry");
-  if (!z_star.allFinite()) throw std::invalid_argument(std::string(who) + ": z_star has a NaN or Inf entry");
+void check_map_inputs(const char* who, const Map& map, const VectorX<T>& theta,
+                      const VectorX<T>& z_star) {
+  if (!theta.allFinite())
+    throw std::invalid_argument(std::string(who) + ": theta has a NaN or Inf entry");
+  if (!z_star.allFinite())
+    throw std::invalid_argument(std::string(who) + ": z_star has a NaN or Inf entry");
   const Eigen::Index m = map(theta, z_star).size();
   if (m != z_star.size())
     throw std::invalid_argument(std::string(who) + ": f(theta, z) has size " + std::to_string(m) +
@@ -42,19 +45,23 @@ void check_map_inputs(const char* who, const Map& map, const VectorX<T>& theta, 
 }
 
 template <class T>
-void check_same_size(const char* who, const char* name, const VectorX<T>& v, Eigen::Index expected) {
+void check_same_size(const char* who, const char* name, const VectorX<T>& v,
+                     Eigen::Index expected) {
   if (v.size() != expected)
-    throw std::invalid_argument(std::string(who) + ": " + name + " has size " + std::to_string(v.size()) +
-                                ", expected " + std::to_string(expected));
-  if (!v.allFinite()) throw std::invalid_argument(std::string(who) + ": " + name + " has a NaN or Inf entry");
+    throw std::invalid_argument(std::string(who) + ": " + name + " has size " +
+                                std::to_string(v.size()) + ", expected " +
+                                std::to_string(expected));
+  if (!v.allFinite())
+    throw std::invalid_argument(std::string(who) + ": " + name + " has a NaN or Inf entry");
 }
 
 }  // namespace internal
 
 // thetabar = (df/dtheta)^T u with u = (df/dz)^T u + zbar at z*.
 template <class Map, class T>
-AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& theta, const VectorX<T>& z_star,
-                                          const VectorX<T>& zbar, const AdjointOptions& options = {}) {
+AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& theta,
+                                          const VectorX<T>& z_star, const VectorX<T>& zbar,
+                                          const AdjointOptions& options = {}) {
   internal::check_map_inputs("fixed_point_vjp", map, theta, z_star);
   internal::check_same_size("fixed_point_vjp", "zbar", zbar, z_star.size());
   const auto f_of_z = bind_theta(map, theta);
@@ -73,8 +80,9 @@ AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& thet
 
 // dz = (I - df/dz)^{-1} (df/dtheta) dtheta at z*.
 template <class Map, class T>
-AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& theta, const VectorX<T>& z_star,
-                                          const VectorX<T>& dtheta, const AdjointOptions& options = {}) {
+AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& theta,
+                                          const VectorX<T>& z_star, const VectorX<T>& dtheta,
+                                          const AdjointOptions& options = {}) {
   internal::check_map_inputs("fixed_point_jvp", map, theta, z_star);
   internal::check_same_size("fixed_point_jvp", "dtheta", dtheta, theta.size());
   const auto f_of_z = bind_theta(map, theta);
@@ -92,7 +100,8 @@ AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& thet
 // The full n x p Jacobian dz*/dtheta = (I - J)^{-1} B, by one dense LU with
 // p right-hand sides (cost: n + p JVP passes, n^3/3 + n^2 p flops).
 template <class Map, class T>
-AdjointResult<MatrixX<T>> fixed_point_jacobian(const Map& map, const VectorX<T>& theta, const VectorX<T>& z_star) {
+AdjointResult<MatrixX<T>> fixed_point_jacobian(const Map& map, const VectorX<T>& theta,
+                                               const VectorX<T>& z_star) {
   internal::check_map_inputs("fixed_point_jacobian", map, theta, z_star);
   const Eigen::Index n = z_star.size();
   const MatrixX<T> a = MatrixX<T>::Identity(n, n) - jacobian(bind_theta(map, theta), z_star);

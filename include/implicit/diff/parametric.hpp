@@ -39,15 +39,18 @@ class BoundTheta {
   }
 
   template <class M = Map>
-  auto jacobian(const VectorX<T>& z) const -> decltype(std::declval<const M&>().jacobian_z(std::declval<const VectorX<T>&>(), z)) {
+  auto jacobian(const VectorX<T>& z) const
+      -> decltype(std::declval<const M&>().jacobian_z(std::declval<const VectorX<T>&>(), z)) {
     return map_.jacobian_z(theta_, z);
   }
   template <class M = Map>
-  auto jvp(const VectorX<T>& z, const VectorX<T>& v) const -> decltype(std::declval<const M&>().jvp_z(std::declval<const VectorX<T>&>(), z, v)) {
+  auto jvp(const VectorX<T>& z, const VectorX<T>& v) const
+      -> decltype(std::declval<const M&>().jvp_z(std::declval<const VectorX<T>&>(), z, v)) {
     return map_.jvp_z(theta_, z, v);
   }
   template <class M = Map>
-  auto vjp(const VectorX<T>& z, const VectorX<T>& u) const -> decltype(std::declval<const M&>().vjp_z(std::declval<const VectorX<T>&>(), z, u)) {
+  auto vjp(const VectorX<T>& z, const VectorX<T>& u) const
+      -> decltype(std::declval<const M&>().vjp_z(std::declval<const VectorX<T>&>(), z, u)) {
     return map_.vjp_z(theta_, z, u);
   }
 
@@ -73,7 +76,9 @@ class BoundState {
   }
 
   template <class M = Map>
-  auto jacobian(const VectorX<T>& theta) const -> decltype(std::declval<const M&>().jacobian_theta(theta, std::declval<const VectorX<T>&>())) {
+  auto jacobian(const VectorX<T>& theta) const
+      -> decltype(std::declval<const M&>().jacobian_theta(theta,
+                                                          std::declval<const VectorX<T>&>())) {
     return map_.jacobian_theta(theta, z_);
   }
   template <class M = Map>

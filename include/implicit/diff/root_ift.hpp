@@ -28,8 +28,8 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta, const 
   };
   auto dense_a = [&]() -> MatrixX<T> { return jac.get().transpose(); };
   using NoFixedPointForm = decltype(apply_a);
-  auto solve = internal::solve_linear_system(apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), xbar,
-                                             options);
+  auto solve = internal::solve_linear_system(
+      apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), xbar, options);
   VectorX<T> theta_bar = solve.ok() ? VectorX<T>(-vjp(bind_state(g, x_star), theta, solve.x))
                                     : internal::nan_vector<T>(theta.size());
   return internal::to_adjoint_result(solve, std::move(theta_bar));
@@ -46,15 +46,16 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta, const 
   auto apply_a = [&](const VectorX<T>& v) -> VectorX<T> { return jvp(g_of_x, x_star, v); };
   auto dense_a = [&]() -> MatrixX<T> { return jac.get(); };
   using NoFixedPointForm = decltype(apply_a);
-  auto solve = internal::solve_linear_system(apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), rhs,
-                                             options);
+  auto solve = internal::solve_linear_system(
+      apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), rhs, options);
   VectorX<T> dx = solve.ok() ? solve.x : internal::nan_vector<T>(x_star.size());
   return internal::to_adjoint_result(solve, std::move(dx));
 }
 
 // dx*/dtheta = -G_x^{-1} G_theta (n x p), one dense LU.
 template <class Map, class T>
-AdjointResult<MatrixX<T>> root_jacobian(const Map& g, const VectorX<T>& theta, const VectorX<T>& x_star) {
+AdjointResult<MatrixX<T>> root_jacobian(const Map& g, const VectorX<T>& theta,
+                                        const VectorX<T>& x_star) {
   internal::check_map_inputs("root_jacobian", g, theta, x_star);
   const MatrixX<T> a = jacobian(bind_theta(g, theta), x_star);
   const MatrixX<T> b = -jacobian(bind_state(g, x_star), theta);

@@ -45,10 +45,11 @@ UnrolledVjpResult<T> unrolled_vjp(const Map& map, const VectorX<T>& theta, const
     tape.push_back(z);
     return f_of_z(z);
   };
-  UnrolledVjpResult<T> out{solve_fixed_point(recording, z0, ForwardIteration(), options), {}, {}, 0};
+  UnrolledVjpResult<T> out{
+      solve_fixed_point(recording, z0, ForwardIteration(), options), {}, {}, 0};
   if (zbar.size() != z0.size())
-    throw std::invalid_argument("unrolled_vjp: zbar has size " + std::to_string(zbar.size()) + ", expected " +
-                                std::to_string(z0.size()));
+    throw std::invalid_argument("unrolled_vjp: zbar has size " + std::to_string(zbar.size()) +
+                                ", expected " + std::to_string(z0.size()));
   // The returned point is f(z_K): every recorded call is one link of the chain.
   VectorX<T> a = zbar;
   out.theta_bar = VectorX<T>::Zero(theta.size());

@@ -37,9 +37,9 @@ enum class AndersonRegularization {
 };
 
 struct AndersonOptions {
-  int memory = 5;         // m: how many past (f(z_i), g_i) pairs are mixed
-  double lam = 1e-4;      // Tikhonov regularisation of G G^T
-  double beta = 1.0;      // mixing: 1 uses only f(z_i), 0 only z_i
+  int memory = 5;     // m: how many past (f(z_i), g_i) pairs are mixed
+  double lam = 1e-4;  // Tikhonov regularisation of G G^T
+  double beta = 1.0;  // mixing: 1 uses only f(z_i), 0 only z_i
   AndersonRegularization regularization = AndersonRegularization::kScaled;
 };
 
@@ -52,22 +52,25 @@ class Anderson {
 
   void validate() const {
     if (options_.memory < 1)
-      throw std::invalid_argument("AndersonOptions::memory must be >= 1, got " + std::to_string(options_.memory));
+      throw std::invalid_argument("AndersonOptions::memory must be >= 1, got " +
+                                  std::to_string(options_.memory));
     if (!(options_.lam >= 0) || !std::isfinite(options_.lam))
-      throw std::invalid_argument("AndersonOptions::lam must be finite and >= 0, got " + std::to_string(options_.lam));
+      throw std::invalid_argument("AndersonOptions::lam must be finite and >= 0, got " +
+                                  std::to_string(options_.lam));
     if (!(options_.beta > 0 && options_.beta <= 1))
-      throw std::invalid_argument("AndersonOptions::beta must be in (0, 1], got " + std::to_string(options_.beta));
+      throw std::invalid_argument("AndersonOptions::beta must be in (0, 1], got " +
+                                  std::to_string(options_.beta));
   }
 
   template <class Vector>
   struct State {
-    std::vector<Vector> f_values;  // f(z_i), ring buffer of `memory` slots
-    std::vector<Vector> residuals; // g_i = f(z_i) - z_i
-    Eigen::MatrixXd gram;          // G G^T over the filled slots (slot order)
+    std::vector<Vector> f_values;   // f(z_i), ring buffer of `memory` slots
+    std::vector<Vector> residuals;  // g_i = f(z_i) - z_i
+    Eigen::MatrixXd gram;           // G G^T over the filled slots (slot order)
     int filled = 0;
-    int next = 0;                  // slot the next pair goes into
-    Eigen::MatrixXd system;        // normalised G G^T + lam I, m x m
-    Eigen::VectorXd solution;      // y, then alpha
+    int next = 0;              // slot the next pair goes into
+    Eigen::MatrixXd system;    // normalised G G^T + lam I, m x m
+    Eigen::VectorXd solution;  // y, then alpha
   };
 
   template <class F, class Vector>

@@ -36,7 +36,8 @@ class Broyden {
 
   void validate() const {
     if (options_.memory < 1)
-      throw std::invalid_argument("BroydenOptions::memory must be >= 1, got " + std::to_string(options_.memory));
+      throw std::invalid_argument("BroydenOptions::memory must be >= 1, got " +
+                                  std::to_string(options_.memory));
   }
 
   template <class Vector>
@@ -70,7 +71,7 @@ class Broyden {
       if (std::isfinite(denom) && std::abs(denom) > 1e-12 * scale) {
         const int slot = s.next;
         Ops::lincomb(1.0 / denom, s.dz, -1.0 / denom, s.b_dg, s.u[slot]);  // (dz - B dg) / denom
-        s.v[slot] = s.bt_dz;                                                 // B^T dz
+        s.v[slot] = s.bt_dz;                                               // B^T dz
         s.next = (slot + 1) % options_.memory;
         s.filled = std::min(s.filled + 1, options_.memory);
       }

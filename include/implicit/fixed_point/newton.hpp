@@ -56,12 +56,14 @@ class Newton {
   }
 
   template <class F, class T>
-  StepReport step(const F& f, State&, VectorX<T>& z, const VectorX<T>& /*fz*/, const VectorX<T>& g) const {
+  StepReport step(const F& f, State&, VectorX<T>& z, const VectorX<T>& /*fz*/,
+                  const VectorX<T>& g) const {
     const Eigen::Index n = z.size();
     StepReport report;
     report.jacobian_evaluations = 1;
     const bool dense = options_.linear_solver == NewtonOptions::LinearSolver::kDense ||
-                       (options_.linear_solver == NewtonOptions::LinearSolver::kAuto && n <= options_.dense_max_size);
+                       (options_.linear_solver == NewtonOptions::LinearSolver::kAuto &&
+                        n <= options_.dense_max_size);
     LinearSolveResult<VectorX<T>> solve;
     if (dense) {
       const MatrixX<T> a = MatrixX<T>::Identity(n, n) - jacobian(f, z);
@@ -75,7 +77,8 @@ class Newton {
       auto apply = [&](const VectorX<T>& v) -> VectorX<T> { return v - jvp(f, z, v); };
       solve = gmres(apply, g, VectorX<T>(VectorX<T>::Zero(n)), gopt);
       // An inexact step that reduced the residual is still a useful step.
-      if (solve.status == Status::kMaxIterations && solve.residual_norm < static_cast<double>(g.norm()))
+      if (solve.status == Status::kMaxIterations &&
+          solve.residual_norm < static_cast<double>(g.norm()))
         solve.status = Status::kConverged;
     }
     if (!solve.ok()) {

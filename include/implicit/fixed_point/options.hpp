@@ -44,15 +44,21 @@ struct FixedPointOptions {
 
   // Throws std::invalid_argument naming the first field that makes no sense.
   void validate() const {
-    if (max_iter < 0) throw std::invalid_argument("FixedPointOptions::max_iter must be >= 0, got " + std::to_string(max_iter));
+    if (max_iter < 0)
+      throw std::invalid_argument("FixedPointOptions::max_iter must be >= 0, got " +
+                                  std::to_string(max_iter));
     if (!(abs_tol >= 0) || !std::isfinite(abs_tol))
-      throw std::invalid_argument("FixedPointOptions::abs_tol must be finite and >= 0, got " + std::to_string(abs_tol));
+      throw std::invalid_argument("FixedPointOptions::abs_tol must be finite and >= 0, got " +
+                                  std::to_string(abs_tol));
     if (!(rel_tol >= 0) || !std::isfinite(rel_tol))
-      throw std::invalid_argument("FixedPointOptions::rel_tol must be finite and >= 0, got " + std::to_string(rel_tol));
+      throw std::invalid_argument("FixedPointOptions::rel_tol must be finite and >= 0, got " +
+                                  std::to_string(rel_tol));
     if (abs_tol == 0 && rel_tol == 0)
-      throw std::invalid_argument("FixedPointOptions: abs_tol and rel_tol are both 0; the solve could never stop");
+      throw std::invalid_argument(
+          "FixedPointOptions: abs_tol and rel_tol are both 0; the solve could never stop");
     if (!(divergence_ratio > 1))
-      throw std::invalid_argument("FixedPointOptions::divergence_ratio must be > 1, got " + std::to_string(divergence_ratio));
+      throw std::invalid_argument("FixedPointOptions::divergence_ratio must be > 1, got " +
+                                  std::to_string(divergence_ratio));
   }
 };
 

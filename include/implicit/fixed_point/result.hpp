@@ -11,22 +11,23 @@ namespace implicit {
 
 template <class Vector>
 struct [[nodiscard]] FixedPointResult {
-  Vector x;                     // f(z_k) at the last iterate (one step past z_k)
+  Vector x;  // f(z_k) at the last iterate (one step past z_k)
   Status status = Status::kMaxIterations;
-  int iterations = 0;           // solver steps taken
-  int function_evaluations = 0; // calls of f (Newton's Jacobian counts separately)
-  int jacobian_evaluations = 0; // Jacobians or JVP batches (Newton)
-  double residual_norm = 0;     // ||f(z_k) - z_k|| at the last iterate
+  int iterations = 0;                    // solver steps taken
+  int function_evaluations = 0;          // calls of f (Newton's Jacobian counts separately)
+  int jacobian_evaluations = 0;          // Jacobians or JVP batches (Newton)
+  double residual_norm = 0;              // ||f(z_k) - z_k|| at the last iterate
   std::vector<double> residual_history;  // r_0, r_1, ... (when recorded)
-  std::string solver;           // which solver produced it
-  std::string message;          // why it stopped, with the numbers
+  std::string solver;                    // which solver produced it
+  std::string message;                   // why it stopped, with the numbers
 
   bool ok() const { return status == Status::kConverged; }
 
   std::string brief_report() const {
     char buf[160];
     std::snprintf(buf, sizeof buf, "%s: %s after %d iterations (%d f evaluations), residual %.3e",
-                  solver.c_str(), to_string(status), iterations, function_evaluations, residual_norm);
+                  solver.c_str(), to_string(status), iterations, function_evaluations,
+                  residual_norm);
     return message.empty() ? std::string(buf) : std::string(buf) + ": " + message;
   }
 };

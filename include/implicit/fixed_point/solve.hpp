@@ -103,8 +103,9 @@ FixedPointResult<Vector> solve_fixed_point(const F& f, const Vector& z0, const S
     best_residual = std::min(best_residual, residual);
     if (k >= options.max_iter) {
       result.status = Status::kMaxIterations;
-      std::snprintf(buf, sizeof buf, "residual %.3e still above the tolerance %.3e after max_iter = %d",
-                    residual, threshold, options.max_iter);
+      std::snprintf(buf, sizeof buf,
+                    "residual %.3e still above the tolerance %.3e after max_iter = %d", residual,
+                    threshold, options.max_iter);
       result.message = buf;
       result.x = std::move(fz);
       return result;

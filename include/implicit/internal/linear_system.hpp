@@ -41,7 +41,8 @@ class LazyJacobian {
 // J^T u through a hand-written vjp when the map has one, else the cached
 // dense Jacobian (forward mode has no cheaper transpose product).
 template <class F, class T>
-VectorX<T> transpose_product(const F& f, const LazyJacobian<F, T>& jac, const VectorX<T>& x, const VectorX<T>& u) {
+VectorX<T> transpose_product(const F& f, const LazyJacobian<F, T>& jac, const VectorX<T>& x,
+                             const VectorX<T>& u) {
   if constexpr (has_vjp<F, VectorX<T>>::value) {
     return f.vjp(x, u);
   } else {
@@ -58,8 +59,9 @@ VectorX<T> nan_vector(Eigen::Index n) {
 // Solves A u = b. `apply_k` may be nullptr (then A has no fixed-point form
 // and the iteration methods are refused); otherwise A = I - K.
 template <class T, class ApplyA, class DenseA, class ApplyK>
-LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const DenseA& dense_a, const ApplyK* apply_k,
-                                                  const VectorX<T>& b, const AdjointOptions& options) {
+LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const DenseA& dense_a,
+                                                  const ApplyK* apply_k, const VectorX<T>& b,
+                                                  const AdjointOptions& options) {
   options.validate();
   const Eigen::Index n = b.size();
   const double b_norm = static_cast<double>(b.norm());
@@ -68,13 +70,16 @@ LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const D
   AdjointMethod first = options.method;
   if (first == AdjointMethod::kAuto)
     first = n <= options.dense_max_size ? AdjointMethod::kDenseLU : AdjointMethod::kGmres;
-  if (!apply_k && (first == AdjointMethod::kFixedPointIteration || first == AdjointMethod::kAnderson))
-    throw std::invalid_argument(std::string("AdjointOptions::method = ") + to_string(first) +
-                                " needs a fixed-point system u = K u + b; use dense_lu or gmres for roots");
+  if (!apply_k &&
+      (first == AdjointMethod::kFixedPointIteration || first == AdjointMethod::kAnderson))
+    throw std::invalid_argument(
+        std::string("AdjointOptions::method = ") + to_string(first) +
+        " needs a fixed-point system u = K u + b; use dense_lu or gmres for roots");
   std::vector<AdjointMethod> attempts{first};
   if (options.fallback) {
     if (first != AdjointMethod::kGmres) attempts.push_back(AdjointMethod::kGmres);
-    if (first != AdjointMethod::kDenseLU && n <= options.dense_max_size) attempts.push_back(AdjointMethod::kDenseLU);
+    if (first != AdjointMethod::kDenseLU && n <= options.dense_max_size)
+      attempts.push_back(AdjointMethod::kDenseLU);
   }
 
   LinearSolveResult<VectorX<T>> result;
@@ -104,8 +109,9 @@ LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const D
         fp.rel_tol = 0;
         fp.record_history = false;
         const VectorX<T> u0 = VectorX<T>::Zero(n);
-        auto fixed = method == AdjointMethod::kAnderson ? solve_fixed_point(map, u0, Anderson(options.anderson), fp)
-                                                        : solve_fixed_point(map, u0, ForwardIteration(), fp);
+        auto fixed = method == AdjointMethod::kAnderson
+                         ? solve_fixed_point(map, u0, Anderson(options.anderson), fp)
+                         : solve_fixed_point(map, u0, ForwardIteration(), fp);
         attempt.x = std::move(fixed.x);
         attempt.status = fixed.status;
         attempt.iterations = fixed.function_evaluations;
@@ -120,12 +126,13 @@ LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const D
     // Certify: whatever the method claims, recompute the residual.
     if (attempt.x.size() == n && attempt.x.allFinite()) {
       attempt.residual_norm = static_cast<double>((apply_a(attempt.x) - b).norm());
-      const double roundoff = 16 * std::numeric_limits<T>::epsilon() * (b_norm + static_cast<double>(attempt.x.norm()));
+      const double roundoff =
+          16 * std::numeric_limits<T>::epsilon() * (b_norm + static_cast<double>(attempt.x.norm()));
       if (attempt.ok() && !(attempt.residual_norm <= target + roundoff)) {
         attempt.status = Status::kLinearSolveFailed;
         char buf[160];
-        std::snprintf(buf, sizeof buf, "recomputed residual %.3e above tolerance %.3e", attempt.residual_norm,
-                      target + roundoff);
+        std::snprintf(buf, sizeof buf, "recomputed residual %.3e above tolerance %.3e",
+                      attempt.residual_norm, target + roundoff);
         attempt.message = buf;
       }
     } else if (attempt.ok()) {
@@ -140,8 +147,9 @@ LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const D
   }
   result.iterations = total_iterations;
   // Only worth reading when something failed along the way.
-  result.message = attempts.size() > 1 && (history.find(';') != std::string::npos || !result.ok()) ? history
-                                                                                                  : result.message;
+  result.message = attempts.size() > 1 && (history.find(';') != std::string::npos || !result.ok())
+                       ? history
+                       : result.message;
   return result;
 }
 
@@ -167,7 +175,9 @@ AdjointResult<MatrixX<T>> dense_derivative(const MatrixX<T>& a, const MatrixX<T>
   out.method = solve.method;
   out.message = solve.message;
   out.residual_norm = solve.residual_norm;
-  out.value = solve.ok() ? solve.x : MatrixX<T>::Constant(a.rows(), b.cols(), std::numeric_limits<T>::quiet_NaN());
+  out.value = solve.ok()
+                  ? solve.x
+                  : MatrixX<T>::Constant(a.rows(), b.cols(), std::numeric_limits<T>::quiet_NaN());
   return out;
 }
 

@@ -38,8 +38,8 @@ LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> solv
   const double rcond = static_cast<double>(lu.rcond());
   if (!(rcond >= min_rcond)) {
     char buf[160];
-    std::snprintf(buf, sizeof buf, "matrix is singular to working precision (rcond %.2e < %.2e)", rcond,
-                  min_rcond);
+    std::snprintf(buf, sizeof buf, "matrix is singular to working precision (rcond %.2e < %.2e)",
+                  rcond, min_rcond);
     result.status = Status::kLinearSolveFailed;
     result.message = buf;
     return result;

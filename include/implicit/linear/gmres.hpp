@@ -32,8 +32,12 @@ struct GmresOptions {
   double rel_tol = 1e-10;
 
   void validate() const {
-    if (restart < 1) throw std::invalid_argument("GmresOptions::restart must be >= 1, got " + std::to_string(restart));
-    if (max_iter < 1) throw std::invalid_argument("GmresOptions::max_iter must be >= 1, got " + std::to_string(max_iter));
+    if (restart < 1)
+      throw std::invalid_argument("GmresOptions::restart must be >= 1, got " +
+                                  std::to_string(restart));
+    if (max_iter < 1)
+      throw std::invalid_argument("GmresOptions::max_iter must be >= 1, got " +
+                                  std::to_string(max_iter));
     if (!(abs_tol >= 0) || !(rel_tol >= 0) || abs_tol + rel_tol == 0)
       throw std::invalid_argument("GmresOptions: abs_tol and rel_tol must be >= 0 and not both 0");
   }
@@ -122,11 +126,12 @@ LinearSolveResult<Vector> gmres(const ApplyA& apply_a, const Vector& b, const Ve
     for (int i = 0; i < j; ++i) Ops::axpy(y(i), basis[i], x);
     const double previous = beta;
     beta = true_residual(basis[0]);
-    if (std::isfinite(beta) && beta > target && !(beta < previous) && result.iterations < options.max_iter) {
+    if (std::isfinite(beta) && beta > target && !(beta < previous) &&
+        result.iterations < options.max_iter) {
       result.status = Status::kLinearSolveFailed;
       char buf[160];
-      std::snprintf(buf, sizeof buf, "stagnated at residual %.3e (target %.3e): singular system?", beta,
-                    target);
+      std::snprintf(buf, sizeof buf, "stagnated at residual %.3e (target %.3e): singular system?",
+                    beta, target);
       result.message = buf;
       break;
     }

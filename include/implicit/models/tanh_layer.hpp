@@ -49,7 +49,8 @@ class TanhLayer {
   }
   // d/dtheta: dW contributes (1 - y^2) .* (dW z), dx contributes (1 - y^2) .* dx.
   template <class T>
-  VectorX<T> jvp_theta(const VectorX<T>& theta, const VectorX<T>& z, const VectorX<T>& dtheta) const {
+  VectorX<T> jvp_theta(const VectorX<T>& theta, const VectorX<T>& z,
+                       const VectorX<T>& dtheta) const {
     return slope(theta, z).cwiseProduct(weights(dtheta) * z + bias(dtheta));
   }
   // thetabar = [vec(s z^T); s] with s = (1 - y^2) .* u.
@@ -76,9 +77,10 @@ class TanhLayer {
   template <class T>
   VectorX<T> pack(const MatrixX<T>& w, const VectorX<T>& x) const {
     if (w.rows() != n_ || w.cols() != n_ || x.size() != n_)
-      throw std::invalid_argument("TanhLayer::pack: W must be " + std::to_string(n_) + "x" + std::to_string(n_) +
-                                  " and x of size " + std::to_string(n_) + ", got W " + std::to_string(w.rows()) +
-                                  "x" + std::to_string(w.cols()) + " and x of size " + std::to_string(x.size()));
+      throw std::invalid_argument(
+          "TanhLayer::pack: W must be " + std::to_string(n_) + "x" + std::to_string(n_) +
+          " and x of size " + std::to_string(n_) + ", got W " + std::to_string(w.rows()) + "x" +
+          std::to_string(w.cols()) + " and x of size " + std::to_string(x.size()));
     VectorX<T> theta(parameter_size());
     Eigen::Map<MatrixX<T>>(theta.data(), n_, n_) = w;
     theta.tail(n_) = x;
@@ -89,9 +91,10 @@ class TanhLayer {
   template <class T>
   void check(const VectorX<T>& theta, const VectorX<T>& z) const {
     if (theta.size() != parameter_size() || z.size() != n_)
-      throw std::invalid_argument("TanhLayer(n = " + std::to_string(n_) + "): theta must have size " +
-                                  std::to_string(parameter_size()) + " and z size " + std::to_string(n_) +
-                                  ", got " + std::to_string(theta.size()) + " and " + std::to_string(z.size()));
+      throw std::invalid_argument(
+          "TanhLayer(n = " + std::to_string(n_) + "): theta must have size " +
+          std::to_string(parameter_size()) + " and z size " + std::to_string(n_) + ", got " +
+          std::to_string(theta.size()) + " and " + std::to_string(z.size()));
   }
   // 1 - tanh(W z + x)^2, the derivative of tanh at the pre-activation.
   template <class T>
