@@ -71,6 +71,8 @@ class Anderson {
     int next = 0;              // slot the next pair goes into
     Eigen::MatrixXd system;    // normalised G G^T + lam I, m x m
     Eigen::VectorXd solution;  // y, then alpha
+    Eigen::VectorXd ones;
+    Eigen::LDLT<Eigen::MatrixXd> factor;
   };
 
   template <class F, class Vector>
@@ -82,6 +84,7 @@ class Anderson {
     s.gram = Eigen::MatrixXd::Zero(m, m);
     s.system.resize(m, m);
     s.solution.resize(m);
+    s.ones = Eigen::VectorXd::Ones(m);
     return s;
   }
 
@@ -117,7 +120,8 @@ class Anderson {
     system = s.gram.topLeftCorner(k, k) / scale;
     system.diagonal().array() += lam;
     auto y = s.solution.head(k);
-    y = system.ldlt().solve(Eigen::VectorXd::Ones(k));
+    s.factor.compute(system);  // reallocates only while the history fills up
+    y = s.factor.solve(s.ones.head(k));
     auto alpha = s.solution.segment(0, k);
     alpha /= y.sum();
     if (!alpha.allFinite()) {  // degenerate history: fall back to a plain step
