@@ -23,6 +23,7 @@
 #include <string>
 #include <utility>
 
+#include "common.hpp"
 #include "implicit.hpp"
 
 namespace {
@@ -33,19 +34,8 @@ using Vector = Eigen::VectorXd;
 
 enum class SolverKind { kForwardIteration, kAnderson, kNewton, kBroyden };
 
-const TanhProblem& problem(int n) {
-  static std::map<int, TanhProblem> cache;
-  auto it = cache.find(n);
-  if (it == cache.end()) it = cache.emplace(n, implicit::make_reference_tanh_problem(n, 0)).first;
-  return it->second;
-}
-
-implicit::FixedPointOptions tolerance() {
-  implicit::FixedPointOptions options;
-  options.rel_tol = 1e-8;
-  options.abs_tol = 1e-10;
-  return options;
-}
+using bench::problem;
+using bench::tolerance;
 
 // The TanhLayer with call counters, used once per case (untimed) to count
 // the Jacobians and JVPs Newton makes besides its f evaluations.

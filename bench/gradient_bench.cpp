@@ -43,6 +43,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common.hpp"
 #include "implicit.hpp"
 
 // ---------------------------------------------------------------------------
@@ -144,19 +145,8 @@ using implicit::AdjointMethod;
 using implicit::TanhProblem;
 using Vector = Eigen::VectorXd;
 
-const TanhProblem& problem(int n) {
-  static std::map<int, TanhProblem> cache;
-  auto it = cache.find(n);
-  if (it == cache.end()) it = cache.emplace(n, implicit::make_reference_tanh_problem(n, 0)).first;
-  return it->second;
-}
-
-implicit::FixedPointOptions tolerance() {
-  implicit::FixedPointOptions options;
-  options.rel_tol = 1e-8;
-  options.abs_tol = 1e-10;
-  return options;
-}
+using bench::problem;
+using bench::tolerance;
 
 // Exactly K forward steps: a tolerance that cannot be met before max_iter.
 implicit::FixedPointOptions forced(int k) {

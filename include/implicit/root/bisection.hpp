@@ -90,17 +90,10 @@ ScalarRootResult<T> bisect_bracket(G& g, T a, T b, T ga, T gb, const ScalarRootO
 template <class T, class G>
 ScalarRootResult<T> find_root_bisection(G&& g, T lower, T upper,
                                         const ScalarRootOptions& options = {}) {
-  static_assert(std::is_floating_point_v<T>, "find_root_bisection works on float and double");
-  options.validate();
-  internal::require_not_nan(lower, "lower");
-  internal::require_not_nan(upper, "upper");
-  T g_lower, g_upper;
-  if (auto failed = internal::evaluate_bracket(g, lower, upper, ScalarRootMethod::kBisection,
-                                               g_lower, g_upper))
-    return *failed;
-  ScalarRootResult<T> seed;
-  seed.function_evaluations = 2;
-  return internal::bisect_bracket(g, lower, upper, g_lower, g_upper, options, std::move(seed));
+  return internal::solve_given_bracket(
+      g, lower, upper, options, ScalarRootMethod::kBisection, [&](auto&&... args) {
+        return internal::bisect_bracket(std::forward<decltype(args)>(args)...);
+      });
 }
 
 }  // namespace implicit

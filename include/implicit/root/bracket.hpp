@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "implicit/root/options.hpp"
 #include "implicit/root/result.hpp"
@@ -174,6 +175,24 @@ std::optional<ScalarRootResult<T>> evaluate_bracket(G& g, T lower, T upper, Scal
   r.residual = g_lower;
   r.message = std::move(error);
   return r;
+}
+
+// The common front of every solve on a given bracket: validate, refuse NaN
+// ends, evaluate g at both ends, return the kInvalidBracket result when they
+// do not bracket, else hand over to `solve(g, lower, upper, g_lower,
+// g_upper, options, seed)` with the two evaluations already counted.
+template <class T, class G, class Solve>
+ScalarRootResult<T> solve_given_bracket(G& g, T lower, T upper, const ScalarRootOptions& options,
+                                        ScalarRootMethod method, Solve&& solve) {
+  static_assert(std::is_floating_point_v<T>, "root finding works on float, double, long double");
+  options.validate();
+  require_not_nan(lower, "lower");
+  require_not_nan(upper, "upper");
+  T g_lower, g_upper;
+  if (auto failed = evaluate_bracket(g, lower, upper, method, g_lower, g_upper)) return *failed;
+  ScalarRootResult<T> seed;
+  seed.function_evaluations = 2;
+  return solve(g, lower, upper, g_lower, g_upper, options, std::move(seed));
 }
 
 // Fills x, residual and the bracket of r from the final bracket [a, b]

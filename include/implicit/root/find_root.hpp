@@ -43,16 +43,10 @@ ScalarRootResult<T> solve_bracket(G& g, T a, T b, T ga, T gb, const ScalarRootOp
 // options or a NaN lower / upper.
 template <class T, class G>
 ScalarRootResult<T> find_root(G&& g, T lower, T upper, const ScalarRootOptions& options = {}) {
-  static_assert(std::is_floating_point_v<T>, "find_root works on float, double, long double");
-  options.validate();
-  internal::require_not_nan(lower, "lower");
-  internal::require_not_nan(upper, "upper");
-  T g_lower, g_upper;
-  if (auto failed = internal::evaluate_bracket(g, lower, upper, options.method, g_lower, g_upper))
-    return *failed;
-  ScalarRootResult<T> seed;
-  seed.function_evaluations = 2;
-  return internal::solve_bracket(g, lower, upper, g_lower, g_upper, options, std::move(seed));
+  return internal::solve_given_bracket(
+      g, lower, upper, options, options.method, [&](auto&&... args) {
+        return internal::solve_bracket(std::forward<decltype(args)>(args)...);
+      });
 }
 
 // Root x >= lower of an increasing g with g(lower) <= 0, without a right

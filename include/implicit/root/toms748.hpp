@@ -141,17 +141,10 @@ ScalarRootResult<T> toms748_bracket(G& g, T a, T b, T ga, T gb, const ScalarRoot
 template <class T, class G>
 ScalarRootResult<T> find_root_toms748(G&& g, T lower, T upper,
                                       const ScalarRootOptions& options = {}) {
-  static_assert(std::is_floating_point_v<T>, "find_root_toms748 works on float and double");
-  options.validate();
-  internal::require_not_nan(lower, "lower");
-  internal::require_not_nan(upper, "upper");
-  T g_lower, g_upper;
-  if (auto failed =
-          internal::evaluate_bracket(g, lower, upper, ScalarRootMethod::kToms748, g_lower, g_upper))
-    return *failed;
-  ScalarRootResult<T> seed;
-  seed.function_evaluations = 2;
-  return internal::toms748_bracket(g, lower, upper, g_lower, g_upper, options, std::move(seed));
+  return internal::solve_given_bracket(
+      g, lower, upper, options, ScalarRootMethod::kToms748, [&](auto&&... args) {
+        return internal::toms748_bracket(std::forward<decltype(args)>(args)...);
+      });
 }
 
 }  // namespace implicit
