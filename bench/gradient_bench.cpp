@@ -243,20 +243,27 @@ void BM_IftBackward(benchmark::State& state, AdjointMethod method) {
   state.SetLabel(probe.backward.method);
 }
 
-void BM_UnrolledGradient(benchmark::State& state) {
-  const TanhProblem& p = problem(static_cast<int>(state.range(0)));
-  const auto probe = unrolled_gradient(p, tolerance());
-  check(state, probe.ok(), probe.forward.brief_report());
-  const double peak =
-      peak_bytes([&] { benchmark::DoNotOptimize(unrolled_gradient(p, tolerance())); });
+// Times unrolled_vjp with `options` and reports its counters; `probe` is one
+// untimed run already checked by the caller.
+template <class Probe>
+void time_unrolled(benchmark::State& state, const TanhProblem& p,
+                   const implicit::FixedPointOptions& options, const Probe& probe) {
+  const double peak = peak_bytes([&] { benchmark::DoNotOptimize(unrolled_gradient(p, options)); });
   for (auto _ : state) {
-    auto g = unrolled_gradient(p, tolerance());
+    auto g = unrolled_gradient(p, options);
     benchmark::DoNotOptimize(g.theta_bar.data());
   }
   state.counters["iters"] = probe.forward.iterations;
   state.counters["f_evals"] = probe.forward.function_evaluations;
   state.counters["tape_bytes"] = static_cast<double>(probe.tape_bytes);
   state.counters["peak_bytes"] = peak;
+}
+
+void BM_UnrolledGradient(benchmark::State& state) {
+  const TanhProblem& p = problem(static_cast<int>(state.range(0)));
+  const auto probe = unrolled_gradient(p, tolerance());
+  check(state, probe.ok(), probe.forward.brief_report());
+  time_unrolled(state, p, tolerance(), probe);
 }
 
 // The floor: the forward solve's f evaluations as a plain loop.
@@ -317,15 +324,7 @@ void BM_UnrolledGradientAtK(benchmark::State& state) {
   const auto forward = forced(k);
   const auto probe = unrolled_gradient(p, forward);
   check(state, probe.forward.iterations == k, probe.forward.brief_report());
-  const double peak = peak_bytes([&] { benchmark::DoNotOptimize(unrolled_gradient(p, forward)); });
-  for (auto _ : state) {
-    auto g = unrolled_gradient(p, forward);
-    benchmark::DoNotOptimize(g.theta_bar.data());
-  }
-  state.counters["iters"] = probe.forward.iterations;
-  state.counters["f_evals"] = probe.forward.function_evaluations;
-  state.counters["tape_bytes"] = static_cast<double>(probe.tape_bytes);
-  state.counters["peak_bytes"] = peak;
+  time_unrolled(state, p, forward, probe);
 }
 
 // The floor of the sweep: the K + 1 f evaluations of the forced forward solve.
