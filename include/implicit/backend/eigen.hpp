@@ -3,9 +3,11 @@
 //
 // Every algorithm in fixed_point/, linear/ and diff/ touches vectors only
 // through VectorOps<V>, so a tensor backend (LibTorch) reuses the same
-// algorithms by specialising this one struct. Reductions return double: the
-// solvers' small dense subproblems (Anderson's bordered system, GMRES's
-// Hessenberg matrix) are solved in double whatever the vector's scalar is.
+// algorithms by specialising this one struct. Reductions return `Scalars`:
+// a double here, one double per sample for a batched backend
+// (internal/per_sample.hpp). The solvers' small dense subproblems
+// (Anderson's bordered system, GMRES's Hessenberg matrix) are solved in
+// double whatever the vector's scalar is.
 
 #include <Eigen/Core>
 #include <cmath>
@@ -21,6 +23,7 @@ template <class T>
 struct VectorOps<Eigen::Matrix<T, Eigen::Dynamic, 1>> {
   using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
   using Scalar = T;
+  using Scalars = double;  // per-sample reductions: one sample (internal/per_sample.hpp)
 
   static Eigen::Index size(const Vector& v) { return v.size(); }
   static Vector zeros_like(const Vector& v) { return Vector::Zero(v.size()); }

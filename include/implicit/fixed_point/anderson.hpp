@@ -28,6 +28,7 @@
 
 #include "implicit/backend/eigen.hpp"
 #include "implicit/fixed_point/solve.hpp"
+#include "implicit/internal/per_sample.hpp"
 
 namespace implicit {
 
@@ -64,12 +65,14 @@ class Anderson {
 
   template <class Vector>
   struct State {
+    using Scalars = typename VectorOps<Vector>::Scalars;
     std::vector<Vector> f_values;   // f(z_i), ring buffer of `memory` slots
     std::vector<Vector> residuals;  // g_i = f(z_i) - z_i
-    Eigen::MatrixXd gram;           // G G^T over the filled slots (slot order)
+    std::vector<Scalars> gram;      // G G^T over the filled slots, m x m row-major, per sample
+    std::vector<Scalars> alpha;     // mixing weights per slot, per sample
     int filled = 0;
     int next = 0;              // slot the next pair goes into
-    Eigen::MatrixXd system;    // normalised G G^T + lam I, m x m
+    Eigen::MatrixXd system;    // one sample's normalised G G^T + lam I, k x k
     Eigen::VectorXd solution;  // y, then alpha
     Eigen::VectorXd ones;
     Eigen::LDLT<Eigen::MatrixXd> factor;
@@ -81,7 +84,6 @@ class Anderson {
     State<Vector> s;
     s.f_values.assign(m, VectorOps<Vector>::zeros_like(z0));
     s.residuals.assign(m, VectorOps<Vector>::zeros_like(z0));
-    s.gram = Eigen::MatrixXd::Zero(m, m);
     s.system.resize(m, m);
     s.solution.resize(m);
     s.ones = Eigen::VectorXd::Ones(m);
@@ -97,48 +99,60 @@ class Anderson {
     s.residuals[slot] = g;
     s.filled = std::min(s.filled + 1, m);
     s.next = (slot + 1) % m;
+    if (s.gram.empty()) {  // sized on the first step, when the per-sample shape is known
+      const auto zero = internal::filled_like(Ops::dot(g, g), 0.0);
+      s.gram.assign(m * m, zero);
+      s.alpha.assign(m, zero);
+    }
     for (int j = 0; j < s.filled; ++j) {
-      const double d = Ops::dot(s.residuals[slot], s.residuals[j]);
-      s.gram(slot, j) = d;
-      s.gram(j, slot) = d;
+      s.gram[slot * m + j] = Ops::dot(s.residuals[slot], s.residuals[j]);
+      s.gram[j * m + slot] = s.gram[slot * m + j];
     }
-
-    // The bordered system's solution is alpha = y / (1^T y) with
-    // (G G^T + lam_eff I) y = 1. Solving that form on G G^T divided by its
-    // largest diagonal keeps the weights accurate when ||g||^2 is ~1e-20
-    // near convergence, where the bordered matrix mixes entries of 1 and
-    // 1e-20 and a pivoted LU of it loses the small block entirely.
     const int k = s.filled;
-    const double scale = s.gram.topLeftCorner(k, k).diagonal().maxCoeff();
-    if (!(scale > 0) || !std::isfinite(scale)) {  // g == 0 exactly: the driver stops first
-      z = fz;
-      return {};
-    }
-    double lam = options_.lam;
-    if (options_.regularization == AndersonRegularization::kAbsolute) lam /= scale;
-    auto system = s.system.topLeftCorner(k, k);
-    system = s.gram.topLeftCorner(k, k) / scale;
-    system.diagonal().array() += lam;
-    auto y = s.solution.head(k);
-    s.factor.compute(system);  // reallocates only while the history fills up
-    y = s.factor.solve(s.ones.head(k));
-    auto alpha = s.solution.segment(0, k);
-    alpha /= y.sum();
-    if (!alpha.allFinite()) {  // degenerate history: fall back to a plain step
-      z = fz;
-      s.filled = 0;
-      s.next = 0;
-      return {};
-    }
+    const Eigen::Index batch = internal::sample_count(s.gram[0]);
+    for (Eigen::Index b = 0; b < batch; ++b) solve_weights(s, k, slot, b);
+
     Ops::set_zero(z);
     for (int j = 0; j < k; ++j) {
-      Ops::axpy(alpha(j), s.f_values[j], z);
-      if (options_.beta != 1.0) Ops::axpy(-(1.0 - options_.beta) * alpha(j), s.residuals[j], z);
+      Ops::axpy(s.alpha[j], s.f_values[j], z);
+      if (options_.beta != 1.0) Ops::axpy(-(1.0 - options_.beta) * s.alpha[j], s.residuals[j], z);
     }
     return {};
   }
 
  private:
+  // Mixing weights of sample b over the k filled slots.
+  //
+  // The bordered system's solution is alpha = y / (1^T y) with
+  // (G G^T + lam_eff I) y = 1. Solving that form on G G^T divided by its
+  // largest diagonal keeps the weights accurate when ||g||^2 is ~1e-20
+  // near convergence, where the bordered matrix mixes entries of 1 and
+  // 1e-20 and a pivoted LU of it loses the small block entirely.
+  template <class Vector>
+  void solve_weights(State<Vector>& s, int k, int newest, Eigen::Index b) const {
+    const int m = options_.memory;
+    auto system = s.system.topLeftCorner(k, k);
+    for (int i = 0; i < k; ++i)
+      for (int j = 0; j < k; ++j) system(i, j) = internal::sample(s.gram[i * m + j], b);
+    const double scale = system.diagonal().maxCoeff();
+    auto y = s.solution.head(k);
+    bool ok = scale > 0 && std::isfinite(scale);  // g == 0 exactly: the driver stops first
+    if (ok) {
+      double lam = options_.lam;
+      if (options_.regularization == AndersonRegularization::kAbsolute) lam /= scale;
+      system /= scale;
+      system.diagonal().array() += lam;
+      s.factor.compute(system);  // reallocates only while the history fills up
+      y = s.factor.solve(s.ones.head(k));
+      y /= y.sum();
+      ok = y.allFinite();
+    }
+    // A degenerate history (NaN from f in this sample, or g == 0) gets a
+    // plain forward step: all weight on the newest pair.
+    for (int j = 0; j < k; ++j)
+      internal::sample(s.alpha[j], b) = ok ? y(j) : (j == newest ? 1.0 : 0.0);
+  }
+
   AndersonOptions options_;
 };
 

@@ -12,7 +12,8 @@
 //
 // When `memory` pairs are stored the oldest is overwritten. Cost per step:
 // about 4 m dot products / axpys of length n. Workspace: 2m + 4 vectors.
-// An update whose denominator vanishes is skipped (B stays as it is).
+// An update whose denominator vanishes is skipped (B stays as it is), per
+// sample in a batch.
 
 #include <cmath>
 #include <stdexcept>
@@ -21,6 +22,7 @@
 
 #include "implicit/backend/eigen.hpp"
 #include "implicit/fixed_point/solve.hpp"
+#include "implicit/internal/per_sample.hpp"
 
 namespace implicit {
 
@@ -66,12 +68,15 @@ class Broyden {
       Ops::lincomb(1.0, g, -1.0, s.g_prev, s.dg);
       apply(s, s.dg, s.b_dg, /*transpose=*/false);
       apply(s, s.dz, s.bt_dz, /*transpose=*/true);
-      const double denom = Ops::dot(s.dz, s.b_dg);
-      const double scale = std::sqrt(Ops::dot(s.dz, s.dz) * Ops::dot(s.b_dg, s.b_dg));
-      if (std::isfinite(denom) && std::abs(denom) > 1e-12 * scale) {
+      // Per sample: a vanishing or non-finite denominator gives a zero
+      // coefficient, so that sample's update is a no-op.
+      const auto denom = Ops::dot(s.dz, s.b_dg);
+      const auto scale = internal::sqrt_each(Ops::dot(s.dz, s.dz) * Ops::dot(s.b_dg, s.b_dg));
+      const auto inverse = internal::guarded_reciprocal(denom, 1e-12 * scale);
+      if (internal::any_nonzero(inverse)) {
         const int slot = s.next;
-        Ops::lincomb(1.0 / denom, s.dz, -1.0 / denom, s.b_dg, s.u[slot]);  // (dz - B dg) / denom
-        s.v[slot] = s.bt_dz;                                               // B^T dz
+        Ops::lincomb(inverse, s.dz, -inverse, s.b_dg, s.u[slot]);  // (dz - B dg) / denom
+        s.v[slot] = s.bt_dz;                                       // B^T dz
         s.next = (slot + 1) % options_.memory;
         s.filled = std::min(s.filled + 1, options_.memory);
       }

@@ -6,6 +6,10 @@
 // type). Modified Gram-Schmidt Arnoldi, Givens rotations on the (m+1) x m
 // Hessenberg matrix, which is kept in double whatever the vector scalar.
 //
+// Batched backends solve B independent systems at once: every sample has
+// its own Hessenberg matrix and rotations, and the solve stops when every
+// sample is at its target (result.residual_norm is then the worst sample's).
+//
 // Stops when ||A x - b|| <= abs_tol + rel_tol ||b||. The final residual is
 // recomputed with one more product (the recurrence's estimate can drift),
 // and that recomputed value decides the status.
@@ -21,6 +25,7 @@
 #include <vector>
 
 #include "implicit/backend/eigen.hpp"
+#include "implicit/internal/per_sample.hpp"
 #include "implicit/linear/result.hpp"
 
 namespace implicit {
@@ -47,96 +52,135 @@ template <class Vector, class ApplyA>
 LinearSolveResult<Vector> gmres(const ApplyA& apply_a, const Vector& b, const Vector& x0,
                                 const GmresOptions& options = {}) {
   using Ops = VectorOps<Vector>;
+  using Scalars = typename Ops::Scalars;
+  using internal::sample;
   options.validate();
   LinearSolveResult<Vector> result;
   result.method = "gmres";
   const int m = options.restart;
-  const double b_norm = Ops::norm(b);
-  const double target = options.abs_tol + options.rel_tol * b_norm;
+  const Scalars b_norm = Ops::norm(b);
+  const Scalars target = options.abs_tol + options.rel_tol * b_norm;
+  const Eigen::Index batch = internal::sample_count(b_norm);
+  const Scalars zero = internal::filled_like(b_norm, 0.0);
 
   Vector x = x0;
   std::vector<Vector> basis(m + 1, Ops::zeros_like(b));
   Vector w = Ops::zeros_like(b);
-  Eigen::MatrixXd h = Eigen::MatrixXd::Zero(m + 1, m);
-  Eigen::VectorXd cs(m), sn(m), s(m + 1);
+  // Hessenberg matrix (column-major, (m+1) x m), rotations and the rotated
+  // right-hand side, each entry one value per sample.
+  std::vector<Scalars> h((m + 1) * m, zero), cs(m, zero), sn(m, zero), s(m + 1, zero), y(m, zero);
+  auto H = [&](int i, int j) -> Scalars& { return h[j * (m + 1) + i]; };
+  Eigen::MatrixXd triangle(m, m);
+  Eigen::VectorXd rhs(m);
 
   auto true_residual = [&](Vector& r) {
     r = apply_a(x);
     ++result.iterations;
     Ops::lincomb(1.0, b, -1.0, r, r);  // r = b - A x
-    return Ops::norm(r);
+    return Scalars(Ops::norm(r));
+  };
+  auto any_sample = [&](const auto& predicate) {
+    for (Eigen::Index k = 0; k < batch; ++k)
+      if (predicate(k)) return true;
+    return false;
   };
 
-  double beta = true_residual(basis[0]);
+  Scalars beta = true_residual(basis[0]);
   while (true) {
-    if (!std::isfinite(beta)) {
+    if (any_sample([&](Eigen::Index k) { return !std::isfinite(sample(beta, k)); })) {
       result.status = Status::kNonFinite;
       result.message = "A x produced NaN or Inf";
       break;
     }
-    if (beta <= target) {
+    if (!any_sample([&](Eigen::Index k) { return sample(beta, k) > sample(target, k); })) {
       result.status = Status::kConverged;
       break;
     }
     if (result.iterations >= options.max_iter) {
       result.status = Status::kMaxIterations;
       char buf[160];
-      std::snprintf(buf, sizeof buf, "residual %.3e above %.3e after %d products", beta, target,
-                    result.iterations);
+      std::snprintf(buf, sizeof buf, "residual %.3e above %.3e after %d products",
+                    internal::max_of(beta), internal::max_of(target), result.iterations);
       result.message = buf;
       break;
     }
-    Ops::scale(1.0 / beta, basis[0]);
-    s.setZero();
-    s(0) = beta;
+    // A sample already at its target has beta ~ 0: its basis is zero and
+    // it rides along without changing.
+    Ops::scale(internal::guarded_reciprocal(beta, zero), basis[0]);
+    for (auto& e : s) e = zero;
+    s[0] = beta;
     int j = 0;
     for (; j < m && result.iterations < options.max_iter; ++j) {
       w = apply_a(basis[j]);
       ++result.iterations;
       for (int i = 0; i <= j; ++i) {
-        h(i, j) = Ops::dot(w, basis[i]);
-        Ops::axpy(-h(i, j), basis[i], w);
+        H(i, j) = Ops::dot(w, basis[i]);
+        Ops::axpy(-H(i, j), basis[i], w);
       }
-      h(j + 1, j) = Ops::norm(w);
-      for (int i = 0; i < j; ++i) {  // apply earlier rotations to the new column
-        const double t = cs(i) * h(i, j) + sn(i) * h(i + 1, j);
-        h(i + 1, j) = -sn(i) * h(i, j) + cs(i) * h(i + 1, j);
-        h(i, j) = t;
+      H(j + 1, j) = Ops::norm(w);
+      const Scalars h_next = H(j + 1, j);
+      bool all_done = true;
+      for (Eigen::Index k = 0; k < batch; ++k) {
+        for (int i = 0; i < j; ++i) {  // apply earlier rotations to the new column
+          double& upper = sample(H(i, j), k);
+          double& lower = sample(H(i + 1, j), k);
+          const double t = sample(cs[i], k) * upper + sample(sn[i], k) * lower;
+          lower = -sample(sn[i], k) * upper + sample(cs[i], k) * lower;
+          upper = t;
+        }
+        double& diagonal = sample(H(j, j), k);
+        double& below = sample(H(j + 1, j), k);
+        const double r = std::hypot(diagonal, below);
+        sample(cs[j], k) = r == 0 ? 1 : diagonal / r;
+        sample(sn[j], k) = r == 0 ? 0 : below / r;
+        diagonal = r;
+        below = 0;
+        sample(s[j + 1], k) = -sample(sn[j], k) * sample(s[j], k);
+        sample(s[j], k) = sample(cs[j], k) * sample(s[j], k);
+        const double estimate = sample(s[j + 1], k);
+        // happy breakdown or converged estimate
+        if (!(sample(h_next, k) == 0 || std::abs(estimate) <= sample(target, k) ||
+              !std::isfinite(estimate)))
+          all_done = false;
       }
-      const double r = std::hypot(h(j, j), h(j + 1, j));
-      cs(j) = r == 0 ? 1 : h(j, j) / r;
-      sn(j) = r == 0 ? 0 : h(j + 1, j) / r;
-      const double h_next = h(j + 1, j);
-      h(j, j) = r;
-      h(j + 1, j) = 0;
-      s(j + 1) = -sn(j) * s(j);
-      s(j) = cs(j) * s(j);
-      if (h_next == 0 || std::abs(s(j + 1)) <= target || !std::isfinite(s(j + 1))) {
+      if (all_done) {
         ++j;
-        break;  // happy breakdown or converged estimate
+        break;
       }
-      Ops::lincomb(1.0 / h_next, w, 0.0, w, basis[j + 1]);
+      Ops::lincomb(internal::guarded_reciprocal(h_next, zero), w, 0.0, w, basis[j + 1]);
     }
-    // x += V_j y with H_j y = s (upper triangular after the rotations). A
-    // zero on the diagonal means A is singular on the Krylov space: the
-    // least-squares minimiser then lives in the leading block before it.
-    const double h_scale = h.topLeftCorner(j, j).cwiseAbs().maxCoeff();
-    while (j > 0 && !(std::abs(h(j - 1, j - 1)) > 1e-14 * h_scale)) --j;
-    Eigen::VectorXd y = h.topLeftCorner(j, j).triangularView<Eigen::Upper>().solve(s.head(j));
-    for (int i = 0; i < j; ++i) Ops::axpy(y(i), basis[i], x);
-    const double previous = beta;
+    // x += V_j y with H_j y = s (upper triangular after the rotations), per
+    // sample. A zero on the diagonal means A is singular on the Krylov
+    // space: the least-squares minimiser then lives in the leading block.
+    for (Eigen::Index k = 0; k < batch; ++k) {
+      int used = j;
+      for (int c = 0; c < j; ++c)
+        for (int r = 0; r < j; ++r) triangle(r, c) = r <= c ? sample(H(r, c), k) : 0.0;
+      const double h_scale = j > 0 ? triangle.topLeftCorner(j, j).cwiseAbs().maxCoeff() : 0.0;
+      while (used > 0 && !(std::abs(triangle(used - 1, used - 1)) > 1e-14 * h_scale)) --used;
+      for (int i = 0; i < used; ++i) rhs(i) = sample(s[i], k);
+      rhs.head(used) = triangle.topLeftCorner(used, used)
+                           .template triangularView<Eigen::Upper>()
+                           .solve(rhs.head(used));
+      for (int i = 0; i < j; ++i) sample(y[i], k) = i < used ? rhs(i) : 0.0;
+    }
+    for (int i = 0; i < j; ++i) Ops::axpy(y[i], basis[i], x);
+    const Scalars previous = beta;
     beta = true_residual(basis[0]);
-    if (std::isfinite(beta) && beta > target && !(beta < previous) &&
-        result.iterations < options.max_iter) {
+    const bool stagnated = any_sample([&](Eigen::Index k) {
+      return std::isfinite(sample(beta, k)) && sample(beta, k) > sample(target, k) &&
+             !(sample(beta, k) < sample(previous, k));
+    });
+    if (stagnated && result.iterations < options.max_iter) {
       result.status = Status::kLinearSolveFailed;
       char buf[160];
       std::snprintf(buf, sizeof buf, "stagnated at residual %.3e (target %.3e): singular system?",
-                    beta, target);
+                    internal::max_of(beta), internal::max_of(target));
       result.message = buf;
       break;
     }
   }
-  result.residual_norm = beta;
+  result.residual_norm = internal::max_of(beta);
   result.x = std::move(x);
   return result;
 }
