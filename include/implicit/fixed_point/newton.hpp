@@ -90,6 +90,38 @@ class Newton {
     return report;
   }
 
+  // Any other vector type (a batched tensor): matrix-free GMRES on the
+  // products of the map's linearisation, `f.linearize(z)` returning a
+  // callable v -> (df/dz) v. Batched GMRES keeps a Krylov space per sample.
+  template <class F, class Vector>
+  StepReport step(const F& f, State&, Vector& z, const Vector& /*fz*/, const Vector& g) const {
+    using Ops = VectorOps<Vector>;
+    StepReport report;
+    report.jacobian_evaluations = 1;
+    const auto jvp_at_z = f.linearize(z);
+    GmresOptions gopt;
+    gopt.rel_tol = options_.gmres_rel_tol;
+    gopt.abs_tol = 0;
+    gopt.restart = options_.gmres_restart;
+    gopt.max_iter = options_.gmres_max_iter;
+    auto apply = [&](const Vector& v) {
+      Vector out;
+      Ops::lincomb(1.0, v, -1.0, jvp_at_z(v), out);
+      return out;
+    };
+    auto solve = gmres(apply, g, Ops::zeros_like(g), gopt);
+    if (solve.status == Status::kMaxIterations &&
+        solve.residual_norm < internal::max_of(Ops::norm(g)))
+      solve.status = Status::kConverged;
+    if (!solve.ok()) {
+      report.status = Status::kLinearSolveFailed;
+      report.message = "Newton system (I - df/dz) d = f(z) - z: " + solve.brief_report();
+      return report;
+    }
+    Ops::axpy(1.0, solve.x, z);
+    return report;
+  }
+
  private:
   NewtonOptions options_;
 };

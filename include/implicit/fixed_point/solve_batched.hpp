@@ -1,0 +1,175 @@
+#pragma once
+// The driver loop for a batch of B independent fixed-point problems held in
+// one batched vector (a tensor of shape (B, ...)): the same solvers as
+// solve_fixed_point (their reductions are per sample, internal/per_sample.hpp)
+// with the stopping rule, status, iteration count and residual kept per
+// sample.
+//
+// A sample stops on its own: once it converges (or fails) its output is
+// frozen and its iterate is pinned to that value, so it stops changing while
+// the others go on and a NaN in one sample never reaches another. f is still
+// evaluated on the whole batch each step (f may couple rows only through its
+// parameters, which is what batched layers do), so the cost is
+// (steps of the slowest sample) x (one batched f).
+//
+// The batched backend's VectorOps must provide, besides what the solvers use:
+//   Scalars = Eigen::ArrayXd, batch_size(v), same_shape(a, b), epsilon(v),
+//   where(mask, a, b) -> a where mask (one bool per sample) else b.
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "implicit/fixed_point/options.hpp"
+#include "implicit/fixed_point/solve.hpp"
+#include "implicit/status.hpp"
+
+namespace implicit {
+
+template <class Vector>
+struct [[nodiscard]] BatchedFixedPointResult {
+  // Per sample: f(z_k) where it converged or hit max_iter, the last finite
+  // iterate z_k where it diverged or produced NaN/Inf.
+  Vector x;
+  std::vector<Status> status;      // per sample
+  std::vector<int> iterations;     // per sample: the step at which it stopped
+  Eigen::ArrayXd residual_norm;    // per sample: ||f(z_k) - z_k|| when it stopped
+  std::vector<Eigen::ArrayXd> residual_history;  // per step, every sample's residual
+  int steps = 0;                 // driver steps (the slowest sample's iterations)
+  int function_evaluations = 0;  // batched calls of f
+  int jacobian_evaluations = 0;
+  std::string solver;
+  std::string message;  // the first failure of each kind, with its sample index
+
+  bool ok() const {
+    return std::all_of(status.begin(), status.end(),
+                       [](Status s) { return s == Status::kConverged; });
+  }
+  int count(Status s) const { return static_cast<int>(std::count(status.begin(), status.end(), s)); }
+
+  std::string brief_report() const {
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "%s: %d of %zu samples converged in %d steps (%d f evaluations), worst "
+                  "residual %.3e",
+                  solver.c_str(), count(Status::kConverged), status.size(), steps,
+                  function_evaluations, residual_norm.size() ? residual_norm.maxCoeff() : 0.0);
+    return message.empty() ? std::string(buf) : std::string(buf) + "; " + message;
+  }
+};
+
+// Finds z*_b = f(z*)_b for every sample b of z0 with `solver`.
+//
+// Fails: throws std::invalid_argument if z0 has NaN/Inf, the options are
+// invalid, or f changes the shape; every numerical failure is a per-sample
+// status (a failed inner solve of Newton stops every sample still running).
+template <class F, class Vector, class Solver>
+BatchedFixedPointResult<Vector> solve_fixed_point_batched(const F& f, const Vector& z0,
+                                                          const Solver& solver,
+                                                          const FixedPointOptions& options = {}) {
+  using Ops = VectorOps<Vector>;
+  using Mask = Eigen::Array<bool, Eigen::Dynamic, 1>;
+  options.validate();
+  solver.validate();
+  if (!Ops::all_finite(z0))
+    throw std::invalid_argument("solve_fixed_point_batched: z0 has a NaN or Inf entry");
+
+  const Eigen::Index batch = Ops::batch_size(z0);
+  BatchedFixedPointResult<Vector> result;
+  result.solver = solver.name();
+  result.status.assign(batch, Status::kMaxIterations);
+  result.iterations.assign(batch, 0);
+  result.residual_norm = Eigen::ArrayXd::Zero(batch);
+  // rel_tol is floored at 8 epsilons of the batch's runtime scalar type.
+  const double rel_tol = std::fmax(options.rel_tol, 8 * Ops::epsilon(z0));
+
+  Vector z = z0;
+  Vector fz;
+  Vector g;
+  Vector frozen = z0;  // the outputs of stopped samples
+  Mask running = Mask::Constant(batch, true);
+  Eigen::ArrayXd best = Eigen::ArrayXd::Constant(batch, std::numeric_limits<double>::infinity());
+  auto state = solver.init(f, z);
+  bool first_failure[8] = {true, true, true, true, true, true, true, true};
+
+  auto stop = [&](Eigen::Index b, Status status, const char* why) {
+    running[b] = false;
+    result.status[b] = status;
+    const int kind = static_cast<int>(status);
+    if (status != Status::kConverged && first_failure[kind]) {
+      first_failure[kind] = false;
+      char buf[240];
+      std::snprintf(buf, sizeof buf, "%s%s (sample %ld): %s", result.message.empty() ? "" : "; ",
+                    to_string(status), static_cast<long>(b), why);
+      result.message += buf;
+    }
+  };
+
+  for (int k = 0;; ++k) {
+    fz = f(z);
+    ++result.function_evaluations;
+    if (!Ops::same_shape(fz, z))
+      throw std::invalid_argument("solve_fixed_point_batched: f changed the shape of its input");
+    Ops::lincomb(1.0, fz, -1.0, z, g);
+    const Eigen::ArrayXd residual = Ops::norm(g);
+    const Eigen::ArrayXd threshold = options.abs_tol + rel_tol * Ops::norm(fz);
+    result.steps = k;
+    if (options.record_history) result.residual_history.push_back(residual);
+
+    Mask keep_fz = Mask::Constant(batch, false);  // newly stopped, output f(z_k)
+    Mask keep_z = Mask::Constant(batch, false);   // newly stopped, output z_k
+    char why[160];
+    for (Eigen::Index b = 0; b < batch; ++b) {
+      if (!running[b]) continue;
+      result.iterations[b] = k;
+      result.residual_norm[b] = residual[b];
+      if (!std::isfinite(residual[b])) {
+        std::snprintf(why, sizeof why, "f(z) has a NaN or Inf entry at iteration %d", k);
+        stop(b, Status::kNonFinite, why);
+        keep_z[b] = true;
+      } else if (residual[b] <= threshold[b]) {
+        stop(b, Status::kConverged, "");
+        keep_fz[b] = true;
+      } else if (residual[b] > options.divergence_ratio * best[b]) {
+        std::snprintf(why, sizeof why,
+                      "residual %.3e at iteration %d is %.1e times its best (%.3e); is f a "
+                      "contraction near z0?",
+                      residual[b], k, residual[b] / best[b], best[b]);
+        stop(b, Status::kDiverged, why);
+        keep_z[b] = true;
+      } else if (k >= options.max_iter) {
+        std::snprintf(why, sizeof why, "residual %.3e still above %.3e after max_iter = %d",
+                      residual[b], threshold[b], options.max_iter);
+        stop(b, Status::kMaxIterations, why);
+        keep_fz[b] = true;
+      } else {
+        best[b] = std::min(best[b], residual[b]);
+      }
+    }
+    if (keep_fz.any()) frozen = Ops::where(keep_fz, fz, frozen);
+    if (keep_z.any()) frozen = Ops::where(keep_z, z, frozen);
+    if (!running.any()) break;
+
+    StepReport step = solver.step(f, state, z, fz, g);
+    result.function_evaluations += step.function_evaluations;
+    result.jacobian_evaluations += step.jacobian_evaluations;
+    if (step.status != Status::kConverged) {
+      const Mask failing = running;
+      for (Eigen::Index b = 0; b < batch; ++b)
+        if (failing[b]) stop(b, step.status, step.message.c_str());
+      frozen = Ops::where(failing, fz, frozen);
+      break;
+    }
+    // Stopped samples stay pinned to their output, whatever the step did.
+    if (!running.all()) z = Ops::where(running, z, frozen);
+  }
+  result.x = std::move(frozen);
+  return result;
+}
+
+}  // namespace implicit

@@ -1,0 +1,88 @@
+#pragma once
+// Options of the LibTorch layer: how the forward pass finds z* and how the
+// backward pass differentiates it, kept apart (optimistix's `adjoint=`), so
+// a DEQ can solve forward with Anderson at 1e-4 and backward with GMRES.
+
+#include <stdexcept>
+#include <string>
+
+#include "implicit/diff/adjoint_options.hpp"
+#include "implicit/fixed_point/anderson.hpp"
+#include "implicit/fixed_point/broyden.hpp"
+#include "implicit/fixed_point/forward_iteration.hpp"
+#include "implicit/fixed_point/newton.hpp"
+#include "implicit/fixed_point/options.hpp"
+
+namespace implicit::torch {
+
+enum class Solver { kForwardIteration, kAnderson, kBroyden, kNewton };
+
+const char* to_string(Solver solver);
+// "forward", "anderson", "broyden", "newton"; throws std::invalid_argument.
+Solver solver_from_string(const std::string& name);
+
+// How the forward pass finds z*, per sample of the batch.
+struct ForwardOptions {
+  Solver solver = Solver::kAnderson;
+  // Per-sample stopping rule ||f(z) - z|| <= abs_tol + rel_tol ||f(z)||
+  // (rel_tol floored at 8 epsilons of the tensor's dtype), max_iter, ...
+  FixedPointOptions stop;
+  ForwardIterationOptions forward_iteration;
+  AndersonOptions anderson;
+  BroydenOptions broyden;
+  // Newton on tensors is always matrix-free: GMRES on Jacobian-vector
+  // products (double-backward through f), whatever linear_solver says.
+  NewtonOptions newton;
+  // true: a sample that did not converge throws std::runtime_error with the
+  // report. false: the caller reads SolveInfo (training with an iteration
+  // budget, where max_iterations is expected).
+  bool raise_on_failure = true;
+};
+
+// What the backward pass of a fixed point returns for the cotangent g.
+enum class Gradient {
+  // Exact IFT: solve u = (df/dz)^T u + g at z*, return (df/dparams)^T u.
+  kImplicit,
+  // Jacobian-free backprop (Fung et al.): u = g, i.e. (I - df/dz)^{-1} ~ I.
+  // One backward pass through f; a descent direction when f is contractive,
+  // not the gradient.
+  kJacobianFree,
+  // k-step phantom gradient: backprop through k damped steps
+  // z <- (1 - damping) z + damping f(z) started at z*. Tends to kImplicit
+  // as k grows; costs k backward passes through f.
+  kPhantom,
+};
+
+const char* to_string(Gradient gradient);
+
+struct BackwardOptions {
+  Gradient gradient = Gradient::kImplicit;
+  // The adjoint linear solve (kImplicit). On tensors kAuto means GMRES; the
+  // fallback chain is GMRES, then a dense solve of the per-sample n x n
+  // system when n <= dense_max_size. Every answer is certified by
+  // recomputing ||u - (df/dz)^T u - g|| per sample.
+  AdjointOptions adjoint = default_adjoint();
+  // true: a sample whose adjoint fails after the fallbacks throws
+  // std::runtime_error. false: its u is NaN (so are the parameter gradients
+  // it feeds) and SolveInfo says why.
+  bool raise_on_failure = true;
+  int phantom_steps = 5;        // k of kPhantom
+  double phantom_damping = 0.5;  // damping of kPhantom, in (0, 1]
+
+  static AdjointOptions default_adjoint() {
+    AdjointOptions a;
+    a.abs_tol = 1e-10;
+    a.rel_tol = 1e-8;  // floored at 8 epsilons of the dtype, like the forward pass
+    a.dense_max_size = 64;
+    return a;
+  }
+  void validate() const;
+};
+
+struct Options {
+  ForwardOptions forward;
+  BackwardOptions backward;
+  void validate() const;
+};
+
+}  // namespace implicit::torch

@@ -1,0 +1,29 @@
+#pragma once
+// Certified per-sample solve of u = K u + b (A = I - K) on tensors of shape
+// (B, ...), for the IFT adjoint (K = (df/dz)^T) and for forward mode
+// (K = df/dz). The methods of AdjointOptions, tried in the fallback order
+// (chosen method, GMRES, dense when the per-sample size n <= dense_max_size);
+// every sample is certified by recomputing ||u - K u - b|| and only
+// certified samples are accepted, so a later attempt redoes just the failed
+// ones' answers. A sample no attempt certifies gets NaN and its status.
+
+#include <ATen/ATen.h>
+
+#include <functional>
+
+#include "implicit/diff/adjoint_options.hpp"
+#include "implicit/torch/fixed_point.hpp"
+
+namespace implicit::torch::internal {
+
+using LinearMap = std::function<at::Tensor(const at::Tensor&)>;
+
+struct CertifiedSolve {
+  at::Tensor x;
+  PassInfo info;
+};
+
+CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tensor& b,
+                                        const AdjointOptions& options);
+
+}  // namespace implicit::torch::internal

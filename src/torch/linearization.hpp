@@ -1,0 +1,39 @@
+#pragma once
+// Products with the Jacobian of a LibTorch map at one point, per sample:
+// (df/dz)^T u by one backward pass, (df/dz) v by the double-backward trick
+// (the VJP is linear in its cotangent w, so differentiating <J^T w, v>
+// w.r.t. w gives J v), and (df/dparams)^T u. The graph of f(z) is built
+// once and reused by every product.
+
+#include <ATen/ATen.h>
+
+#include <vector>
+
+#include "implicit/torch/fixed_point.hpp"
+
+namespace implicit::torch::internal {
+
+class Linearization {
+ public:
+  // create_graph: keep the products themselves differentiable (double
+  // backward); z is then used as given instead of a detached copy.
+  Linearization(const Map& f, const at::Tensor& z, bool create_graph = false);
+
+  const at::Tensor& value() const { return fz_; }        // f(z)
+  at::Tensor vjp(const at::Tensor& u) const;             // (df/dz)^T u
+  at::Tensor jvp(const at::Tensor& v) const;             // (df/dz) v
+  // (df/dparams)^T u, undefined for a parameter f does not use or that
+  // does not require a gradient.
+  std::vector<at::Tensor> param_vjp(const std::vector<at::Tensor>& params, const at::Tensor& u,
+                                    bool create_graph = false) const;
+  // (df/dparams) dparams, the tangents matching params (undefined = zero).
+  at::Tensor param_jvp(const std::vector<at::Tensor>& params,
+                       const std::vector<at::Tensor>& tangents) const;
+
+ private:
+  at::Tensor z_, fz_;
+  bool create_graph_;
+  mutable at::Tensor dummy_, transpose_of_dummy_;  // J^T w with w a free variable
+};
+
+}  // namespace implicit::torch::internal

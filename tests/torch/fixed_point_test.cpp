@@ -1,0 +1,273 @@
+// implicit::torch::fixed_point: batched solves, IFT gradients against finite
+// differences and unrolled autograd, forward mode, double backward, and
+// failures that must surface.
+
+#include "implicit/torch/fixed_point.hpp"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "implicit.hpp"
+#include "tests/torch/support.hpp"
+
+namespace implicit::torch {
+namespace {
+
+using testing::central_difference;
+using testing::make_tanh_problem;
+using testing::max_abs_diff;
+using testing::tight_options;
+
+// Weights of the scalar loss sum(c * z*), fixed per test.
+at::Tensor loss_weights(const at::Tensor& like) {
+  ::torch::manual_seed(42);
+  return ::torch::randn(like.sizes(), like.options().requires_grad(false));
+}
+
+TEST(TorchFixedPoint, EverySolverFindsTheSameFixedPointPerSample) {
+  auto p = make_tanh_problem(6, 12);
+  at::Tensor reference;
+  for (Solver s :
+       {Solver::kForwardIteration, Solver::kAnderson, Solver::kBroyden, Solver::kNewton}) {
+    auto out = solve(p.map(), at::zeros_like(p.x), tight_options(s).forward);
+    ASSERT_TRUE(out.info->forward.ok()) << out.info->forward.brief_report();
+    const at::Tensor residual = p.map()(out.z) - out.z;
+    EXPECT_LT(residual.abs().max().item<double>(), 1e-12) << to_string(s);
+    if (!reference.defined()) reference = out.z;
+    EXPECT_LT(max_abs_diff(out.z, reference), 1e-12) << to_string(s);
+  }
+}
+
+TEST(TorchFixedPoint, ReproducesTheDensePathOnTheReferenceProblem) {
+  // SPEC.md's reference problem (n = 10, W ~ N(0, 1/n)), solved by the Eigen
+  // path and by the tensor path with B = 1: same z* and IFT gradients.
+  auto problem = make_reference_tanh_problem(10, 0);
+  auto dense = solve_fixed_point(bind_theta(problem.layer, problem.theta),
+                                 Eigen::VectorXd(Eigen::VectorXd::Zero(10)), Anderson(),
+                                 implicit::FixedPointOptions{2000, 1e-14, 1e-13});
+  ASSERT_TRUE(dense.ok());
+  const Eigen::VectorXd ones = Eigen::VectorXd::Ones(10);
+  auto dense_grad = fixed_point_vjp(problem.layer, problem.theta, dense.x, ones);
+  ASSERT_TRUE(dense_grad.ok());
+
+  // Eigen is column-major: W's transpose read row-major is W.
+  at::Tensor w = at::from_blob(problem.w.data(), {10, 10}, at::kDouble).t().clone();
+  at::Tensor x = at::from_blob(problem.x.data(), {1, 10}, at::kDouble).clone();
+  w.requires_grad_(true);
+  x.requires_grad_(true);
+  auto f = [&](const at::Tensor& z) { return at::tanh(z.matmul(w.t()) + x); };
+  auto out = fixed_point(f, at::zeros_like(x), {w, x}, tight_options());
+  out.z.sum().backward();
+
+  at::Tensor dense_z = at::from_blob(dense.x.data(), {1, 10}, at::kDouble);
+  EXPECT_LT(max_abs_diff(out.z.detach(), dense_z), 1e-12);
+  Eigen::VectorXd grad_w_flat = dense_grad.value.head(100);  // vec(dL/dW), column-major
+  at::Tensor dense_grad_w = at::from_blob(grad_w_flat.data(), {10, 10}, at::kDouble).t();
+  at::Tensor dense_grad_x = at::from_blob(dense_grad.value.data() + 100, {1, 10}, at::kDouble);
+  EXPECT_LT(max_abs_diff(w.grad(), dense_grad_w), 1e-11);
+  EXPECT_LT(max_abs_diff(x.grad(), dense_grad_x), 1e-11);
+}
+
+// Gradient of sum(c * z*) w.r.t. W and x: IFT vs central differences.
+// Forward and adjoint solves at 1e-13; central differences with h = 1e-6
+// carry O(h^2) ~ 1e-12 truncation and O(eps/h) ~ 1e-10 rounding error, so
+// 1e-8 is a bound that still catches any real mistake (errors of a wrong
+// adjoint are O(1)).
+TEST(TorchFixedPoint, ImplicitGradientMatchesCentralDifferences) {
+  for (Solver s : {Solver::kForwardIteration, Solver::kAnderson, Solver::kBroyden}) {
+    auto p = make_tanh_problem(3, 5);
+    const at::Tensor c = loss_weights(p.x);
+    auto out = fixed_point(p.map(), at::zeros_like(p.x), {p.w, p.x}, tight_options(s));
+    (out.z * c).sum().backward();
+    ASSERT_TRUE(out.info->backward.ok()) << out.info->backward.brief_report();
+    auto loss = [&] {
+      return (solve(p.map(), at::zeros_like(p.x), tight_options(s).forward).z * c)
+          .sum()
+          .item<double>();
+    };
+    EXPECT_LT(max_abs_diff(p.w.grad(), central_difference(loss, p.w)), 1e-8) << to_string(s);
+    EXPECT_LT(max_abs_diff(p.x.grad(), central_difference(loss, p.x)), 1e-8) << to_string(s);
+  }
+}
+
+// IFT vs backprop through 400 forward iterations: with contraction 0.9 the
+// unrolled gradient's truncation error is below 0.9^400 ~ 5e-19 relative.
+TEST(TorchFixedPoint, ImplicitGradientMatchesUnrolledAutograd) {
+  auto p = make_tanh_problem(4, 8);
+  const at::Tensor c = loss_weights(p.x);
+  at::Tensor z = at::zeros_like(p.x);
+  for (int k = 0; k < 400; ++k) z = p.map()(z);
+  auto unrolled = ::torch::autograd::grad({(z * c).sum()}, {p.w, p.x});
+
+  for (AdjointMethod method : {AdjointMethod::kFixedPointIteration, AdjointMethod::kAnderson,
+                               AdjointMethod::kGmres, AdjointMethod::kDenseLU}) {
+    Options o = tight_options();
+    o.backward.adjoint.method = method;
+    o.backward.adjoint.fallback = false;
+    auto out = fixed_point(p.map(), at::zeros_like(p.x), {p.w, p.x}, o);
+    auto ift = ::torch::autograd::grad({(out.z * c).sum()}, {p.w, p.x});
+    EXPECT_TRUE(out.info->backward.ok()) << out.info->backward.brief_report();
+    EXPECT_EQ(out.info->backward.method, to_string(method));
+    EXPECT_LT(max_abs_diff(ift[0], unrolled[0]), 1e-11) << to_string(method);
+    EXPECT_LT(max_abs_diff(ift[1], unrolled[1]), 1e-11) << to_string(method);
+  }
+}
+
+TEST(TorchFixedPoint, BatchedSolveEqualsOneAtATime) {
+  auto p = make_tanh_problem(5, 7);
+  for (Solver s : {Solver::kForwardIteration, Solver::kAnderson, Solver::kBroyden}) {
+    auto opts = tight_options(s).forward;
+    auto batched = solve(p.map(), at::zeros_like(p.x), opts);
+    for (int64_t b = 0; b < 5; ++b) {
+      at::Tensor xb = p.x.detach().slice(0, b, b + 1);
+      auto fb = [&](const at::Tensor& z) { return at::tanh(z.matmul(p.w.t()) + xb); };
+      auto single = solve(fb, at::zeros_like(xb), opts);
+      // The same arithmetic per sample: the same iterate sequence, so the
+      // same iteration count and z* to rounding.
+      EXPECT_EQ(batched.info->forward.iterations[b], single.info->forward.iterations[0])
+          << to_string(s) << " sample " << b;
+      EXPECT_LT(max_abs_diff(batched.z.slice(0, b, b + 1), single.z), 1e-13);
+    }
+  }
+}
+
+TEST(TorchFixedPoint, EachSampleGetsItsOwnStatus) {
+  // Row 0 contracts fast, row 1 slowly, row 2 never moves closer (z + 1),
+  // row 3 blows up (3 z + 1): per-sample statuses, and the converged rows
+  // stay exact while the others run to max_iter.
+  at::Tensor rate = at::tensor({0.1, 0.9, 1.0, 3.0}, at::kDouble).view({4, 1});
+  at::Tensor shift = at::tensor({1.0, 1.0, 1.0, 1.0}, at::kDouble).view({4, 1});
+  auto f = [&](const at::Tensor& z) { return rate * z + shift; };
+  ForwardOptions o;
+  o.solver = Solver::kForwardIteration;
+  o.stop.max_iter = 300;
+  o.raise_on_failure = false;
+  auto out = solve(f, at::zeros({4, 3}, at::kDouble), o);
+  const auto& st = out.info->forward.status;
+  EXPECT_EQ(st[0], Status::kConverged);
+  EXPECT_EQ(st[1], Status::kConverged);
+  EXPECT_EQ(st[2], Status::kMaxIterations);
+  EXPECT_EQ(st[3], Status::kDiverged);
+  EXPECT_LT(out.info->forward.iterations[0], out.info->forward.iterations[1]);
+  // Error of a stopped iterate <= residual * rate / (1 - rate), with the
+  // residual below 1e-10 + 1e-8 ||f(z)||: 1.4e-9 for row 0, 9e-7 for row 1.
+  EXPECT_NEAR(out.z[0][0].item<double>(), 1.0 / 0.9, 2e-9);
+  EXPECT_NEAR(out.z[1][0].item<double>(), 10.0, 1e-6);
+  EXPECT_FALSE(out.info->forward.ok());
+  EXPECT_NE(out.info->forward.message.find("sample 3"), std::string::npos)
+      << out.info->forward.message;
+
+  o.raise_on_failure = true;
+  EXPECT_THROW((void)solve(f, at::zeros({4, 3}, at::kDouble), o), std::runtime_error);
+}
+
+TEST(TorchFixedPoint, Float32SolvesAndDifferentiates) {
+  auto p64 = make_tanh_problem(4, 16);
+  auto p32 = make_tanh_problem(4, 16, 0, 0.9, at::kFloat);
+  Options o;  // default tolerances: rel_tol is floored at 8 float epsilons
+  auto out32 = fixed_point(p32.map(), at::zeros_like(p32.x), {p32.w, p32.x}, o);
+  auto out64 = fixed_point(p64.map(), at::zeros_like(p64.x), {p64.w, p64.x}, o);
+  EXPECT_EQ(out32.z.scalar_type(), at::kFloat);
+  out32.z.sum().backward();
+  out64.z.sum().backward();
+  EXPECT_TRUE(out32.info->backward.ok()) << out32.info->backward.brief_report();
+  // float rounding (6e-8) amplified by 1 / (1 - 0.9) through the solves.
+  EXPECT_LT(max_abs_diff(out32.z.detach().to(at::kDouble), out64.z.detach()), 1e-5);
+  EXPECT_LT(max_abs_diff(p32.w.grad().to(at::kDouble), p64.w.grad()), 1e-4);
+}
+
+TEST(TorchFixedPoint, JvpMatchesCentralDifferences) {
+  auto p = make_tanh_problem(3, 6);
+  ::torch::manual_seed(7);
+  at::Tensor dw = ::torch::randn_like(p.w.detach());
+  at::Tensor dx = ::torch::randn_like(p.x.detach());
+  auto jvp = fixed_point_jvp(p.map(), at::zeros_like(p.x), {p.w, p.x}, {dw, dx}, tight_options());
+  ASSERT_TRUE(jvp.info->backward.ok()) << jvp.info->backward.brief_report();
+  const double h = 1e-6;
+  auto at_step = [&](double t) {
+    at::NoGradGuard ng;
+    at::Tensor w = p.w.detach() + t * dw, x = p.x.detach() + t * dx;
+    auto f = [&](const at::Tensor& z) { return at::tanh(z.matmul(w.t()) + x); };
+    return solve(f, at::zeros_like(x), tight_options().forward).z;
+  };
+  at::Tensor fd = (at_step(h) - at_step(-h)) / (2 * h);
+  EXPECT_LT(max_abs_diff(jvp.tangent, fd), 1e-8);
+}
+
+TEST(TorchFixedPoint, PhantomGradientTendsToTheImplicitOneAndJacobianFreeIsOneStep) {
+  auto p = make_tanh_problem(3, 6);
+  auto grads = [&](Gradient mode, int steps) {
+    Options o = tight_options();
+    o.backward.gradient = mode;
+    o.backward.phantom_steps = steps;
+    o.backward.phantom_damping = 1.0;
+    auto out = fixed_point(p.map(), at::zeros_like(p.x), {p.w, p.x}, o);
+    return ::torch::autograd::grad({out.z.sum()}, {p.w, p.x});
+  };
+  auto exact = grads(Gradient::kImplicit, 1);
+  auto phantom = grads(Gradient::kPhantom, 400);  // damping 1: the unrolled tail, 0.9^400
+  EXPECT_LT(max_abs_diff(phantom[0], exact[0]), 1e-11);
+  auto short_phantom = grads(Gradient::kPhantom, 3);
+  EXPECT_GT(max_abs_diff(short_phantom[0], exact[0]), 1e-3);  // really a different estimate
+
+  // Jacobian-free: (df/dparams)^T g at z*, one backward pass through f.
+  auto free = grads(Gradient::kJacobianFree, 1);
+  auto z_star = solve(p.map(), at::zeros_like(p.x), tight_options().forward).z;
+  auto direct = ::torch::autograd::grad({p.map()(z_star).sum()}, {p.w, p.x});
+  EXPECT_LT(max_abs_diff(free[0], direct[0]), 1e-13);
+  EXPECT_LT(max_abs_diff(free[1], direct[1]), 1e-13);
+  // One phantom step with damping 1 is the Jacobian-free gradient.
+  EXPECT_LT(max_abs_diff(grads(Gradient::kPhantom, 1)[0], direct[0]), 1e-13);
+}
+
+// Gradient of a gradient: d/dW of ||dL/dx||^2 with dL/dx itself by IFT,
+// against central differences of the IFT gradient.
+TEST(TorchFixedPoint, DoubleBackwardMatchesCentralDifferences) {
+  auto p = make_tanh_problem(2, 4);
+  auto grad_x_norm = [&](bool create_graph) {
+    auto out = fixed_point(p.map(), at::zeros_like(p.x), {p.w, p.x}, tight_options());
+    auto gx = ::torch::autograd::grad({out.z.sum()}, {p.x}, {}, create_graph, create_graph)[0];
+    return (gx * gx).sum();
+  };
+  auto second = ::torch::autograd::grad({grad_x_norm(true)}, {p.w})[0];
+  auto loss = [&] {
+    at::AutoGradMode enable(true);  // central_difference perturbs W under no-grad
+    return grad_x_norm(false).item<double>();
+  };
+  EXPECT_LT(max_abs_diff(second, central_difference(loss, p.w)), 1e-7);
+}
+
+TEST(TorchFixedPoint, SingularAdjointRaisesOrReturnsNaNWithStatus) {
+  // f(z) = z - (z - c)^3 has z* = c and df/dz = I there: I - J is singular
+  // and the adjoint system u = u + g has no solution.
+  at::Tensor c = at::full({2, 3}, 0.5, at::kDouble).requires_grad_(true);
+  auto f = [&](const at::Tensor& z) { return z - at::pow(z - c, 3); };
+  Options o;
+  o.backward.adjoint.max_iter = 50;
+  auto out = fixed_point(f, c.detach().clone(), {c}, o);
+  EXPECT_THROW(out.z.sum().backward(), std::exception);
+  EXPECT_FALSE(out.info->backward.ok());
+
+  o.backward.raise_on_failure = false;
+  auto quiet = fixed_point(f, c.detach().clone(), {c}, o);
+  auto g = ::torch::autograd::grad({quiet.z.sum()}, {c})[0];
+  EXPECT_TRUE(at::isnan(g).all().item<bool>()) << g;
+  EXPECT_FALSE(quiet.info->backward.ok());
+  EXPECT_NE(quiet.info->backward.message.find("gmres"), std::string::npos)
+      << quiet.info->backward.message;  // the fallback chain is in the report
+}
+
+TEST(TorchFixedPoint, BadInputIsAClearError) {
+  auto p = make_tanh_problem(2, 3);
+  at::Tensor nan_start = at::full({2, 3}, std::nan(""), at::kDouble);
+  EXPECT_THROW((void)solve(p.map(), nan_start), std::invalid_argument);
+  auto shrink = [](const at::Tensor& z) { return z.slice(1, 0, 2); };
+  EXPECT_THROW((void)solve(shrink, at::zeros({2, 3}, at::kDouble)), std::invalid_argument);
+  EXPECT_THROW((void)solve(p.map(), at::zeros({2, 3}, at::kLong)), std::invalid_argument);
+  Options bad;
+  bad.forward.anderson.memory = 0;
+  EXPECT_THROW((void)fixed_point(p.map(), at::zeros_like(p.x), {p.w}, bad), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace implicit::torch
