@@ -1,0 +1,85 @@
+#pragma once
+// A deep-equilibrium layer as a LibTorch module: z* = cell(z*, x), with the
+// IFT backward of fixed_point.hpp and, optionally, the Jacobian
+// regularisation of Bai et al. (Hutchinson estimate of ||d cell/dz||_F^2 at
+// z*), which keeps the cell contractive during training.
+//
+//   implicit::torch::DEQ deq(std::make_shared<implicit::torch::TanhCellImpl>(64, 100));
+//   auto out = deq->forward(x);                 // out.z: (B, 100)
+//   loss = criterion(head(out.z), y) + 0.5 * out.jacobian_penalty;
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <memory>
+
+#include "implicit/torch/fixed_point.hpp"
+
+namespace implicit::torch {
+
+// A cell f(z, x) -> z' of the same shape as z; rows of the batch independent.
+class CellImpl : public ::torch::nn::Module {
+ public:
+  virtual at::Tensor forward(const at::Tensor& z, const at::Tensor& x) = 0;
+  virtual int64_t hidden_size() const = 0;
+};
+
+// f(z, x) = tanh(W z + U x + b): SPEC.md's layer with an input injection.
+// W starts at spectral norm `initial_contraction`, so the first forward
+// solves converge.
+class TanhCellImpl : public CellImpl {
+ public:
+  TanhCellImpl(int64_t input_size, int64_t hidden_size, double initial_contraction = 0.5);
+  at::Tensor forward(const at::Tensor& z, const at::Tensor& x) override;
+  int64_t hidden_size() const override { return hidden_size_; }
+
+  ::torch::nn::Linear recurrent{nullptr};  // W, no bias
+  ::torch::nn::Linear input{nullptr};      // U and b
+
+ private:
+  int64_t hidden_size_;
+};
+// TORCH_MODULE(TanhCell), spelled out: the macro names torch::nn unqualified,
+// which inside implicit::torch would mean implicit::torch::nn.
+class TanhCell : public ::torch::nn::ModuleHolder<TanhCellImpl> {
+ public:
+  using ::torch::nn::ModuleHolder<TanhCellImpl>::ModuleHolder;
+  using Impl = TanhCellImpl;
+};
+
+struct DEQOutput {
+  at::Tensor z;                     // z*, (B, hidden)
+  at::Tensor jacobian_penalty;      // Hutchinson ||df/dz||_F^2 / hidden, mean over the batch
+                                    // (undefined unless enabled and training)
+  std::shared_ptr<SolveInfo> info;  // forward now, backward after .backward()
+};
+
+struct DEQOptions {
+  Options solve;
+  // Adds the Hutchinson penalty in training mode (costs one VJP per probe).
+  bool jacobian_penalty = false;
+  int hutchinson_probes = 1;
+};
+
+class DEQImpl : public ::torch::nn::Module {
+ public:
+  DEQImpl(std::shared_ptr<CellImpl> cell, DEQOptions options = {});
+  DEQOutput forward(const at::Tensor& x);
+
+  DEQOptions& options() { return options_; }
+  std::shared_ptr<CellImpl> cell() const { return cell_; }
+
+ private:
+  std::shared_ptr<CellImpl> cell_;
+  DEQOptions options_;
+};
+// TORCH_MODULE(DEQ), spelled out: the macro names torch::nn unqualified,
+// which inside implicit::torch would mean implicit::torch::nn.
+class DEQ : public ::torch::nn::ModuleHolder<DEQImpl> {
+ public:
+  using ::torch::nn::ModuleHolder<DEQImpl>::ModuleHolder;
+  using Impl = DEQImpl;
+};
+
+}  // namespace implicit::torch
