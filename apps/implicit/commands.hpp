@@ -8,4 +8,11 @@ namespace implicit::cli {
 int deq_command(int argc, char** argv);               // argv[0] is "deq"
 int monotone_inverse_command(int argc, char** argv);  // argv[0] is "monotone-inverse"
 
+#ifdef IMPLICIT_WITH_TORCH
+// Training demos on real data (LibTorch). Exit code 1 means training failed
+// (a NaN loss), 2 bad arguments or missing data.
+int digits_command(int argc, char** argv);   // argv[0] is "digits"
+int flow_1d_command(int argc, char** argv);  // argv[0] is "flow-1d"
+#endif
+
 }  // namespace implicit::cli

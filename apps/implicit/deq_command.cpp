@@ -2,7 +2,12 @@
 // SPEC.md section 1, its solve by each solver, and the gradients of
 // L = sum(z*) by implicit differentiation, by unrolling, and by central
 // finite differences.
+//
+// --backend eigen (default) runs the dense core on Eigen vectors; --backend
+// torch runs the same computation through implicit::torch on a (1, n)
+// float64 tensor, so the two can be checked against each other.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -13,10 +18,37 @@
 #include "commands.hpp"
 #include "implicit.hpp"
 
+#ifdef IMPLICIT_WITH_TORCH
+#include <torch/torch.h>
+
+#include "implicit/fixed_point/solve_batched.hpp"
+#include "implicit/torch/fixed_point.hpp"
+#include "implicit/torch/tensor_ops.hpp"
+#endif
+
 namespace implicit::cli {
 namespace {
 
 using Vec = Eigen::VectorXd;
+
+enum class Backend { kEigen, kTorch };
+
+const char* to_string(Backend backend) { return backend == Backend::kTorch ? "torch" : "eigen"; }
+
+Backend backend_from(const Args& args) {
+  const std::string name = args.get("backend", "eigen");
+  if (name == "eigen") return Backend::kEigen;
+  if (name == "torch") {
+#ifdef IMPLICIT_WITH_TORCH
+    return Backend::kTorch;
+#else
+    throw std::invalid_argument(
+        "--backend torch: this build has no LibTorch layer (configured with "
+        "IMPLICIT_WITH_TORCH=OFF)");
+#endif
+  }
+  throw std::invalid_argument("--backend must be eigen or torch, got '" + name + "'");
+}
 
 FixedPointResult<Vec> solve_with(const std::string& solver, const TanhLayer& layer,
                                  const Vec& theta, const FixedPointOptions& options) {
@@ -54,7 +86,165 @@ nlohmann::json gradient_json(const TanhLayer& layer, const Vec& theta_bar) {
           {"grad_x", to_json(Vec(theta_bar.tail(n)))}};
 }
 
-int run_json(const Args& args) {
+// The JSON document and the exit code of one --input run.
+struct JsonRun {
+  nlohmann::json out;
+  int code = 0;
+};
+
+// Dense path: the core solvers on Eigen vectors, the TanhLayer's
+// hand-written derivatives for the IFT and the unrolled gradient.
+JsonRun eigen_json(const Eigen::MatrixXd& w, const Vec& x, const std::string& solver,
+                   const FixedPointOptions& options, bool with_unrolled) {
+  const TanhLayer layer(x.size());
+  const Vec theta = layer.pack(w, x);
+  const auto result = solve_with(solver, layer, theta, options);
+  JsonRun run;
+  nlohmann::json& out = run.out;
+  out = {{"solver", solver},
+         {"z_star", to_json(result.x)},
+         {"iterations", result.iterations},
+         {"function_evaluations", result.function_evaluations},
+         {"residual", result.residual_norm},
+         {"status", to_string(result.status)}};
+  if (!result.message.empty()) out["message"] = result.message;
+  run.code = result.ok() ? 0 : 1;
+  if (!result.ok()) return run;
+  const Vec zbar = Vec::Ones(layer.size());
+  const auto ift = fixed_point_vjp(layer, theta, result.x, zbar);
+  out["gradient"] = {{"method", "implicit"},
+                     {"adjoint_solver", ift.method},
+                     {"adjoint_status", to_string(ift.status)},
+                     {"adjoint_residual", ift.residual_norm}};
+  if (ift.ok()) {
+    out.update(gradient_json(layer, ift.value));
+  } else {
+    out["gradient"]["message"] = ift.message;
+    run.code = 1;
+  }
+  if (with_unrolled) {
+    const auto unrolled = unrolled_vjp(layer, theta, Vec(Vec::Zero(layer.size())), zbar, options);
+    nlohmann::json u = gradient_json(layer, unrolled.theta_bar);
+    u["iterations"] = unrolled.forward.iterations;
+    u["status"] = to_string(unrolled.forward.status);
+    if (ift.ok())
+      u["max_abs_difference_to_implicit"] = (unrolled.theta_bar - ift.value).cwiseAbs().maxCoeff();
+    out["unrolled"] = u;
+    if (!unrolled.ok()) run.code = 1;
+  }
+  return run;
+}
+
+#ifdef IMPLICIT_WITH_TORCH
+namespace tt = implicit::torch;
+
+using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+at::Tensor tensor_of(const Eigen::MatrixXd& m) {
+  RowMajor r = m;  // LibTorch's default layout is row-major, Eigen's column-major
+  return at::from_blob(r.data(), {r.rows(), r.cols()}, at::kDouble).clone();
+}
+
+Eigen::MatrixXd matrix_of(const at::Tensor& t) {
+  const at::Tensor c = t.detach().to(at::kCPU, at::kDouble).contiguous();
+  return Eigen::Map<const RowMajor>(c.data_ptr<double>(), c.size(0), c.size(1));
+}
+
+Vec vector_of(const at::Tensor& t) {
+  const at::Tensor c = t.detach().to(at::kCPU, at::kDouble).contiguous();
+  return Eigen::Map<const Vec>(c.data_ptr<double>(), c.numel());
+}
+
+// The CLI's solver names (the dense path's) to the tensor layer's.
+tt::Solver torch_solver(const std::string& solver) {
+  if (solver == "fixed_point") return tt::Solver::kForwardIteration;
+  if (solver == "anderson") return tt::Solver::kAnderson;
+  if (solver == "newton") return tt::Solver::kNewton;
+  if (solver == "broyden") return tt::Solver::kBroyden;
+  throw std::invalid_argument("--solver must be fixed_point, anderson, newton or broyden, got '" +
+                              solver + "'");
+}
+
+// z -> tanh(z W^T + x) on a batch of rows: for the single row z^T it is
+// the dense path's tanh(W z + x).
+tt::Map tanh_map(const at::Tensor& w, const at::Tensor& x) {
+  return [w, x](const at::Tensor& z) { return at::tanh(at::matmul(z, w.t()) + x); };
+}
+
+nlohmann::json tensor_gradient_json(const at::Tensor& w, const at::Tensor& x) {
+  return {{"grad_W", to_json(matrix_of(w.grad()))}, {"grad_x", to_json(vector_of(x.grad()))}};
+}
+
+double max_abs_difference(const at::Tensor& a, const at::Tensor& b) {
+  return (a - b).abs().max().item<double>();
+}
+
+// Tensor path: the same layer through implicit::torch on a (1, n) float64
+// batch, gradients of sum(z*) by autograd (the fixed point's backward is
+// the certified IFT adjoint solve).
+JsonRun torch_json(const Eigen::MatrixXd& w_in, const Vec& x_in, const std::string& solver,
+                   const FixedPointOptions& options, bool with_unrolled) {
+  const int64_t n = x_in.size();
+  const at::Tensor w = tensor_of(w_in).requires_grad_(true);
+  const at::Tensor x = tensor_of(x_in.transpose()).requires_grad_(true);  // (1, n)
+  tt::Options o;
+  o.forward.solver = torch_solver(solver);
+  o.forward.stop = options;
+  o.forward.raise_on_failure = false;  // statuses go into the JSON, as on the dense path
+  // The dense path's adjoint tolerances (1e-12 absolute, 1e-10 relative),
+  // tighter than the tensor layer's training defaults: the two backends'
+  // gradients are compared to 1e-8.
+  o.backward.adjoint = AdjointOptions{};
+  o.backward.raise_on_failure = false;
+  const auto result = tt::fixed_point(tanh_map(w, x), at::zeros({1, n}, at::kDouble), {w, x}, o);
+  const tt::PassInfo& forward = result.info->forward;
+
+  JsonRun run;
+  nlohmann::json& out = run.out;
+  out = {{"solver", solver},
+         {"z_star", to_json(vector_of(result.z))},
+         {"iterations", forward.iterations[0]},
+         {"function_evaluations", forward.evaluations},
+         {"residual", forward.residual[0]},
+         {"status", to_string(forward.status[0])}};
+  if (!forward.message.empty()) out["message"] = forward.message;
+  run.code = forward.ok() ? 0 : 1;
+  if (!forward.ok()) return run;
+  result.z.sum().backward();
+  const tt::PassInfo& backward = result.info->backward;
+  out["gradient"] = {{"method", "implicit"},
+                     {"adjoint_solver", backward.method},
+                     {"adjoint_status", to_string(backward.status[0])},
+                     {"adjoint_residual", backward.residual[0]}};
+  if (backward.ok()) {
+    out.update(tensor_gradient_json(w, x));
+  } else {
+    out["gradient"]["message"] = backward.message;
+    run.code = 1;
+  }
+  if (with_unrolled) {
+    // Backpropagation through every forward-iteration step: the batched
+    // driver the tensor layer solves with, run with autograd recording, so
+    // it stops at the same step as the dense path's unrolled_vjp.
+    const at::Tensor wu = w.detach().clone().requires_grad_(true);
+    const at::Tensor xu = x.detach().clone().requires_grad_(true);
+    const auto unrolled = solve_fixed_point_batched(
+        tanh_map(wu, xu), at::zeros({1, n}, at::kDouble), ForwardIteration(), options);
+    unrolled.x.sum().backward();
+    nlohmann::json u = tensor_gradient_json(wu, xu);
+    u["iterations"] = unrolled.iterations[0];
+    u["status"] = to_string(unrolled.status[0]);
+    if (backward.ok())
+      u["max_abs_difference_to_implicit"] = std::max(max_abs_difference(wu.grad(), w.grad()),
+                                                     max_abs_difference(xu.grad(), x.grad()));
+    out["unrolled"] = u;
+    if (!unrolled.ok()) run.code = 1;
+  }
+  return run;
+}
+#endif  // IMPLICIT_WITH_TORCH
+
+int run_json(const Args& args, Backend backend) {
   const nlohmann::json input = read_json_file(args.get("input", ""));
   if (!input.is_object() || !input.contains("W") || !input.contains("x"))
     throw std::invalid_argument("--input must hold an object with \"W\" (n x n) and \"x\" (n)");
@@ -64,47 +254,17 @@ int run_json(const Args& args) {
     throw std::invalid_argument("W must be n x n and x of size n; got W " +
                                 std::to_string(w.rows()) + "x" + std::to_string(w.cols()) +
                                 " and x of size " + std::to_string(x.size()));
-  const TanhLayer layer(x.size());
-  const Vec theta = layer.pack(w, x);
   const std::string solver = args.get("solver", "anderson");
   const FixedPointOptions options = options_for(args.get_double("tol", 1e-10));
-
-  const auto result = solve_with(solver, layer, theta, options);
-  nlohmann::json out = {{"solver", solver},
-                        {"z_star", to_json(result.x)},
-                        {"iterations", result.iterations},
-                        {"function_evaluations", result.function_evaluations},
-                        {"residual", result.residual_norm},
-                        {"status", to_string(result.status)}};
-  if (!result.message.empty()) out["message"] = result.message;
-  int code = result.ok() ? 0 : 1;
-  if (result.ok()) {
-    const Vec zbar = Vec::Ones(layer.size());
-    const auto ift = fixed_point_vjp(layer, theta, result.x, zbar);
-    out["gradient"] = {{"method", "implicit"},
-                       {"adjoint_solver", ift.method},
-                       {"adjoint_status", to_string(ift.status)},
-                       {"adjoint_residual", ift.residual_norm}};
-    if (ift.ok()) {
-      out.update(gradient_json(layer, ift.value));
-    } else {
-      out["gradient"]["message"] = ift.message;
-      code = 1;
-    }
-    if (args.has_flag("unrolled")) {
-      const auto unrolled = unrolled_vjp(layer, theta, Vec(Vec::Zero(layer.size())), zbar, options);
-      nlohmann::json u = gradient_json(layer, unrolled.theta_bar);
-      u["iterations"] = unrolled.forward.iterations;
-      u["status"] = to_string(unrolled.forward.status);
-      if (ift.ok())
-        u["max_abs_difference_to_implicit"] =
-            (unrolled.theta_bar - ift.value).cwiseAbs().maxCoeff();
-      out["unrolled"] = u;
-      if (!unrolled.ok()) code = 1;
-    }
-  }
-  std::cout << out.dump(2) << '\n';
-  return code;
+  const bool with_unrolled = args.has_flag("unrolled");
+  JsonRun run;
+#ifdef IMPLICIT_WITH_TORCH
+  if (backend == Backend::kTorch) run = torch_json(w, x, solver, options, with_unrolled);
+#endif
+  if (backend == Backend::kEigen) run = eigen_json(w, x, solver, options, with_unrolled);
+  run.out["backend"] = to_string(backend);
+  std::cout << run.out.dump(2) << '\n';
+  return run.code;
 }
 
 int run_report(const Args& args) {
@@ -178,8 +338,12 @@ int run_report(const Args& args) {
 }  // namespace
 
 int deq_command(int argc, char** argv) {
-  const Args args = parse_args(argc, argv, 1, {"input", "solver", "tol"}, {"unrolled"});
-  return args.values.count("input") ? run_json(args) : run_report(args);
+  const Args args = parse_args(argc, argv, 1, {"input", "solver", "tol", "backend"}, {"unrolled"});
+  const Backend backend = backend_from(args);
+  if (args.values.count("input")) return run_json(args, backend);
+  if (backend != Backend::kEigen)
+    throw std::invalid_argument("--backend torch needs --input (the report runs the dense path)");
+  return run_report(args);
 }
 
 }  // namespace implicit::cli

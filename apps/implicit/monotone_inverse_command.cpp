@@ -5,6 +5,11 @@
 // dx/dtheta per y, statuses, iteration counts). Without: a readable report
 // on the reproducible H = 10 network comparing TOMS 748 with bisection, the
 // round trip, and IFT gradients of L = Rinv(y)^3 with central differences.
+//
+// --backend eigen (default) differentiates with the dense network's
+// closed-form derivatives; --backend torch copies the parameters into
+// implicit::torch::MonotoneNet and takes dx/dy and dx/dtheta by autograd
+// through its IFT backward, so the two can be checked against each other.
 
 #include <algorithm>
 #include <cmath>
@@ -21,11 +26,36 @@
 #include "implicit/root/options.hpp"
 #include "implicit/status.hpp"
 
+#ifdef IMPLICIT_WITH_TORCH
+#include <torch/torch.h>
+
+#include "implicit/torch/monotone_net.hpp"
+#endif
+
 namespace implicit::cli {
 namespace {
 
 using Vec = Eigen::VectorXd;
 using Net = MonotoneNet<double>;
+
+enum class Backend { kEigen, kTorch };
+
+const char* to_string(Backend backend) { return backend == Backend::kTorch ? "torch" : "eigen"; }
+
+Backend backend_from(const Args& args) {
+  const std::string name = args.get("backend", "eigen");
+  if (name == "eigen") return Backend::kEigen;
+  if (name == "torch") {
+#ifdef IMPLICIT_WITH_TORCH
+    return Backend::kTorch;
+#else
+    throw std::invalid_argument(
+        "--backend torch: this build has no LibTorch layer (configured with "
+        "IMPLICIT_WITH_TORCH=OFF)");
+#endif
+  }
+  throw std::invalid_argument("--backend must be eigen or torch, got '" + name + "'");
+}
 
 ScalarRootOptions options_for(const std::string& method) {
   ScalarRootOptions options;
@@ -54,7 +84,133 @@ nlohmann::json rows_or_null(const Eigen::MatrixXd& rows, const std::vector<bool>
   return out;
 }
 
-int run_json(const Args& args) {
+// What both backends produce per target, before it becomes JSON.
+struct InverseRows {
+  std::string method;
+  Vec x, dx_dy;
+  Eigen::MatrixXd dx_dtheta;         // columns w | v | b
+  std::vector<bool> solved;          // forward converged: x is meaningful
+  std::vector<bool> differentiated;  // and R'(x*) usable: the derivatives are
+  std::vector<Status> status;        // the forward status, or the IFT's where the forward converged
+  nlohmann::json iterations, evaluations;
+  std::vector<std::string> messages;
+};
+
+InverseRows eigen_rows(const Net& net, const Vec& y, const ScalarRootOptions& options) {
+  const auto forward = net.inverse_batched(y, options);
+  const auto grads = net.inverse_gradients(forward);
+  InverseRows rows;
+  rows.method = to_string(options.method);
+  rows.x = forward.x;
+  rows.dx_dy = grads.dx_dy;
+  rows.dx_dtheta = grads.dx_dtheta;
+  rows.iterations = rows.evaluations = nlohmann::json::array();
+  for (std::size_t i = 0; i < forward.results.size(); ++i) {
+    const auto& r = forward.results[i];
+    rows.solved.push_back(r.ok());
+    rows.differentiated.push_back(grads.status[i] == Status::kConverged);
+    // A converged root with R'(x*) = 0 has no derivative: report the IFT
+    // status in place of the forward one.
+    rows.status.push_back(r.ok() ? grads.status[i] : r.status);
+    rows.iterations.push_back(r.iterations);
+    rows.evaluations.push_back(r.function_evaluations);
+    rows.messages.push_back(r.ok() ? (grads.status[i] == Status::kConverged ? "" : grads.message)
+                                   : r.message);
+  }
+  return rows;
+}
+
+#ifdef IMPLICIT_WITH_TORCH
+namespace tt = implicit::torch;
+
+at::Tensor tensor_of(const Vec& v) {
+  return at::from_blob(const_cast<double*>(v.data()), {v.size()}, at::kDouble).clone();
+}
+
+Vec vector_of(const at::Tensor& t) {
+  const at::Tensor c = t.detach().to(at::kCPU, at::kDouble).contiguous();
+  return Eigen::Map<const Vec>(c.data_ptr<double>(), c.numel());
+}
+
+// dx/dtheta, one row (one backward pass with a unit cotangent) per target.
+Eigen::MatrixXd parameter_jacobian_rows(tt::MonotoneNet& net, const at::Tensor& x) {
+  const int64_t n = x.numel(), h = net->w.numel();
+  Eigen::MatrixXd out(n, 3 * h);
+  for (int64_t k = 0; k < n; ++k) {
+    at::Tensor e = at::zeros_like(x);
+    e.select(0, k).fill_(1.0);
+    const auto g = ::torch::autograd::grad({x}, {net->w, net->v, net->b}, {e},
+                                           /*retain_graph=*/true, /*create_graph=*/false,
+                                           /*allow_unused=*/true);
+    for (int p = 0; p < 3; ++p) {  // undefined: x does not depend on that parameter
+      if (g[p].defined())
+        out.block(k, p * h, 1, h) = vector_of(g[p]).transpose();
+      else
+        out.block(k, p * h, 1, h).setZero();
+    }
+  }
+  return out;
+}
+
+InverseRows torch_rows(const Net& dense, const Vec& y) {
+  const Eigen::Index n = y.size(), h = dense.hidden();
+  tt::MonotoneNet net(h, 0);
+  {
+    // The module draws its own reference parameters; overwrite them with the
+    // input's (leaf parameters: in place only without autograd recording).
+    at::NoGradGuard no_grad;
+    net->w.copy_(tensor_of(dense.w()));
+    net->v.copy_(tensor_of(dense.v()));
+    net->b.copy_(tensor_of(dense.b()));
+  }
+  tt::RootOptions options;
+  options.raise_on_failure = false;  // statuses go into the JSON, as on the dense path
+  options.backward.raise_on_failure = false;
+  const at::Tensor yt = tensor_of(y).requires_grad_(true);
+  const auto solved = net->inverse(yt, options);
+  const tt::PassInfo forward = solved.info->forward;
+
+  // The IFT is elementwise in y, so one backward with ones gives every
+  // dx_i/dy_i = 1 / R'(x_i), and fills the per-row backward statuses.
+  const at::Tensor dx_dy = ::torch::autograd::grad({solved.x}, {yt}, {at::ones_like(solved.x)},
+                                                   /*retain_graph=*/true)[0];
+  const tt::PassInfo backward = solved.info->backward;
+
+  InverseRows rows;
+  rows.method = forward.method;
+  rows.x = vector_of(solved.x);
+  rows.dx_dy = vector_of(dx_dy);
+  rows.iterations = rows.evaluations = nlohmann::json::array();
+  std::vector<int64_t> good;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const bool solved_i = forward.status[i] == Status::kConverged;
+    const bool differentiated_i = solved_i && backward.status[i] == Status::kConverged;
+    rows.solved.push_back(solved_i);
+    rows.differentiated.push_back(differentiated_i);
+    rows.status.push_back(solved_i ? backward.status[i] : forward.status[i]);
+    // The tensor layer reports g evaluations per target only; TOMS 748's
+    // steps inside the bracket are not kept.
+    rows.iterations.push_back(nullptr);
+    rows.evaluations.push_back(forward.iterations[i]);
+    rows.messages.push_back(differentiated_i ? "" : solved_i ? backward.message : forward.message);
+    if (differentiated_i) good.push_back(i);
+  }
+
+  // dx/dtheta. A row whose IFT failed has u = NaN, and the parameters are
+  // shared, so its NaN would reach every row's dx/dtheta: differentiate a
+  // re-solve of the good rows alone when there are failed ones.
+  rows.dx_dtheta = Eigen::MatrixXd::Constant(n, 3 * h, std::nan(""));
+  if (good.empty()) return rows;
+  at::Tensor x_good = solved.x;
+  if (static_cast<Eigen::Index>(good.size()) < n)
+    x_good = net->inverse(yt.detach().index_select(0, at::tensor(good)), options).x;
+  const Eigen::MatrixXd jacobian = parameter_jacobian_rows(net, x_good);
+  for (std::size_t k = 0; k < good.size(); ++k) rows.dx_dtheta.row(good[k]) = jacobian.row(k);
+  return rows;
+}
+#endif  // IMPLICIT_WITH_TORCH
+
+int run_json(const Args& args, Backend backend) {
   const nlohmann::json input = read_json_file(args.get("input", ""));
   if (!input.is_object())
     throw std::invalid_argument("--input must hold an object with \"w\", \"v\", \"b\" and \"y\"");
@@ -69,37 +225,39 @@ int run_json(const Args& args) {
   const Net net(w, v, b);  // throws naming 'v' or 'b' when the lengths differ
   const ScalarRootOptions options = options_for(args.get("method", "toms748"));
 
-  const auto forward = net.inverse_batched(y, options);
-  const auto grads = net.inverse_gradients(forward);
-  std::vector<bool> solved, differentiated;
-  nlohmann::json status = nlohmann::json::array(), iterations = nlohmann::json::array(),
-                 evaluations = nlohmann::json::array(), messages = nlohmann::json::array();
-  bool all_ok = true;
-  for (std::size_t i = 0; i < forward.results.size(); ++i) {
-    const auto& r = forward.results[i];
-    solved.push_back(r.ok());
-    differentiated.push_back(grads.status[i] == Status::kConverged);
-    // A converged root with R'(x*) = 0 has no derivative: report the IFT
-    // status in place of the forward one.
-    const Status row_status = r.ok() ? grads.status[i] : r.status;
-    all_ok = all_ok && row_status == Status::kConverged;
-    status.push_back(to_string(row_status));
-    iterations.push_back(r.iterations);
-    evaluations.push_back(r.function_evaluations);
-    messages.push_back(r.ok() ? (row_status == Status::kConverged ? "" : grads.message)
-                              : r.message);
+  InverseRows rows;
+#ifdef IMPLICIT_WITH_TORCH
+  if (backend == Backend::kTorch) {
+    if (options.method != ScalarRootMethod::kToms748)
+      throw std::invalid_argument(
+          "--backend torch solves with TOMS 748 only (implicit::torch::MonotoneNet::inverse); "
+          "--method bisection needs --backend eigen");
+    rows = torch_rows(net, y);
   }
-  nlohmann::json out = {{"method", to_string(options.method)},
-                        {"x", vector_or_null(forward.x, solved)},
-                        {"dx_dy", vector_or_null(grads.dx_dy, differentiated)},
+#endif
+  if (backend == Backend::kEigen) rows = eigen_rows(net, y, options);
+
+  bool all_ok = true;
+  nlohmann::json status = nlohmann::json::array();
+  for (Status s : rows.status) {
+    all_ok = all_ok && s == Status::kConverged;
+    status.push_back(to_string(s));
+  }
+  Eigen::MatrixXd dx_dw = rows.dx_dtheta.leftCols(net.hidden());
+  Eigen::MatrixXd dx_dv = rows.dx_dtheta.middleCols(net.hidden(), net.hidden());
+  Eigen::MatrixXd dx_db = rows.dx_dtheta.rightCols(net.hidden());
+  nlohmann::json out = {{"backend", to_string(backend)},
+                        {"method", rows.method},
+                        {"x", vector_or_null(rows.x, rows.solved)},
+                        {"dx_dy", vector_or_null(rows.dx_dy, rows.differentiated)},
                         {"dx_dtheta",
-                         {{"w", rows_or_null(grads.dx_dw(), differentiated)},
-                          {"v", rows_or_null(grads.dx_dv(), differentiated)},
-                          {"b", rows_or_null(grads.dx_db(), differentiated)}}},
+                         {{"w", rows_or_null(dx_dw, rows.differentiated)},
+                          {"v", rows_or_null(dx_dv, rows.differentiated)},
+                          {"b", rows_or_null(dx_db, rows.differentiated)}}},
                         {"status", status},
-                        {"iterations", iterations},
-                        {"function_evaluations", evaluations}};
-  if (!all_ok) out["messages"] = messages;
+                        {"iterations", rows.iterations},
+                        {"function_evaluations", rows.evaluations}};
+  if (!all_ok) out["messages"] = rows.messages;
   std::cout << out.dump(2) << '\n';
   return all_ok ? 0 : 1;
 }
@@ -204,10 +362,13 @@ int run_report() {
 }  // namespace
 
 int monotone_inverse_command(int argc, char** argv) {
-  const Args args = parse_args(argc, argv, 1, {"input", "method"}, {});
-  if (args.values.count("input")) return run_json(args);
+  const Args args = parse_args(argc, argv, 1, {"input", "method", "backend"}, {});
+  const Backend backend = backend_from(args);
+  if (args.values.count("input")) return run_json(args, backend);
   if (args.values.count("method"))
     throw std::invalid_argument("--method needs --input (the report compares both methods)");
+  if (backend != Backend::kEigen)
+    throw std::invalid_argument("--backend torch needs --input (the report runs the dense path)");
   return run_report();
 }
 
