@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+bash scripts/fetch-data.sh  # digits / diabetes files for the dataset tests and demos
 bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$(nproc)"
