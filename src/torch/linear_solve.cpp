@@ -21,7 +21,8 @@ using Mask = Ops::Mask;
 struct Attempt {
   at::Tensor x;
   std::vector<Status> status;  // what the method itself claims, per sample
-  int products = 0;
+  int products = 0;            // batched products with K
+  std::vector<int> iterations;  // per sample: its own iterations (iteration methods) or products
   std::string message;
 };
 
@@ -33,11 +34,14 @@ Attempt run_iteration(const LinearMap& apply_k, const at::Tensor& b, const Adjoi
   fp.abs_tol = options.abs_tol;
   fp.rel_tol = options.rel_tol;
   fp.record_history = false;
-  fp.divergence_ratio = 1e8;
+  // A non-contractive adjoint iteration grows geometrically: give up at 1e4
+  // times the best residual (not the forward default 1e8) so the fallback
+  // starts after tens of products, not hundreds.
+  fp.divergence_ratio = 1e4;
   const at::Tensor u0 = at::zeros_like(b);
   auto r = anderson ? solve_fixed_point_batched(map, u0, Anderson(options.anderson), fp)
                     : solve_fixed_point_batched(map, u0, ForwardIteration(), fp);
-  return {r.x, r.status, r.function_evaluations, r.message};
+  return {r.x, r.status, r.function_evaluations, r.iterations, r.message};
 }
 
 Attempt run_gmres(const LinearMap& apply_k, const at::Tensor& b, const AdjointOptions& options) {
@@ -48,7 +52,9 @@ Attempt run_gmres(const LinearMap& apply_k, const at::Tensor& b, const AdjointOp
   g.rel_tol = options.rel_tol;
   auto apply_a = [&](const at::Tensor& u) { return u - apply_k(u); };
   auto r = gmres(apply_a, b, at::zeros_like(b), g);
-  return {r.x, std::vector<Status>(b.size(0), r.status), r.iterations, r.message};
+  // One Krylov loop for the batch: every sample rides it to the end.
+  return {r.x, std::vector<Status>(b.size(0), r.status), r.iterations,
+          std::vector<int>(b.size(0), r.iterations), r.message};
 }
 
 // K as B dense n x n matrices from n products with unit vectors, then one
@@ -66,7 +72,7 @@ Attempt run_dense(const LinearMap& apply_k, const at::Tensor& b) {
   at::Tensor a = at::eye(n, b.options()).expand({batch, n, n}) - k;
   auto [x, info] = at::linalg_solve_ex(a, b.reshape({batch, n, 1}));
   Attempt out{x.view(b.sizes()), std::vector<Status>(batch, Status::kConverged),
-              static_cast<int>(n), ""};
+              static_cast<int>(n), std::vector<int>(batch, static_cast<int>(n)), ""};
   const at::Tensor info_cpu = info.to(at::kCPU, at::kLong).contiguous();
   for (int64_t s = 0; s < batch; ++s)
     if (info_cpu.data_ptr<int64_t>()[s] != 0) {
@@ -108,6 +114,7 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
   Mask accepted = Mask::Constant(batch, false);
   std::string history;
   int total_products = 0;
+  std::vector<int> spent(batch, 0);  // per sample, over the attempts it needed
   bool any_failure = false;
 
   for (AdjointMethod method : attempts) {
@@ -136,20 +143,21 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
     double worst = 0;
     for (int64_t s = 0; s < batch; ++s) {
       if (accepted[s]) continue;
+      spent[s] += attempt.iterations[s];
       const double target = options.abs_tol + rel_tol * std::fmax(b_norm[s], x_norm[s]) +
                             16 * eps * (b_norm[s] + x_norm[s]);
       if (std::isfinite(residual[s]) && residual[s] <= target) {
         take[s] = accepted[s] = true;
         out.info.status[s] = Status::kConverged;
         out.info.residual[s] = residual[s];
-        out.info.iterations[s] = total_products;
+        out.info.iterations[s] = spent[s];
       } else {
         ++failed;
         worst = std::isfinite(residual[s]) ? std::fmax(worst, residual[s]) : residual[s];
         out.info.status[s] = attempt.status[s] == Status::kConverged ? Status::kLinearSolveFailed
                                                                       : attempt.status[s];
         out.info.residual[s] = residual[s];
-        out.info.iterations[s] = total_products;
+        out.info.iterations[s] = spent[s];
       }
     }
     any_failure = any_failure || failed > 0;

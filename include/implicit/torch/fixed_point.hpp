@@ -31,7 +31,10 @@ struct PassInfo {
   bool ran = false;
   std::string method;               // solver or adjoint method that produced the answer
   std::vector<Status> status;       // per sample
-  std::vector<int> iterations;      // per sample (f evaluations or products)
+  // Per sample: f evaluations (forward), or its adjoint iterations
+  // summed over the attempts it needed (a batched GMRES or dense attempt
+  // counts the batch's products for every sample it carried).
+  std::vector<int> iterations;
   std::vector<double> residual;     // per sample, the certified residual
   int evaluations = 0;              // batched calls of f (or of its VJP)
   std::string message;              // why samples failed, every attempt
