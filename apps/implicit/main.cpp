@@ -18,8 +18,10 @@ const char* kUsage =
     "      --solver NAME       fixed_point | anderson | newton | broyden (default anderson)\n"
     "      --tol T             relative tolerance (default 1e-10)\n"
     "      --unrolled          also differentiate by unrolling forward iteration\n"
+    "      --backend eigen|torch   dense core (default) or implicit::torch (needs --input)\n"
     "  monotone-inverse  inverse of a monotone network and its gradients (SPEC.md section 2)\n"
     "      --input FILE.json   {\"w\": [...], \"v\": [...], \"b\": [...], \"y\": [...]}\n"
+    "      --backend eigen|torch   dense core (default) or implicit::torch (needs --input)\n"
 #ifdef IMPLICIT_WITH_TORCH
     "  digits            train a DEQ classifier on the 8x8 digits (1437 train / 360 test)\n"
     "      --epochs N          training epochs (default 12)\n"

@@ -69,13 +69,23 @@ struct VectorOps<at::Tensor> {
         .view(shape);
   }
 
-  static at::Tensor flat(const at::Tensor& v) { return v.reshape({v.size(0), -1}); }
+  static at::Tensor flat(const at::Tensor& v) {
+    return v.dim() == 2 ? v : v.reshape({v.size(0), -1});
+  }
 
   static Scalars dot(const at::Tensor& a, const at::Tensor& b) {
     return to_scalars((flat(a) * flat(b)).sum(1));
   }
+  // sqrt of the sum of squares: 3-4x cheaper than at::linalg_vector_norm on
+  // (64, n) rows (2.2 vs 7.5 us at n = 10), which ran twice per solver step.
+  // Squares overflow above ~1e154 (double) / ~1e19 (float); then, and for
+  // NaN, the scaled norm decides.
   static Scalars norm(const at::Tensor& v) {
-    return to_scalars(at::linalg_vector_norm(flat(v), 2, at::IntArrayRef{1}));
+    const at::Tensor f = flat(v);
+    const Scalars squared = to_scalars(at::mul(f, f).sum(1));
+    if (!squared.isFinite().all())
+      return to_scalars(at::linalg_vector_norm(f, 2, at::IntArrayRef{1}));
+    return squared.sqrt();
   }
 
   // a * x for a shared or a per-sample coefficient.
