@@ -23,7 +23,7 @@ int main() {
   // reported in out.info, not thrown (the usual DEQ practice).
   options.solve.forward.stop.max_iter = 60;
   options.solve.forward.raise_on_failure = false;
-  options.jacobian_penalty = true;            // keeps the cell contractive
+  options.jacobian_penalty = true;  // keeps the cell contractive
   implicit::torch::DEQ deq(std::make_shared<implicit::torch::TanhCellImpl>(8, 32), options);
   torch::nn::Linear head(32, 3);
 
@@ -51,8 +51,10 @@ int main() {
                 << '\n';
   }
   deq->eval();
-  const double accuracy =
-      (head->forward(deq->forward(x).z).argmax(1) == labels).to(torch::kDouble).mean().item<double>();
+  const double accuracy = (head->forward(deq->forward(x).z).argmax(1) == labels)
+                              .to(torch::kDouble)
+                              .mean()
+                              .item<double>();
   std::cout << "train accuracy " << accuracy << '\n';
   return accuracy > 0.9 ? 0 : 1;
 }

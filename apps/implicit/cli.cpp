@@ -101,4 +101,21 @@ nlohmann::json to_json(const Eigen::MatrixXd& m) {
   return rows;
 }
 
+const char* to_string(Backend backend) { return backend == Backend::kTorch ? "torch" : "eigen"; }
+
+Backend backend_from(const Args& args) {
+  const std::string name = args.get("backend", "eigen");
+  if (name == "eigen") return Backend::kEigen;
+  if (name == "torch") {
+#ifdef IMPLICIT_WITH_TORCH
+    return Backend::kTorch;
+#else
+    throw std::invalid_argument(
+        "--backend torch: this build has no LibTorch layer (configured with "
+        "IMPLICIT_WITH_TORCH=OFF)");
+#endif
+  }
+  throw std::invalid_argument("--backend must be eigen or torch, got '" + name + "'");
+}
+
 }  // namespace implicit::cli

@@ -38,4 +38,11 @@ Eigen::MatrixXd to_matrix(const nlohmann::json& j, const std::string& what);
 nlohmann::json to_json(const Eigen::VectorXd& v);
 nlohmann::json to_json(const Eigen::MatrixXd& m);  // list of rows
 
+// Which implementation a command runs: the dense Eigen core or the
+// LibTorch layer (--backend eigen|torch, default eigen). Throws
+// std::invalid_argument for another name, or for torch in a build without it.
+enum class Backend { kEigen, kTorch };
+const char* to_string(Backend backend);
+Backend backend_from(const Args& args);
+
 }  // namespace implicit::cli

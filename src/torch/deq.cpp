@@ -15,7 +15,8 @@ TanhCellImpl::TanhCellImpl(int64_t input_size, int64_t hidden_size, double initi
     throw std::invalid_argument("TanhCell: initial_contraction must be in (0, 1), got " +
                                 std::to_string(initial_contraction));
   recurrent = register_module(
-      "recurrent", ::torch::nn::Linear(::torch::nn::LinearOptions(hidden_size, hidden_size).bias(false)));
+      "recurrent",
+      ::torch::nn::Linear(::torch::nn::LinearOptions(hidden_size, hidden_size).bias(false)));
   input = register_module("input", ::torch::nn::Linear(input_size, hidden_size));
   at::NoGradGuard no_grad;
   at::Tensor w = recurrent->weight;
@@ -42,7 +43,8 @@ DEQOutput DEQImpl::forward(const at::Tensor& x) {
   Map f = [cell, x](const at::Tensor& z) { return cell->forward(z, x); };
   std::vector<at::Tensor> params = cell_->parameters();
   if (x.requires_grad()) params.push_back(x);
-  const at::Tensor z0 = at::zeros({x.size(0), cell_->hidden_size()}, x.options().requires_grad(false));
+  const at::Tensor z0 =
+      at::zeros({x.size(0), cell_->hidden_size()}, x.options().requires_grad(false));
   FixedPointOutput solved = fixed_point(f, z0, params, options_.solve);
   DEQOutput out{solved.z, at::Tensor(), solved.info};
   if (is_training() && options_.jacobian_penalty) {

@@ -76,7 +76,8 @@ void Options::validate() const {
 // ---- reports ---------------------------------------------------------------
 
 bool PassInfo::ok() const {
-  return std::all_of(status.begin(), status.end(), [](Status s) { return s == Status::kConverged; });
+  return std::all_of(status.begin(), status.end(),
+                     [](Status s) { return s == Status::kConverged; });
 }
 
 double PassInfo::mean_iterations() const {
@@ -253,8 +254,8 @@ class FixedPointFunction : public autograd::Function<FixedPointFunction> {
 
   static autograd::variable_list backward(autograd::AutogradContext* ctx,
                                           autograd::variable_list grad_outputs) {
-    auto closure = c10::static_intrusive_pointer_cast<Closure>(
-        ctx->saved_data["closure"].toCapsule());
+    auto closure =
+        c10::static_intrusive_pointer_cast<Closure>(ctx->saved_data["closure"].toCapsule());
     const BackwardOptions& options = closure->options.backward;
     auto saved = ctx->get_saved_variables();
     const at::Tensor z_star = saved[0];
@@ -365,9 +366,9 @@ JvpOutput fixed_point_jvp(const Map& f, const at::Tensor& z0, const std::vector<
   check_batch("implicit::torch::fixed_point_jvp", z0);
   options.validate();
   if (tangents.size() != params.size())
-    throw std::invalid_argument("implicit::torch::fixed_point_jvp: " +
-                                std::to_string(tangents.size()) + " tangents for " +
-                                std::to_string(params.size()) + " params");
+    throw std::invalid_argument(
+        "implicit::torch::fixed_point_jvp: " + std::to_string(tangents.size()) + " tangents for " +
+        std::to_string(params.size()) + " params");
   for (size_t i = 0; i < params.size(); ++i)
     if (tangents[i].defined() && tangents[i].sizes() != params[i].sizes())
       throw std::invalid_argument("implicit::torch::fixed_point_jvp: tangents[" +

@@ -20,8 +20,8 @@ using Mask = Ops::Mask;
 
 struct Attempt {
   at::Tensor x;
-  std::vector<Status> status;  // what the method itself claims, per sample
-  int products = 0;            // batched products with K
+  std::vector<Status> status;   // what the method itself claims, per sample
+  int products = 0;             // batched products with K
   std::vector<int> iterations;  // per sample: its own iterations (iteration methods) or products
   std::string message;
 };
@@ -94,8 +94,8 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
   AdjointOptions effective = options;
   effective.rel_tol = rel_tol;
 
-  AdjointMethod first = options.method == AdjointMethod::kAuto ? AdjointMethod::kGmres
-                                                                : options.method;
+  AdjointMethod first =
+      options.method == AdjointMethod::kAuto ? AdjointMethod::kGmres : options.method;
   std::vector<AdjointMethod> attempts{first};
   if (options.fallback) {
     if (first != AdjointMethod::kGmres && first != AdjointMethod::kDenseLU)
@@ -155,7 +155,7 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
         ++failed;
         worst = std::isfinite(residual[s]) ? std::fmax(worst, residual[s]) : residual[s];
         out.info.status[s] = attempt.status[s] == Status::kConverged ? Status::kLinearSolveFailed
-                                                                      : attempt.status[s];
+                                                                     : attempt.status[s];
         out.info.residual[s] = residual[s];
         out.info.iterations[s] = spent[s];
       }

@@ -19,9 +19,9 @@ class Linearization {
   // backward); z is then used as given instead of a detached copy.
   Linearization(const Map& f, const at::Tensor& z, bool create_graph = false);
 
-  const at::Tensor& value() const { return fz_; }        // f(z)
-  at::Tensor vjp(const at::Tensor& u) const;             // (df/dz)^T u
-  at::Tensor jvp(const at::Tensor& v) const;             // (df/dz) v
+  const at::Tensor& value() const { return fz_; }  // f(z)
+  at::Tensor vjp(const at::Tensor& u) const;       // (df/dz)^T u
+  at::Tensor jvp(const at::Tensor& v) const;       // (df/dz) v
   // (df/dparams)^T u, undefined for a parameter f does not use or that
   // does not require a gradient.
   std::vector<at::Tensor> param_vjp(const std::vector<at::Tensor>& params, const at::Tensor& u,

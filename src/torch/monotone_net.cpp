@@ -70,7 +70,8 @@ MonotoneInverseOutput MonotoneNetImpl::inverse(const at::Tensor& y, const RootOp
   if (options.raise_on_failure && !pass.ok())
     throw std::runtime_error("MonotoneNet::inverse: " + pass.brief_report());
 
-  const at::Tensor x_star = from_eigen(solved.x).view(y.sizes()).to(y.options().requires_grad(false));
+  const at::Tensor x_star =
+      from_eigen(solved.x).view(y.sizes()).to(y.options().requires_grad(false));
   at::Tensor wt = w, vt = v, bt = b;
   Map g = [wt, vt, bt, y](const at::Tensor& x) {
     return monotone_value(wt.to(x.dtype()), vt.to(x.dtype()), bt.to(x.dtype()), x) - y;

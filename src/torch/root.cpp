@@ -89,15 +89,15 @@ class RootFunction : public autograd::Function<RootFunction> {
     if (!slope.defined()) slope = at::zeros_like(x);
     slope = slope.detach();
     const at::Tensor usable = at::isfinite(slope) & (slope != 0);
-    const at::Tensor xbar =
-        grad_outputs[0].defined() ? grad_outputs[0] : at::zeros_like(saved[0]);
-    const at::Tensor u =
-        at::where(usable, xbar / at::where(usable, slope, at::ones_like(slope)),
-                  at::full_like(slope, std::nan("")));
-    fill_pass(closure->info->backward, "scalar_ift",
-              at::where(usable, at::full_like(slope, static_cast<int64_t>(Status::kConverged), at::kLong),
-                        at::full_like(slope, static_cast<int64_t>(Status::kLinearSolveFailed), at::kLong)),
-              at::zeros_like(slope, at::kLong), slope.abs(), 1);
+    const at::Tensor xbar = grad_outputs[0].defined() ? grad_outputs[0] : at::zeros_like(saved[0]);
+    const at::Tensor u = at::where(usable, xbar / at::where(usable, slope, at::ones_like(slope)),
+                                   at::full_like(slope, std::nan("")));
+    fill_pass(
+        closure->info->backward, "scalar_ift",
+        at::where(
+            usable, at::full_like(slope, static_cast<int64_t>(Status::kConverged), at::kLong),
+            at::full_like(slope, static_cast<int64_t>(Status::kLinearSolveFailed), at::kLong)),
+        at::zeros_like(slope, at::kLong), slope.abs(), 1);
     if (!closure->info->backward.ok()) {
       closure->info->backward.message += ": g'(x*) is zero or not finite there";
       if (closure->options.raise_on_failure)
@@ -141,8 +141,7 @@ RootOutput root(const Map& g, const at::Tensor& lower, const std::vector<at::Ten
     throw std::invalid_argument("implicit::torch::root: lower must be a floating-point tensor");
   if (!at::isfinite(lower).all().item<bool>())
     throw std::invalid_argument("implicit::torch::root: lower has a NaN or Inf entry");
-  const double rel_tol =
-      std::fmax(options.x_rel_tol, 4 * VectorOps<at::Tensor>::epsilon(lower));
+  const double rel_tol = std::fmax(options.x_rel_tol, 4 * VectorOps<at::Tensor>::epsilon(lower));
   const auto code = [&](Status s) {
     return at::full_like(lower, static_cast<int64_t>(s), at::kLong);
   };
@@ -216,9 +215,8 @@ RootOutput root(const Map& g, const at::Tensor& lower, const std::vector<at::Ten
       const at::Tensor width = hi - lo;
       force_bisect = width > 0.5 * width_before;
       width_before = at::where(running, width, width_before);
-      const at::Tensor done =
-          running & (status == kRunning) &
-          ((gx == 0) | (width <= options.x_abs_tol + rel_tol * x.abs()));
+      const at::Tensor done = running & (status == kRunning) &
+                              ((gx == 0) | (width <= options.x_abs_tol + rel_tol * x.abs()));
       x_final = at::where(done, at::where(gx == 0, x, 0.5 * (lo + hi)), x_final);
       status = at::where(done, code(Status::kConverged), status);
     }

@@ -44,7 +44,7 @@ TEST(TorchDEQ, JacobianPenaltyEstimatesTheFrobeniusNorm) {
   ASSERT_TRUE(out.jacobian_penalty.defined());
   at::NoGradGuard ng;
   const at::Tensor slope = 1 - cell->forward(out.z, x).pow(2);  // (B, n)
-  const at::Tensor w2 = cell->recurrent->weight.pow(2);          // (n, n)
+  const at::Tensor w2 = cell->recurrent->weight.pow(2);         // (n, n)
   const double exact = (slope.pow(2).matmul(w2)).sum().item<double>() / out.z.numel();
   EXPECT_NEAR(out.jacobian_penalty.item<double>(), exact, 0.15 * exact);
   deq->eval();

@@ -25,7 +25,7 @@ TEST(TorchRoot, SolvesEveryEntryOnItsOwnBracket) {
   ASSERT_TRUE(out.info->forward.ok()) << out.info->forward.brief_report();
   const at::Tensor residual = g(out.x.detach()).abs() / (1 + c);
   EXPECT_LT(residual.max().item<double>(), 1e-13);
-  EXPECT_EQ(out.x[0].item<double>(), 0.0);               // g(lower) == 0 exactly
+  EXPECT_EQ(out.x[0].item<double>(), 0.0);  // g(lower) == 0 exactly
   EXPECT_EQ(out.info->forward.iterations[0], 0);
   EXPECT_GT(out.info->forward.iterations[3], out.info->forward.iterations[1]);
 }
@@ -100,8 +100,8 @@ TEST_F(TorchMonotoneNet, InverseRoundTripsAndMatchesTheGenericRoot) {
   ASSERT_TRUE(inv.info->forward.ok()) << inv.info->forward.brief_report();
   EXPECT_LT(max_abs_diff(inv.x.detach(), x), 1e-12);
   // The same roots by the tensor Illinois method on R(x) - y.
-  auto generic = root([&](const at::Tensor& t) { return net->forward(t) - y; },
-                      at::zeros_like(y), {});
+  auto generic =
+      root([&](const at::Tensor& t) { return net->forward(t) - y; }, at::zeros_like(y), {});
   EXPECT_LT(max_abs_diff(generic.x.detach(), inv.x.detach()), 1e-12);
 }
 

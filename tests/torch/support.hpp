@@ -23,8 +23,7 @@ struct TanhProblem {
 };
 
 inline TanhProblem make_tanh_problem(int64_t batch, int64_t n, uint64_t seed = 0,
-                                     double contraction = 0.9,
-                                     at::ScalarType dtype = at::kDouble) {
+                                     double contraction = 0.9, at::ScalarType dtype = at::kDouble) {
   ::torch::manual_seed(seed);
   at::Tensor w = ::torch::randn({n, n}, f64()) / std::sqrt(static_cast<double>(n));
   w = w * (contraction / at::linalg_matrix_norm(w, 2));

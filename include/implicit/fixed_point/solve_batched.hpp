@@ -36,12 +36,12 @@ struct [[nodiscard]] BatchedFixedPointResult {
   // Per sample: f(z_k) where it converged or hit max_iter, the last finite
   // iterate z_k where it diverged or produced NaN/Inf.
   Vector x;
-  std::vector<Status> status;      // per sample
-  std::vector<int> iterations;     // per sample: the step at which it stopped
-  Eigen::ArrayXd residual_norm;    // per sample: ||f(z_k) - z_k|| when it stopped
+  std::vector<Status> status;                    // per sample
+  std::vector<int> iterations;                   // per sample: the step at which it stopped
+  Eigen::ArrayXd residual_norm;                  // per sample: ||f(z_k) - z_k|| when it stopped
   std::vector<Eigen::ArrayXd> residual_history;  // per step, every sample's residual
-  int steps = 0;                 // driver steps (the slowest sample's iterations)
-  int function_evaluations = 0;  // batched calls of f
+  int steps = 0;                                 // driver steps (the slowest sample's iterations)
+  int function_evaluations = 0;                  // batched calls of f
   int jacobian_evaluations = 0;
   std::string solver;
   std::string message;  // the first failure of each kind, with its sample index
@@ -50,7 +50,9 @@ struct [[nodiscard]] BatchedFixedPointResult {
     return std::all_of(status.begin(), status.end(),
                        [](Status s) { return s == Status::kConverged; });
   }
-  int count(Status s) const { return static_cast<int>(std::count(status.begin(), status.end(), s)); }
+  int count(Status s) const {
+    return static_cast<int>(std::count(status.begin(), status.end(), s));
+  }
 
   std::string brief_report() const {
     char buf[200];

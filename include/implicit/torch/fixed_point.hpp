@@ -29,15 +29,15 @@ using Map = std::function<at::Tensor(const at::Tensor&)>;
 // One pass (forward solve or backward adjoint solve), per sample.
 struct PassInfo {
   bool ran = false;
-  std::string method;               // solver or adjoint method that produced the answer
-  std::vector<Status> status;       // per sample
+  std::string method;          // solver or adjoint method that produced the answer
+  std::vector<Status> status;  // per sample
   // Per sample: f evaluations (forward), or its adjoint iterations
   // summed over the attempts it needed (a batched GMRES or dense attempt
   // counts the batch's products for every sample it carried).
   std::vector<int> iterations;
-  std::vector<double> residual;     // per sample, the certified residual
-  int evaluations = 0;              // batched calls of f (or of its VJP)
-  std::string message;              // why samples failed, every attempt
+  std::vector<double> residual;  // per sample, the certified residual
+  int evaluations = 0;           // batched calls of f (or of its VJP)
+  std::string message;           // why samples failed, every attempt
 
   bool ok() const;
   double mean_iterations() const;

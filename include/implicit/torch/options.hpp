@@ -66,7 +66,7 @@ struct BackwardOptions {
   // std::runtime_error. false: its u is NaN (so are the parameter gradients
   // it feeds) and SolveInfo says why.
   bool raise_on_failure = true;
-  int phantom_steps = 5;        // k of kPhantom
+  int phantom_steps = 5;         // k of kPhantom
   double phantom_damping = 0.5;  // damping of kPhantom, in (0, 1]
 
   static AdjointOptions default_adjoint() {

@@ -32,7 +32,9 @@ struct VectorOps<at::Tensor> {
 
   static Eigen::Index batch_size(const at::Tensor& v) { return v.size(0); }
   static Eigen::Index size(const at::Tensor& v) { return v.numel(); }
-  static bool same_shape(const at::Tensor& a, const at::Tensor& b) { return a.sizes() == b.sizes(); }
+  static bool same_shape(const at::Tensor& a, const at::Tensor& b) {
+    return a.sizes() == b.sizes();
+  }
   static double epsilon(const at::Tensor& v) {
     switch (v.scalar_type()) {
       case at::kFloat:
