@@ -250,24 +250,32 @@ bool check(benchmark::State& state, const tt::SolveInfo& info, bool forward_must
 // ---------------------------------------------------------------------------
 // Solver table.
 
-void BM_Deq(benchmark::State& state, tt::Solver solver, implicit::AdjointMethod adjoint) {
-  const Problem& p = problem(state.range(0));
-  const tt::Options options = deq_options(solver, adjoint);
-  auto zeros = [](const Leaves& l) { return at::zeros_like(l.x); };
+// Probes the memory and the solve report once, then times forward and
+// backward separately; false (and the benchmark skipped) when the probe failed.
+template <class Start>
+bool time_ift(benchmark::State& state, const Problem& p, const tt::Options& options,
+              const Start& start, bool forward_must_converge) {
   Run probe;
   const Leaves probe_leaves(p);
   const Memory memory = count_bytes(
-      [&](auto after_forward) { probe = ift_run(probe_leaves, options, zeros, after_forward); });
-  if (!check(state, *probe.info, true)) return;
+      [&](auto after_forward) { probe = ift_run(probe_leaves, options, start, after_forward); });
+  if (!check(state, *probe.info, forward_must_converge)) return false;
   double forward_s = 0, backward_s = 0;
   for (auto _ : state) {
-    const Run r = ift_run(Leaves(p), options, zeros, [] {});
+    const Run r = ift_run(Leaves(p), options, start, [] {});
     forward_s += r.forward_s;
     backward_s += r.backward_s;
     state.SetIterationTime(r.forward_s + r.backward_s);
   }
   set_counters(state, forward_s, backward_s, *probe.info);
   set_memory_counters(state, memory);
+  return true;
+}
+
+void BM_Deq(benchmark::State& state, tt::Solver solver, implicit::AdjointMethod adjoint) {
+  const Problem& p = problem(state.range(0));
+  auto zeros = [](const Leaves& l) { return at::zeros_like(l.x); };
+  (void)time_ift(state, p, deq_options(solver, adjoint), zeros, /*forward_must_converge=*/true);
 }
 
 // The floor under BM_Deq/forward_fpi: the same LibTorch work with no solver
@@ -330,20 +338,7 @@ void BM_ForcedIft(benchmark::State& state) {
     for (int64_t i = 0; i + 1 < k; ++i) z = f(z);
     return z;
   };
-  Run probe;
-  const Leaves probe_leaves(p);
-  const Memory memory = count_bytes(
-      [&](auto after_forward) { probe = ift_run(probe_leaves, options, steps, after_forward); });
-  if (!check(state, *probe.info, false)) return;
-  double forward_s = 0, backward_s = 0;
-  for (auto _ : state) {
-    const Run r = ift_run(Leaves(p), options, steps, [] {});
-    forward_s += r.forward_s;
-    backward_s += r.backward_s;
-    state.SetIterationTime(r.forward_s + r.backward_s);
-  }
-  set_counters(state, forward_s, backward_s, *probe.info);
-  set_memory_counters(state, memory);
+  if (!time_ift(state, p, options, steps, /*forward_must_converge=*/false)) return;
   state.counters["fwd_evals"] = static_cast<double>(k);
   state.counters["fwd_iters"] = static_cast<double>(k);
 }
