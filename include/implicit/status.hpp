@@ -14,6 +14,8 @@ enum class Status {
   kNonFinite,          // f (or a residual) produced NaN or Inf
   kLinearSolveFailed,  // an inner linear system was singular or did not converge
   kInvalidBracket,     // a root bracket did not bracket, or none could be found
+  kStalled,            // no step can reduce ||g|| any more: a local minimum of ||g||
+                       // that is not a root, or a tolerance below rounding level
 };
 
 inline const char* to_string(Status status) {
@@ -30,6 +32,8 @@ inline const char* to_string(Status status) {
       return "linear_solve_failed";
     case Status::kInvalidBracket:
       return "invalid_bracket";
+    case Status::kStalled:
+      return "stalled";
   }
   return "unknown";
 }

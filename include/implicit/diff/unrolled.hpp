@@ -50,12 +50,16 @@ UnrolledVjpResult<T> unrolled_vjp(const Map& map, const VectorX<T>& theta, const
   if (zbar.size() != z0.size())
     throw std::invalid_argument("unrolled_vjp: zbar has size " + std::to_string(zbar.size()) +
                                 ", expected " + std::to_string(z0.size()));
-  // The returned point is f(z_K): every recorded call is one link of the chain.
+  // The returned point is one of the recorded iterates z_j (z_K when it
+  // converged, the best iterate otherwise): the calls that produced z_1 ..
+  // z_j are the links of the chain, and the calls after it are not.
+  std::size_t j = tape.size();  // x = tape[j - 1] after the search, i.e. x = z_{j-1}
+  while (j > 0 && !(tape[j - 1] == out.forward.x)) --j;
   VectorX<T> a = zbar;
   out.theta_bar = VectorX<T>::Zero(theta.size());
-  for (auto it = tape.rbegin(); it != tape.rend(); ++it) {
-    out.theta_bar += vjp(bind_state(map, *it), theta, a);
-    a = vjp(f_of_z, *it, a);
+  for (std::size_t i = j > 0 ? j - 1 : 0; i-- > 0;) {  // the calls at z_{j-2}, ..., z_0
+    out.theta_bar += vjp(bind_state(map, tape[i]), theta, a);
+    a = vjp(f_of_z, tape[i], a);
   }
   out.z0_bar = std::move(a);
   out.tape_bytes = tape.size() * static_cast<std::size_t>(z0.size()) * sizeof(T);

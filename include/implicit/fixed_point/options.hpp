@@ -12,7 +12,17 @@ namespace implicit {
 //
 // With the residual r_k = ||f(z_k) - z_k||_2 the solve has converged when
 //
-//     r_k <= abs_tol + rel_tol * ||f(z_k)||_2 .
+//     r_k <= abs_tol + rel_tol * ||f(z_k)||_2 ,
+//
+// and then returns x = z_k itself, so `converged` is a promise the caller
+// can check: ||f(x) - x|| <= abs_tol + rel_tol ||f(x)|| at result.x, and
+// result.residual_norm is exactly that left-hand side. Before that test,
+// an iterate with ||z_k|| > divergence_ratio * max(1, ||z_0||, ||f(z_0)||)
+// stops as kDiverged: the relative term grows with ||f(z)||, and iterates
+// running away to infinity must never pass for converged. On every other
+// outcome the result holds the iterate with the smallest residual seen and
+// that residual. (fixed_point/stopping.hpp implements this, once, for the
+// dense and the batched drivers.)
 //
 // This one rule covers SPEC.md's two: forward iteration's ||z_prev - z||
 // <= tol is abs_tol = tol, rel_tol = 0 (since z_{k+1} = f(z_k)), and the
@@ -26,9 +36,10 @@ struct FixedPointOptions {
   // of the vector's scalar type (about 1e-6 for float) cannot be met and are
   // raised to that floor.
   double rel_tol = 1e-8;
-  // Status kDiverged when r_k > divergence_ratio * min_{j<k} r_j: a map that
-  // is not a contraction (forward iteration on ||df/dz|| > 1) is stopped
-  // early instead of running to max_iter or overflowing.
+  // Status kDiverged when r_k > divergence_ratio * min_{j<k} r_j (a map that
+  // is not a contraction, e.g. forward iteration on ||df/dz|| > 1, stops
+  // early instead of running to max_iter or overflowing), or when
+  // ||z_k|| > divergence_ratio * max(1, ||z_0||, ||f(z_0)||) (runaway iterates).
   double divergence_ratio = 1e8;
   // Keep r_0, r_1, ... in the result (one double per iteration).
   bool record_history = true;

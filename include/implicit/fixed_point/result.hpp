@@ -11,12 +11,12 @@ namespace implicit {
 
 template <class Vector>
 struct [[nodiscard]] FixedPointResult {
-  Vector x;  // f(z_k) at the last iterate (one step past z_k)
+  Vector x;  // converged: the iterate z_k that passed the test; otherwise the best iterate
   Status status = Status::kMaxIterations;
   int iterations = 0;                    // solver steps taken
   int function_evaluations = 0;          // calls of f (Newton's Jacobian counts separately)
   int jacobian_evaluations = 0;          // Jacobians or JVP batches (Newton)
-  double residual_norm = 0;              // ||f(z_k) - z_k|| at the last iterate
+  double residual_norm = 0;              // ||f(x) - x|| at the returned x
   std::vector<double> residual_history;  // r_0, r_1, ... (when recorded)
   std::string solver;                    // which solver produced it
   std::string message;                   // why it stopped, with the numbers

@@ -24,19 +24,18 @@
 #include "implicit/backend/eigen.hpp"
 #include "implicit/fixed_point/options.hpp"
 #include "implicit/fixed_point/result.hpp"
+#include "implicit/fixed_point/stopping.hpp"
 #include "implicit/status.hpp"
+#include "implicit/step_report.hpp"
 
 namespace implicit {
 
-// What one solver step reports back to the driver.
-struct StepReport {
-  Status status = Status::kConverged;  // kConverged: the step went fine
-  std::string message;                 // why it failed, when it did
-  int function_evaluations = 0;        // extra f calls made inside the step
-  int jacobian_evaluations = 0;        // Jacobians / JVP batches made inside the step
-};
-
 // Finds z* = f(z*) from z0 with `solver`.
+//
+// Returns z_k, the iterate whose residual passed the test, when converged
+// (so the caller's own ||f(x) - x|| check gives exactly residual_norm), and
+// the iterate with the smallest residual seen, with that residual, on any
+// failure. The exact rule is in fixed_point/stopping.hpp and options.hpp.
 //
 // Cost: one f evaluation per iteration plus the solver's own work (see each
 // solver). Memory: the solver's workspace, sized once in init(); nothing
@@ -60,8 +59,19 @@ FixedPointResult<Vector> solve_fixed_point(const F& f, const Vector& z0, const S
   Vector z = z0;
   Vector fz;
   Vector g = Ops::zeros_like(z0);
+  Vector best_z = z0;  // the iterate with the smallest residual: returned on failure
   auto state = solver.init(f, z);
-  double best_residual = std::numeric_limits<double>::infinity();
+  internal::StoppingInput in;
+  in.best_residual = std::numeric_limits<double>::infinity();
+
+  // Ends the solve at iterate `x` with the residual measured there.
+  auto finish = [&](Status status, std::string message, Vector& x, double residual) {
+    result.status = status;
+    result.message = std::move(message);
+    result.residual_norm = residual;
+    result.x = std::move(x);
+    return std::move(result);
+  };
 
   for (int k = 0;; ++k) {
     fz = f(z);
@@ -71,54 +81,35 @@ FixedPointResult<Vector> solve_fixed_point(const F& f, const Vector& z0, const S
                                   std::to_string(Ops::size(fz)) + " for an input of size " +
                                   std::to_string(Ops::size(z)));
     Ops::lincomb(1.0, fz, -1.0, z, g);
-    const double residual = Ops::norm(g);
-    const double threshold = options.abs_tol + rel_tol * Ops::norm(fz);
+    in.iteration = k;
+    in.residual = Ops::norm(g);
+    in.values_finite = Ops::all_finite(fz);
+    const double fz_norm = Ops::norm(fz);
+    in.threshold = options.abs_tol + rel_tol * fz_norm;
+    in.iterate_norm = Ops::norm(z);
+    if (k == 0 && std::isfinite(fz_norm))
+      in.start_scale = std::max({1.0, in.iterate_norm, fz_norm});
     result.iterations = k;
-    result.residual_norm = residual;
-    if (options.record_history) result.residual_history.push_back(residual);
+    if (options.record_history) result.residual_history.push_back(in.residual);
 
-    char buf[200];
-    if (!std::isfinite(residual) || !Ops::all_finite(fz)) {
-      result.status = Status::kNonFinite;
-      std::snprintf(buf, sizeof buf, "f(z) has a NaN or Inf entry at iteration %d", k);
-      result.message = buf;
-      result.x = std::move(z);
-      return result;
+    internal::StoppingVerdict verdict = internal::stopping_verdict(in, options);
+    if (verdict.stop) {
+      if (verdict.status == Status::kConverged) return finish(verdict.status, "", z, in.residual);
+      if (in.values_finite && in.residual < in.best_residual) {
+        in.best_residual = in.residual;
+        best_z = z;
+      }
+      return finish(verdict.status, std::move(verdict.message), best_z, in.best_residual);
     }
-    if (residual <= threshold) {
-      result.status = Status::kConverged;
-      result.x = std::move(fz);
-      return result;
-    }
-    if (residual > options.divergence_ratio * best_residual) {
-      result.status = Status::kDiverged;
-      std::snprintf(buf, sizeof buf,
-                    "residual %.3e at iteration %d is %.1e times the best so far (%.3e); "
-                    "is f a contraction near z0?",
-                    residual, k, residual / best_residual, best_residual);
-      result.message = buf;
-      result.x = std::move(z);
-      return result;
-    }
-    best_residual = std::min(best_residual, residual);
-    if (k >= options.max_iter) {
-      result.status = Status::kMaxIterations;
-      std::snprintf(buf, sizeof buf,
-                    "residual %.3e still above the tolerance %.3e after max_iter = %d", residual,
-                    threshold, options.max_iter);
-      result.message = buf;
-      result.x = std::move(fz);
-      return result;
+    if (in.residual < in.best_residual) {
+      in.best_residual = in.residual;
+      best_z = z;
     }
     StepReport step = solver.step(f, state, z, fz, g);
     result.function_evaluations += step.function_evaluations;
     result.jacobian_evaluations += step.jacobian_evaluations;
-    if (step.status != Status::kConverged) {
-      result.status = step.status;
-      result.message = step.message;
-      result.x = std::move(fz);
-      return result;
-    }
+    if (step.status != Status::kConverged)
+      return finish(step.status, std::move(step.message), best_z, in.best_residual);
   }
 }
 

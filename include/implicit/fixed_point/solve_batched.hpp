@@ -27,18 +27,20 @@
 
 #include "implicit/fixed_point/options.hpp"
 #include "implicit/fixed_point/solve.hpp"
+#include "implicit/fixed_point/stopping.hpp"
 #include "implicit/status.hpp"
 
 namespace implicit {
 
 template <class Vector>
 struct [[nodiscard]] BatchedFixedPointResult {
-  // Per sample: f(z_k) where it converged or hit max_iter, the last finite
-  // iterate z_k where it diverged or produced NaN/Inf.
+  // Per sample: the iterate z_k that passed the stopping test where it
+  // converged, its best iterate (smallest residual) on every failure; the
+  // rule is fixed_point/stopping.hpp's, shared with solve_fixed_point.
   Vector x;
   std::vector<Status> status;                    // per sample
   std::vector<int> iterations;                   // per sample: the step at which it stopped
-  Eigen::ArrayXd residual_norm;                  // per sample: ||f(z_k) - z_k|| when it stopped
+  Eigen::ArrayXd residual_norm;                  // per sample: ||f(x) - x|| at the returned x
   std::vector<Eigen::ArrayXd> residual_history;  // per step, every sample's residual
   int steps = 0;                                 // driver steps (the slowest sample's iterations)
   int function_evaluations = 0;                  // batched calls of f
@@ -94,20 +96,22 @@ BatchedFixedPointResult<Vector> solve_fixed_point_batched(const F& f, const Vect
   Vector fz;
   Vector g;
   Vector frozen = z0;  // the outputs of stopped samples
+  Vector best_z = z0;  // per sample, the iterate with the smallest residual so far
   Mask running = Mask::Constant(batch, true);
   Eigen::ArrayXd best = Eigen::ArrayXd::Constant(batch, std::numeric_limits<double>::infinity());
+  Eigen::ArrayXd start_scale = Eigen::ArrayXd::Ones(batch);
   auto state = solver.init(f, z);
   bool first_failure[8] = {true, true, true, true, true, true, true, true};
 
-  auto stop = [&](Eigen::Index b, Status status, const char* why) {
+  auto stop = [&](Eigen::Index b, Status status, const std::string& why) {
     running[b] = false;
     result.status[b] = status;
     const int kind = static_cast<int>(status);
     if (status != Status::kConverged && first_failure[kind]) {
       first_failure[kind] = false;
-      char buf[240];
+      char buf[320];
       std::snprintf(buf, sizeof buf, "%s%s (sample %ld): %s", result.message.empty() ? "" : "; ",
-                    to_string(status), static_cast<long>(b), why);
+                    to_string(status), static_cast<long>(b), why.c_str());
       result.message += buf;
     }
   };
@@ -119,42 +123,49 @@ BatchedFixedPointResult<Vector> solve_fixed_point_batched(const F& f, const Vect
       throw std::invalid_argument("solve_fixed_point_batched: f changed the shape of its input");
     Ops::lincomb(1.0, fz, -1.0, z, g);
     const Eigen::ArrayXd residual = Ops::norm(g);
-    const Eigen::ArrayXd threshold = options.abs_tol + rel_tol * Ops::norm(fz);
+    const Eigen::ArrayXd fz_norm = Ops::norm(fz);
+    const Eigen::ArrayXd z_norm = Ops::norm(z);
+    const Eigen::ArrayXd threshold = options.abs_tol + rel_tol * fz_norm;
+    if (k == 0)
+      for (Eigen::Index b = 0; b < batch; ++b)
+        if (std::isfinite(fz_norm[b])) start_scale[b] = std::max({1.0, z_norm[b], fz_norm[b]});
     result.steps = k;
     if (options.record_history) result.residual_history.push_back(residual);
 
-    Mask keep_fz = Mask::Constant(batch, false);  // newly stopped, output f(z_k)
-    Mask keep_z = Mask::Constant(batch, false);   // newly stopped, output z_k
-    char why[160];
+    // Newly stopped samples output z_k (converged: the point that passed the
+    // test) or their best iterate (every failure), with that point's residual.
+    Mask keep_z = Mask::Constant(batch, false);
+    Mask keep_best = Mask::Constant(batch, false);
+    Mask improved = Mask::Constant(batch, false);
     for (Eigen::Index b = 0; b < batch; ++b) {
       if (!running[b]) continue;
+      internal::StoppingInput in;
+      in.iteration = k;
+      in.residual = residual[b];
+      in.threshold = threshold[b];
+      in.best_residual = best[b];
+      in.iterate_norm = z_norm[b];
+      in.start_scale = start_scale[b];
+      in.values_finite = std::isfinite(fz_norm[b]);
+      const internal::StoppingVerdict verdict = internal::stopping_verdict(in, options);
       result.iterations[b] = k;
-      result.residual_norm[b] = residual[b];
-      if (!std::isfinite(residual[b])) {
-        std::snprintf(why, sizeof why, "f(z) has a NaN or Inf entry at iteration %d", k);
-        stop(b, Status::kNonFinite, why);
+      if (in.values_finite && residual[b] < best[b]) {
+        best[b] = residual[b];
+        improved[b] = true;
+      }
+      if (!verdict.stop) continue;
+      stop(b, verdict.status, verdict.message);
+      if (verdict.status == Status::kConverged) {
         keep_z[b] = true;
-      } else if (residual[b] <= threshold[b]) {
-        stop(b, Status::kConverged, "");
-        keep_fz[b] = true;
-      } else if (residual[b] > options.divergence_ratio * best[b]) {
-        std::snprintf(why, sizeof why,
-                      "residual %.3e at iteration %d is %.1e times its best (%.3e); is f a "
-                      "contraction near z0?",
-                      residual[b], k, residual[b] / best[b], best[b]);
-        stop(b, Status::kDiverged, why);
-        keep_z[b] = true;
-      } else if (k >= options.max_iter) {
-        std::snprintf(why, sizeof why, "residual %.3e still above %.3e after max_iter = %d",
-                      residual[b], threshold[b], options.max_iter);
-        stop(b, Status::kMaxIterations, why);
-        keep_fz[b] = true;
+        result.residual_norm[b] = residual[b];
       } else {
-        best[b] = std::min(best[b], residual[b]);
+        keep_best[b] = true;
+        result.residual_norm[b] = best[b];
       }
     }
-    if (keep_fz.any()) frozen = Ops::where(keep_fz, fz, frozen);
+    if (improved.any()) best_z = Ops::where(improved, z, best_z);
     if (keep_z.any()) frozen = Ops::where(keep_z, z, frozen);
+    if (keep_best.any()) frozen = Ops::where(keep_best, best_z, frozen);
     if (!running.any()) break;
 
     StepReport step = solver.step(f, state, z, fz, g);
@@ -163,8 +174,11 @@ BatchedFixedPointResult<Vector> solve_fixed_point_batched(const F& f, const Vect
     if (step.status != Status::kConverged) {
       const Mask failing = running;
       for (Eigen::Index b = 0; b < batch; ++b)
-        if (failing[b]) stop(b, step.status, step.message.c_str());
-      frozen = Ops::where(failing, fz, frozen);
+        if (failing[b]) {
+          stop(b, step.status, step.message);
+          result.residual_norm[b] = best[b];
+        }
+      frozen = Ops::where(failing, best_z, frozen);
       break;
     }
     // Stopped samples stay pinned to their output, whatever the step did.

@@ -1,0 +1,18 @@
+#pragma once
+// What one solver step reports back to its driver loop (fixed_point/solve.hpp,
+// system/solve.hpp): whether it went fine and what it cost.
+
+#include <string>
+
+#include "implicit/status.hpp"
+
+namespace implicit {
+
+struct StepReport {
+  Status status = Status::kConverged;  // kConverged: the step went fine
+  std::string message;                 // why it failed, when it did
+  int function_evaluations = 0;        // extra f calls made inside the step
+  int jacobian_evaluations = 0;        // Jacobians / JVP batches made inside the step
+};
+
+}  // namespace implicit

@@ -1,0 +1,57 @@
+#pragma once
+// The Jacobian dg/dx for the methods that need one, from g's own
+// `jacobian(x)` member, forward-mode AD, or forward differences
+// (SystemOptions::jacobian), with its shape checked.
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "implicit/diff/autodiff.hpp"
+#include "implicit/step_report.hpp"
+#include "implicit/system/options.hpp"
+#include "implicit/system/point.hpp"
+
+namespace implicit::internal {
+
+// J = dg/dx at p.x (n x n). Counts into `report`: one Jacobian evaluation for
+// kAutomatic, n g evaluations for kFiniteDifference. Throws if g's
+// derivative has the wrong shape (g returning another size for dual numbers
+// than for doubles, a hand-written jacobian of the wrong size).
+template <class G, class T>
+void system_jacobian(const G& g, const SystemPoint<T>& p, JacobianMethod method, MatrixX<T>& J,
+                     StepReport& report) {
+  const Eigen::Index n = p.x.size();
+  if (method == JacobianMethod::kAutomatic) {
+    J = implicit::jacobian(g, p.x);
+    ++report.jacobian_evaluations;
+    if (J.rows() != n || J.cols() != n)
+      throw std::invalid_argument(
+          "solve_root: the Jacobian of g is " + std::to_string(J.rows()) + " x " +
+          std::to_string(J.cols()) + " at a point of size " + std::to_string(n) +
+          " (does g return another size for dual numbers, or a jacobian member another shape?)");
+    return;
+  }
+  // Forward differences with h_j = sqrt(eps) max(|x_j|, 1) (Dennis & Schnabel,
+  // Algorithm A5.4.1): error O(sqrt(eps)) relative, half the digits of AD.
+  J.resize(n, n);
+  const double root_eps = std::sqrt(static_cast<double>(std::numeric_limits<T>::epsilon()));
+  VectorX<T> xh = p.x;
+  for (Eigen::Index j = 0; j < n; ++j) {
+    const T xj = p.x[j];
+    const T h = static_cast<T>(root_eps * std::fmax(std::fabs(internal::value(xj)), 1.0));
+    xh[j] = xj + h;
+    const T step = xh[j] - xj;  // the step actually representable
+    const VectorX<T> gh = g(xh);
+    if (gh.size() != n)
+      throw std::invalid_argument("solve_root: g returned a vector of size " +
+                                  std::to_string(gh.size()) + " for an input of size " +
+                                  std::to_string(n));
+    J.col(j) = (gh - p.gx) / step;
+    xh[j] = xj;
+  }
+  report.function_evaluations += static_cast<int>(n);
+}
+
+}  // namespace implicit::internal

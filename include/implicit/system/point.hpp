@@ -1,0 +1,46 @@
+#pragma once
+// The state every method for g(x) = 0 shares with the driver: a point, g at
+// that point and its norm, always evaluated together so they never disagree.
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "implicit/diff/autodiff.hpp"
+#include "implicit/internal/scalar.hpp"
+
+namespace implicit {
+
+template <class T>
+struct SystemPoint {
+  VectorX<T> x;
+  VectorX<T> gx;    // g(x)
+  double norm = 0;  // ||g(x)||_2, +inf when g(x) has a NaN or Inf entry
+};
+
+namespace internal {
+
+// ||v||_2 in double, +inf when v has a NaN or Inf (so a bad trial point is
+// simply a very bad one to every method).
+template <class T>
+double finite_norm_or_inf(const VectorX<T>& v) {
+  const double norm = internal::value(v.norm());
+  return std::isfinite(norm) && v.allFinite() ? norm : std::numeric_limits<double>::infinity();
+}
+
+// p.gx = g(p.x) and p.norm, with g's output size checked against x's: a
+// square system maps R^n to R^n, and a functor that returns another size
+// (for one scalar type only, say) is a programming error, never a number.
+template <class G, class T>
+void evaluate_at(const G& g, SystemPoint<T>& p) {
+  p.gx = g(p.x);
+  if (p.gx.size() != p.x.size())
+    throw std::invalid_argument("solve_root: g returned a vector of size " +
+                                std::to_string(p.gx.size()) + " for an input of size " +
+                                std::to_string(p.x.size()) + " (the system must be square)");
+  p.norm = finite_norm_or_inf(p.gx);
+}
+
+}  // namespace internal
+}  // namespace implicit

@@ -1,0 +1,175 @@
+#pragma once
+// The default method for g(x) = 0: a polyalgorithm that runs a fast method
+// first and falls back to more robust ones, each from x0, and reports which
+// one produced the answer (as NonlinearSolve.jl's default does).
+//
+// Order (PolyalgorithmOptions::order): Powell's dogleg trust region (robust
+// from far starts, ~20 g evaluations on the MGH runs it solves), Newton
+// with a line search (reaches roots the dogleg's scaling keeps it from),
+// plain Newton-Raphson (non-monotone: jumps out of the basin of a local
+// minimum of ||g||, e.g. Freudenstein-Roth from its standard start), then
+// Levenberg-Marquardt and Broyden. On the 57 Moré-Garbow-Hillstrom runs
+// this order solves 47 and test_nonlin's 23 problems all (bench/README.md).
+// The first attempt that converges is returned; if none does, the attempt
+// with the smallest ||g||. All attempts share one budget of
+// SystemOptions::max_function_evaluations, each monotone attempt gives up
+// when its best ||g|| does not halve in progress_window steps, and every
+// attempt is listed in the result's message.
+//
+//     auto r = implicit::solve_root(g, x0);   // this method, default options
+//     if (!r.ok()) std::cerr << r.brief_report() << '\n';
+//     // r.method is "polyalgorithm(dogleg)" when the dogleg produced x
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "implicit/system/broyden.hpp"
+#include "implicit/system/dogleg.hpp"
+#include "implicit/system/levenberg_marquardt.hpp"
+#include "implicit/system/newton.hpp"
+#include "implicit/system/solve.hpp"
+
+namespace implicit {
+
+// The methods a polyalgorithm can run.
+enum class RootMethod { kNewton, kDogleg, kLevenbergMarquardt, kBroyden, kNewtonRaphson };
+
+inline const char* to_string(RootMethod method) {
+  switch (method) {
+    case RootMethod::kNewton:
+      return "newton";
+    case RootMethod::kDogleg:
+      return "dogleg";
+    case RootMethod::kLevenbergMarquardt:
+      return "levenberg_marquardt";
+    case RootMethod::kBroyden:
+      return "broyden";
+    case RootMethod::kNewtonRaphson:
+      return "newton_raphson";
+  }
+  return "unknown";
+}
+
+struct PolyalgorithmOptions {
+  // The attempts, in order, each from x0.
+  std::vector<RootMethod> order = {RootMethod::kDogleg, RootMethod::kNewton,
+                                   RootMethod::kNewtonRaphson, RootMethod::kLevenbergMarquardt,
+                                   RootMethod::kBroyden};
+  // Each attempt stops after at most this many steps (and SystemOptions::
+  // max_iter), or with kStalled when its best ||g|| does not halve in
+  // progress_window steps, so that a method crawling on a hard problem
+  // leaves budget to the next one.
+  int attempt_max_iter = 200;
+  int progress_window = 20;
+  LineSearchNewtonOptions newton;
+  DoglegOptions dogleg;
+  LevenbergMarquardtOptions levenberg_marquardt;
+  LineSearchBroydenOptions broyden;
+};
+
+class Polyalgorithm {
+ public:
+  explicit Polyalgorithm(PolyalgorithmOptions options = {}) : options_(std::move(options)) {}
+  const char* name() const { return "polyalgorithm"; }
+  void validate() const {
+    if (options_.order.empty()) throw std::invalid_argument("PolyalgorithmOptions::order is empty");
+    if (options_.progress_window < 0)
+      throw std::invalid_argument("PolyalgorithmOptions::progress_window must be >= 0, got " +
+                                  std::to_string(options_.progress_window));
+    if (options_.attempt_max_iter < 1)
+      throw std::invalid_argument("PolyalgorithmOptions::attempt_max_iter must be >= 1, got " +
+                                  std::to_string(options_.attempt_max_iter));
+    LineSearchNewton(options_.newton).validate();
+    PowellDogleg(options_.dogleg).validate();
+    LevenbergMarquardt(options_.levenberg_marquardt).validate();
+    LineSearchBroyden(options_.broyden).validate();
+  }
+  const PolyalgorithmOptions& options() const { return options_; }
+
+ private:
+  PolyalgorithmOptions options_;
+};
+
+template <class G, class Derived>
+SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
+                                                           const Eigen::MatrixBase<Derived>& x0,
+                                                           const Polyalgorithm& method,
+                                                           const SystemOptions& options = {}) {
+  using Result = SystemResult<VectorX<typename Derived::Scalar>>;
+  options.validate();
+  method.validate();
+  Result best;
+  bool have_best = false;
+  int evaluations = 0, jacobians = 0, iterations = 0;
+  std::string log;
+  auto attempt = [&](const auto& solver, bool monotone = true) -> bool {
+    SystemOptions budget = options;
+    budget.max_function_evaluations = options.max_function_evaluations - evaluations;
+    budget.max_iter = std::min(options.max_iter, method.options().attempt_max_iter);
+    // A non-monotone method may climb before it finds the basin of a root:
+    // only max_iter and the divergence test bound it.
+    if (budget.progress_window == 0 && monotone)
+      budget.progress_window = method.options().progress_window;
+    if (budget.max_function_evaluations < 1) return false;
+    Result r = solve_root(g, x0, solver, budget);
+    evaluations += r.function_evaluations;
+    jacobians += r.jacobian_evaluations;
+    iterations += r.iterations;
+    log += (log.empty() ? "" : "; ") + r.brief_report();
+    const bool done = r.ok();
+    if (!have_best || done || r.residual_norm < best.residual_norm) {
+      best = std::move(r);
+      have_best = true;
+    }
+    return done;
+  };
+  const PolyalgorithmOptions& o = method.options();
+  for (RootMethod m : o.order) {
+    bool done = false;
+    switch (m) {
+      case RootMethod::kNewton:
+        done = attempt(LineSearchNewton(o.newton));
+        break;
+      case RootMethod::kDogleg:
+        done = attempt(PowellDogleg(o.dogleg));
+        break;
+      case RootMethod::kLevenbergMarquardt:
+        done = attempt(LevenbergMarquardt(o.levenberg_marquardt));
+        break;
+      case RootMethod::kBroyden:
+        done = attempt(LineSearchBroyden(o.broyden));
+        break;
+      case RootMethod::kNewtonRaphson: {
+        LineSearchNewtonOptions plain = o.newton;
+        plain.use_line_search = false;
+        done = attempt(LineSearchNewton(plain), /*monotone=*/false);
+        break;
+      }
+      default:
+        throw std::invalid_argument(
+            "PolyalgorithmOptions::order holds a value that is not a "
+            "RootMethod: " +
+            std::to_string(static_cast<int>(m)));
+    }
+    if (done) break;
+  }
+  best.method = std::string("polyalgorithm(") + best.method + ")";
+  best.function_evaluations = evaluations;
+  best.jacobian_evaluations = jacobians;
+  best.iterations = iterations;
+  best.message = "attempts: " + log;
+  return best;
+}
+
+// g(x) = 0 by the default polyalgorithm.
+template <class G, class Derived>
+SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
+                                                           const Eigen::MatrixBase<Derived>& x0,
+                                                           const SystemOptions& options = {}) {
+  return solve_root(g, x0, Polyalgorithm(), options);
+}
+
+}  // namespace implicit

@@ -1,0 +1,36 @@
+#pragma once
+// What a solve of g(x) = 0 returns: the point, why it stopped, what it cost.
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "implicit/status.hpp"
+
+namespace implicit {
+
+template <class Vector>
+struct [[nodiscard]] SystemResult {
+  Vector x;  // converged: a point with ||g(x)|| <= tolerance; otherwise the best point seen
+  Status status = Status::kMaxIterations;
+  int iterations = 0;                    // steps of the method (trial steps)
+  int function_evaluations = 0;          // calls of g (line searches, finite differences too)
+  int jacobian_evaluations = 0;          // Jacobians (AD passes or a jacobian member) / JVP batches
+  double residual_norm = 0;              // ||g(x)||_2 at the returned x
+  std::vector<double> residual_history;  // ||g|| at x0 and at every accepted point
+  std::string method;                    // the method that produced x
+  std::string message;                   // why it stopped, with the numbers; every attempt
+
+  bool ok() const { return status == Status::kConverged; }
+
+  std::string brief_report() const {
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "%s: %s after %d iterations (%d g evaluations, %d Jacobians), ||g(x)|| %.3e",
+                  method.c_str(), to_string(status), iterations, function_evaluations,
+                  jacobian_evaluations, residual_norm);
+    return message.empty() ? std::string(buf) : std::string(buf) + ": " + message;
+  }
+};
+
+}  // namespace implicit

@@ -1,0 +1,136 @@
+#pragma once
+// The one driver loop behind every method for square systems g(x) = 0.
+//
+// A method is a small value type holding its options, with
+//
+//   const char* name() const;
+//   void validate() const;                               // throws on bad options
+//   template <class G, class T> State<T> init(const G& g, const SystemPoint<T>& p) const;
+//   template <class G, class T> StepReport step(const G& g, State<T>& state,
+//                                               SystemPoint<T>& p,
+//                                               const SystemOptions& options) const;
+//
+// where `step` makes one trial step from p: it evaluates g where it needs to
+// and, when it accepts a point, replaces p by it (x, g(x), ||g(x)||, always
+// evaluated together). The driver owns the rest: the tolerance test on the
+// point it returns, budgets, statuses, counts and history (the same split of
+// solver state and driver as fixed_point/solve.hpp).
+
+#include <Eigen/Core>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "implicit/diff/autodiff.hpp"
+#include "implicit/status.hpp"
+#include "implicit/step_report.hpp"
+#include "implicit/system/options.hpp"
+#include "implicit/system/point.hpp"
+#include "implicit/system/result.hpp"
+
+namespace implicit {
+
+// Solves g(x) = 0 for a square system g: R^n -> R^n from x0 with `method`
+// (system/newton.hpp, dogleg.hpp, levenberg_marquardt.hpp, broyden.hpp, or
+// the default polyalgorithm of system/polyalgorithm.hpp).
+//
+// g: a callable VectorX<T> -> VectorX<T>, templated on the scalar type when
+// the method needs an automatic Jacobian (SystemOptions::jacobian), or with a
+// `jacobian(x)` member. x0 may be any Eigen vector expression.
+// Returns x with status kConverged only when ||g(x)||_2 <= abs_tol + rel_tol
+// ||g(x0)||_2 at that x (see SystemOptions); otherwise the best point seen.
+// Cost: the method's (each step reports its g and Jacobian evaluations).
+// Fails: throws std::invalid_argument on invalid options, NaN/Inf in x0, or
+// a g whose output (or Jacobian) has the wrong size; every numerical
+// outcome (NaN from g, max_iter, a stalled method, a singular Jacobian that
+// stops a method) is a status.
+template <class G, class Derived, class Method>
+SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
+                                                           const Eigen::MatrixBase<Derived>& x0,
+                                                           const Method& method,
+                                                           const SystemOptions& options = {}) {
+  using T = typename Derived::Scalar;
+  static_assert(std::is_floating_point_v<T>, "solve_root: x0 must hold float or double values");
+  options.validate();
+  method.validate();
+  if (x0.cols() != 1)
+    throw std::invalid_argument("solve_root: x0 must be a column vector, got " +
+                                std::to_string(x0.rows()) + " x " + std::to_string(x0.cols()));
+  if (!x0.allFinite()) throw std::invalid_argument("solve_root: x0 has a NaN or Inf entry");
+
+  SystemResult<VectorX<T>> result;
+  result.method = method.name();
+  SystemPoint<T> p;
+  p.x = x0;
+  internal::evaluate_at(g, p);
+  result.function_evaluations = 1;
+  if (options.record_history) result.residual_history.push_back(p.norm);
+
+  auto finish = [&](Status status, std::string message, SystemPoint<T>& at) {
+    result.status = status;
+    result.message = std::move(message);
+    result.residual_norm = at.norm;
+    result.x = std::move(at.x);
+    return std::move(result);
+  };
+  if (!std::isfinite(p.norm)) return finish(Status::kNonFinite, "g(x0) has a NaN or Inf entry", p);
+  const double threshold = options.abs_tol + options.rel_tol * p.norm;
+
+  auto state = method.init(g, p);
+  SystemPoint<T> best = p;  // methods may accept a worse point; the best is returned on failure
+  // best.norm at each step, for the progress test (SystemOptions::progress_window).
+  std::vector<double> best_by_step;
+  if (options.progress_window > 0) best_by_step.reserve(options.max_iter + 1);
+  char buf[240];
+  for (int k = 0;; ++k) {
+    result.iterations = k;
+    if (p.norm <= threshold) return finish(Status::kConverged, "", p);
+    if (k >= options.max_iter) {
+      std::snprintf(buf, sizeof buf,
+                    "||g|| = %.3e still above the tolerance %.3e after max_iter = %d", best.norm,
+                    threshold, options.max_iter);
+      return finish(Status::kMaxIterations, buf, best);
+    }
+    if (result.function_evaluations >= options.max_function_evaluations) {
+      std::snprintf(buf, sizeof buf,
+                    "||g|| = %.3e still above the tolerance %.3e after %d g evaluations "
+                    "(max_function_evaluations)",
+                    best.norm, threshold, result.function_evaluations);
+      return finish(Status::kMaxIterations, buf, best);
+    }
+    if (options.progress_window > 0) {
+      best_by_step.push_back(best.norm);
+      if (k >= options.progress_window &&
+          !(best.norm < options.progress_factor * best_by_step[k - options.progress_window])) {
+        std::snprintf(buf, sizeof buf,
+                      "no progress: the best ||g|| (%.3e) fell by less than progress_factor = %g "
+                      "in the last progress_window = %d steps",
+                      best.norm, options.progress_factor, options.progress_window);
+        return finish(Status::kStalled, buf, best);
+      }
+    }
+    const double before = p.norm;
+    StepReport step = method.step(g, state, p, options);
+    result.function_evaluations += step.function_evaluations;
+    result.jacobian_evaluations += step.jacobian_evaluations;
+    if (step.status != Status::kConverged) {
+      // The point a failed step leaves in p is a real, evaluated point too.
+      if (p.norm < best.norm) best = p;
+      return finish(step.status, std::move(step.message), best);
+    }
+    if (p.norm != before && options.record_history) result.residual_history.push_back(p.norm);
+    if (p.norm < best.norm) best = p;
+    if (p.norm > options.divergence_ratio * best.norm) {
+      std::snprintf(buf, sizeof buf,
+                    "||g|| = %.3e at step %d is more than divergence_ratio = %.1e times the best "
+                    "(%.3e)",
+                    p.norm, k + 1, options.divergence_ratio, best.norm);
+      return finish(Status::kDiverged, buf, best);
+    }
+  }
+}
+
+}  // namespace implicit
