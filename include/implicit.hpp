@@ -1,5 +1,6 @@
 #pragma once
-// Everything of the dense (Eigen) path in one include.
+// Every public entry point of the dense (Eigen) path in one include: fixed
+// points, systems g(x) = 0, scalar roots, their derivatives, the models.
 
 #include "implicit/backend/eigen.hpp"
 #include "implicit/diff/adjoint_options.hpp"
@@ -18,5 +19,14 @@
 #include "implicit/fixed_point/solve.hpp"
 #include "implicit/linear/dense_lu.hpp"
 #include "implicit/linear/gmres.hpp"
+#include "implicit/models/monotone_net.hpp"
 #include "implicit/models/tanh_layer.hpp"
+#include "implicit/root/batched.hpp"
+#include "implicit/root/find_root.hpp"
 #include "implicit/status.hpp"
+#include "implicit/system/broyden.hpp"
+#include "implicit/system/dogleg.hpp"
+#include "implicit/system/levenberg_marquardt.hpp"
+#include "implicit/system/newton.hpp"
+#include "implicit/system/polyalgorithm.hpp"
+#include "implicit/system/solve.hpp"

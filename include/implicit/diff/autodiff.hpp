@@ -18,6 +18,7 @@
 #include <Eigen/Core>
 #include <type_traits>
 #include <unsupported/Eigen/AutoDiff>
+#include "implicit/diff/dual_math.hpp"
 #include <utility>
 
 namespace implicit {

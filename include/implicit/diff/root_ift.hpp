@@ -13,6 +13,7 @@
 // solve that does not converge is a status with NaN values.
 
 #include "implicit/diff/fixed_point_ift.hpp"
+#include "implicit/system/result.hpp"
 
 namespace implicit {
 
@@ -50,6 +51,44 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta, const 
       apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), rhs, options);
   VectorX<T> dx = solve.ok() ? solve.x : internal::nan_vector<T>(x_star.size());
   return internal::to_adjoint_result(solve, std::move(dx));
+}
+
+namespace internal {
+// A derivative refused because the forward solve it would differentiate did
+// not converge: the IFT holds only at a root, so NaN values and the forward
+// status, never a plausible number at a point that is not a root.
+template <class T>
+AdjointResult<VectorX<T>> refuse_unsolved(const SystemResult<VectorX<T>>& forward,
+                                          Eigen::Index size) {
+  AdjointResult<VectorX<T>> out;
+  out.value = nan_vector<T>(size);
+  out.status = forward.status;
+  out.method = "none";
+  out.message = "the forward solve did not converge, so x is no root to differentiate at: " +
+                forward.brief_report();
+  return out;
+}
+}  // namespace internal
+
+// The VJP at the root a solve_root call returned (on bind_theta(g, theta)):
+// as above when forward.ok(), else refused with NaN values and the forward
+// status. This is the form to use after solve_root, so that a failed solve
+// can never yield a gradient.
+template <class Map, class T>
+AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
+                                   const SystemResult<VectorX<T>>& forward, const VectorX<T>& xbar,
+                                   const AdjointOptions& options = {}) {
+  if (!forward.ok()) return internal::refuse_unsolved(forward, theta.size());
+  return root_vjp(g, theta, forward.x, xbar, options);
+}
+
+// The JVP at the root a solve_root call returned; refused like root_vjp.
+template <class Map, class T>
+AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
+                                   const SystemResult<VectorX<T>>& forward,
+                                   const VectorX<T>& dtheta, const AdjointOptions& options = {}) {
+  if (!forward.ok()) return internal::refuse_unsolved(forward, forward.x.size());
+  return root_jvp(g, theta, forward.x, dtheta, options);
 }
 
 // dx*/dtheta = -G_x^{-1} G_theta (n x p), one dense LU.

@@ -11,6 +11,7 @@
 
 #include "implicit/root/bisection.hpp"
 #include "implicit/root/bracket.hpp"
+#include "implicit/root/itp.hpp"
 #include "implicit/root/options.hpp"
 #include "implicit/root/result.hpp"
 #include "implicit/root/toms748.hpp"
@@ -26,6 +27,8 @@ ScalarRootResult<T> solve_bracket(G& g, T a, T b, T ga, T gb, const ScalarRootOp
                                   ScalarRootResult<T> seed) {
   if (options.method == ScalarRootMethod::kBisection)
     return bisect_bracket(g, a, b, ga, gb, options, std::move(seed));
+  if (options.method == ScalarRootMethod::kItp)
+    return itp_bracket(g, a, b, ga, gb, options, std::move(seed));
   return toms748_bracket(g, a, b, ga, gb, options, std::move(seed));
 }
 

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "implicit/diff/autodiff.hpp"
+#include "implicit/linear/dense_lu.hpp"
 #include "implicit/linear/gmres.hpp"
 #include "implicit/step_report.hpp"
 #include "implicit/system/jacobian.hpp"
