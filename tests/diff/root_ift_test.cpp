@@ -75,3 +75,104 @@ TEST(RootIft, SingularJacobianIsAStatus) {
 
 }  // namespace
 }  // namespace implicit
+
+namespace implicit {
+namespace {
+
+using testing::Vec;
+
+// Three MGH-style systems with parameters theta, solved by solve_root.
+// Broyden tridiagonal: (a - b x_i) x_i - x_{i-1} - c x_{i+1} + d, MGH's (3, 2, 2, 1).
+struct ParametricTridiagonal {
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& theta, const VectorX<T>& x) const {
+    const Eigen::Index n = x.size();
+    VectorX<T> g(n);
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const T left = i > 0 ? x[i - 1] : T(0);
+      const T right = i + 1 < n ? x[i + 1] : T(0);
+      g[i] = (theta[0] - theta[1] * x[i]) * x[i] - left - theta[2] * right + theta[3];
+    }
+    return g;
+  }
+};
+
+// Rosenbrock with parameters: (a (x2 - x1^2), b - x1): root (b, b^2).
+struct ParametricRosenbrock {
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& theta, const VectorX<T>& x) const {
+    VectorX<T> g(2);
+    g << theta[0] * (x[1] - x[0] * x[0]), theta[1] - x[0];
+    return g;
+  }
+};
+
+// Helical valley with its constant 10 and the offset of its root scaled.
+struct ParametricHelical {
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& theta, const VectorX<T>& x) const {
+    using std::atan2;
+    using std::sqrt;
+    const T two_pi_theta = atan2(x[1], x[0]);
+    VectorX<T> g(3);
+    g << theta[0] * (x[2] - theta[0] * two_pi_theta / T(2 * M_PI)),
+        theta[0] * (sqrt(x[0] * x[0] + x[1] * x[1]) - theta[1]), x[2];
+    return g;
+  }
+};
+
+template <class Map>
+void expect_ift_matches_fd(const Map& g, const Vec& theta, const Vec& x0, const char* name) {
+  SystemOptions o;
+  o.abs_tol = 1e-13;
+  auto solve = [&](const Vec& t) {
+    const auto r = solve_root(bind_theta(g, t), x0, o);
+    EXPECT_TRUE(r.ok()) << name << ": " << r.brief_report();
+    return r.x;
+  };
+  const auto forward = solve_root(bind_theta(g, theta), x0, o);
+  ASSERT_TRUE(forward.ok()) << name << ": " << forward.brief_report();
+  const Eigen::MatrixXd fd = central_difference_jacobian(solve, theta);
+  const Vec xbar = Vec::LinSpaced(x0.size(), 1, -1);
+  const Vec dtheta = Vec::LinSpaced(theta.size(), 0.5, -0.25);
+  const auto v = root_vjp(g, theta, forward, xbar);
+  const auto j = root_jvp(g, theta, forward, dtheta);
+  ASSERT_TRUE(v.ok() && j.ok()) << v.brief_report() << " / " << j.brief_report();
+  // Central differences at h = 1e-6 of roots solved to ||g|| <= 1e-13 with
+  // ||J^{-1}|| = O(1..10): truncation ~1e-12 |x'''|, solve noise ~1e-13 /
+  // 1e-6 * 10 = 1e-6 at worst; 1e-6 relative covers both.
+  const double scale = 1 + fd.cwiseAbs().maxCoeff();
+  EXPECT_LE((v.value - fd.transpose() * xbar).cwiseAbs().maxCoeff(), 1e-6 * scale) << name;
+  EXPECT_LE((j.value - fd * dtheta).cwiseAbs().maxCoeff(), 1e-6 * scale) << name;
+}
+
+TEST(RootIftThroughSolveRoot, MatchesFiniteDifferencesOnThreeSystems) {
+  expect_ift_matches_fd(ParametricTridiagonal{}, (Vec(4) << 3, 2, 2, 1).finished(),
+                        Vec(Vec::Constant(10, -1)), "broyden tridiagonal");
+  expect_ift_matches_fd(ParametricRosenbrock{}, (Vec(2) << 10, 1.3).finished(),
+                        (Vec(2) << -1.2, 1).finished(), "rosenbrock");
+  expect_ift_matches_fd(ParametricHelical{}, (Vec(2) << 10, 1.5).finished(),
+                        (Vec(3) << -1, 0.5, 0).finished(), "helical valley");
+}
+
+TEST(RootIftThroughSolveRoot, AFailedForwardSolveNeverYieldsAGradient) {
+  // x^2 + theta = 0 has no real root for theta > 0.
+  auto g = [](const auto& theta, const auto& x) {
+    using V = std::decay_t<decltype(x)>;
+    return V((x.array() * x.array() + theta[0]).matrix());
+  };
+  const Vec theta = Vec::Constant(1, 2);
+  const auto forward = solve_root(bind_theta(g, theta), Vec(Vec::Constant(1, 1)));
+  ASSERT_FALSE(forward.ok());
+  const auto v = root_vjp(g, theta, forward, Vec(Vec::Ones(1)));
+  EXPECT_FALSE(v.ok());
+  EXPECT_EQ(v.status, forward.status);
+  EXPECT_TRUE(std::isnan(v.value[0]));
+  EXPECT_NE(v.message.find("did not converge"), std::string::npos) << v.message;
+  const auto j = root_jvp(g, theta, forward, Vec(Vec::Ones(1)));
+  EXPECT_FALSE(j.ok());
+  EXPECT_TRUE(std::isnan(j.value[0]));
+}
+
+}  // namespace
+}  // namespace implicit

@@ -22,7 +22,9 @@ TEST(LineSearchNewton, QuadraticConvergenceNearARegularRoot) {
   const auto& h = r.residual_history;
   ASSERT_GE(h.size(), 3u);
   for (std::size_t i = 0; i + 1 < h.size(); ++i)
-    if (h[i] < 1e-2 && h[i] > 1e-7) EXPECT_LT(h[i + 1], 10 * h[i] * h[i]) << i;
+    if (h[i] < 1e-2 && h[i] > 1e-7) {
+      EXPECT_LT(h[i + 1], 10 * h[i] * h[i]) << i;
+    }
 }
 
 TEST(LineSearchNewton, TheLineSearchRescuesAFarStart) {
