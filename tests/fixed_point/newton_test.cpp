@@ -61,3 +61,40 @@ TEST(Newton, SingularSystemIsReported) {
 
 }  // namespace
 }  // namespace implicit
+
+namespace implicit {
+namespace {
+
+// z = z - atan(z) from 10 (root 0): plain Newton overshoots and diverges;
+// with the line search of system/ it converges, at one extra f per step.
+TEST(NewtonLineSearch, GlobalisesAFarStart) {
+  auto f = [](const auto& z) {
+    using std::atan;
+    using V = std::decay_t<decltype(z)>;
+    V out(1);
+    out[0] = z[0] - atan(z[0]);
+    return out;
+  };
+  const Eigen::VectorXd z0 = Eigen::VectorXd::Constant(1, 10);
+  const auto plain = solve_fixed_point(f, z0, Newton());
+  EXPECT_FALSE(plain.ok());
+  NewtonOptions o;
+  o.line_search = true;
+  const auto searched = solve_fixed_point(f, z0, Newton(o));
+  ASSERT_TRUE(searched.ok()) << searched.brief_report();
+  EXPECT_NEAR(searched.x[0], 0, 1e-9);
+}
+
+TEST(NewtonLineSearch, OptionsNameTheField) {
+  NewtonOptions o;
+  o.gmres_restart = 0;
+  try {
+    Newton(o).validate();
+    FAIL() << "gmres_restart 0 accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("NewtonOptions::gmres_restart"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace implicit

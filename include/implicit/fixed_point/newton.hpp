@@ -11,8 +11,10 @@
 //   kAuto:  dense for n <= dense_max_size, GMRES above.
 // f must be callable on dual numbers (templated on the scalar type) or
 // provide jacobian(z) / jvp(z, v). A singular Newton system stops the solve
-// with kLinearSolveFailed. No line search: from a poor start Newton can
-// diverge, which the driver reports as kDiverged.
+// with kLinearSolveFailed. With NewtonOptions::line_search the step is
+// globalised by the same backtracking search as solve_root's Newton;
+// without it (the default) Newton can diverge from a poor start, which the
+// driver reports as kDiverged.
 
 #include <stdexcept>
 #include <string>
@@ -21,11 +23,19 @@
 #include "implicit/fixed_point/solve.hpp"
 #include "implicit/linear/dense_lu.hpp"
 #include "implicit/linear/gmres.hpp"
+#include "implicit/system/line_search.hpp"
 
 namespace implicit {
 
 struct NewtonOptions {
   enum class LinearSolver { kAuto, kDense, kGmres };
+  // Globalise the step with the backtracking line search of system/ on
+  // 1/2 ||f(z) - z||^2 (Eigen vectors; the batched tensor path ignores it).
+  // Off by default: the search's accepted trial point is evaluated once more
+  // by the driver, so each step costs one extra f evaluation; turn it on
+  // from poor starts, where plain Newton diverges.
+  bool line_search = false;
+  LineSearchOptions line_search_options;
   LinearSolver linear_solver = LinearSolver::kAuto;
   int dense_max_size = 200;  // kAuto's switch from dense LU to GMRES
   // Inexact Newton: GMRES stops at ||A d - g|| <= gmres_rel_tol ||g||.
@@ -46,6 +56,18 @@ class Newton {
     if (!(options_.gmres_rel_tol > 0 && options_.gmres_rel_tol < 1))
       throw std::invalid_argument("NewtonOptions::gmres_rel_tol must be in (0, 1), got " +
                                   std::to_string(options_.gmres_rel_tol));
+    if (options_.gmres_restart < 1)
+      throw std::invalid_argument("NewtonOptions::gmres_restart must be >= 1, got " +
+                                  std::to_string(options_.gmres_restart));
+    if (options_.gmres_max_iter < 1)
+      throw std::invalid_argument("NewtonOptions::gmres_max_iter must be >= 1, got " +
+                                  std::to_string(options_.gmres_max_iter));
+    if (options_.linear_solver != NewtonOptions::LinearSolver::kAuto &&
+        options_.linear_solver != NewtonOptions::LinearSolver::kDense &&
+        options_.linear_solver != NewtonOptions::LinearSolver::kGmres)
+      throw std::invalid_argument("NewtonOptions::linear_solver is not a LinearSolver, got " +
+                                  std::to_string(static_cast<int>(options_.linear_solver)));
+    options_.line_search_options.validate("NewtonOptions");
   }
 
   struct State {};
@@ -86,7 +108,26 @@ class Newton {
       report.message = "Newton system (I - df/dz) d = f(z) - z: " + solve.brief_report();
       return report;
     }
-    z += solve.x;
+    if (!options_.line_search) {
+      z += solve.x;
+      return report;
+    }
+    // Search along d on phi = 1/2 ||f(z) - z||^2; slope -||g||^2 for the
+    // exact Newton direction (the model slope for an inexact GMRES one).
+    auto residual_map = [&f](const VectorX<T>& y) -> VectorX<T> { return f(y) - y; };
+    SystemPoint<T> at, trial;
+    at.x = z;
+    at.gx = g;
+    at.norm = internal::finite_norm_or_inf(g);
+    const Status searched = internal::backtracking_line_search(
+        residual_map, at, solve.x, -static_cast<double>(g.squaredNorm()), 1e-14,
+        options_.line_search_options, trial, report);
+    if (searched != Status::kConverged) {
+      report.status = searched;
+      report.message = "Newton line search: " + report.message;
+      return report;
+    }
+    z = std::move(trial.x);
     return report;
   }
 
