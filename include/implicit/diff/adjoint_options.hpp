@@ -45,9 +45,18 @@ struct AdjointOptions {
   // Largest n for which kAuto and the fallback use a dense LU.
   int dense_max_size = 200;
   // The linear system A u = b counts as solved when the recomputed residual
-  // satisfies ||A u - b|| <= abs_tol + rel_tol * ||b||.
+  // satisfies
+  //   ||A u - b|| <= abs_tol + rel_tol ||b|| + 16 eps (||b|| + ||A|| ||u||)
+  // (the last term: rounding of a backward-stable solve; ||A|| is the
+  // lower bound max(||A b|| / ||b||, ||b|| / ||u||), one extra product) ...
   double abs_tol = 1e-12;
   double rel_tol = 1e-10;
+  // ... and the condition number it implies, cond(A) >= ||A|| ||u|| / ||b||,
+  // is at most max_condition. Beyond it the gradient would be huge and carry
+  // about log10(1 / (eps cond)) correct digits or none (I - df/dz nearly
+  // singular): the solve is refused as kLinearSolveFailed ("ill-conditioned")
+  // instead of certified.
+  double max_condition = 1e12;
   // Products with A (iterative methods).
   int max_iter = 1000;
   int gmres_restart = 30;
@@ -57,6 +66,14 @@ struct AdjointOptions {
   bool fallback = true;
 
   void validate() const {
+    if (method != AdjointMethod::kAuto && method != AdjointMethod::kDenseLU &&
+        method != AdjointMethod::kGmres && method != AdjointMethod::kFixedPointIteration &&
+        method != AdjointMethod::kAnderson)
+      throw std::invalid_argument("AdjointOptions::method is not an AdjointMethod, got " +
+                                  std::to_string(static_cast<int>(method)));
+    if (!(max_condition >= 1))
+      throw std::invalid_argument("AdjointOptions::max_condition must be >= 1, got " +
+                                  std::to_string(max_condition));
     if (dense_max_size < 0)
       throw std::invalid_argument("AdjointOptions::dense_max_size must be >= 0, got " +
                                   std::to_string(dense_max_size));

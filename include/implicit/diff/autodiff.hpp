@@ -16,10 +16,13 @@
 // (forward mode has no cheaper transpose), so supply `vjp` when n is large.
 
 #include <Eigen/Core>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <unsupported/Eigen/AutoDiff>
-#include "implicit/diff/dual_math.hpp"
 #include <utility>
+
+#include "implicit/diff/dual_math.hpp"
 
 namespace implicit {
 
@@ -59,6 +62,36 @@ struct has_jacobian<
     F, V, std::void_t<decltype(std::declval<const F&>().jacobian(std::declval<const V&>()))>>
     : std::true_type {};
 
+// Every evaluation of a user's function, on every scalar type, has its size
+// checked before anything indexes into it: a templated functor with a bug in
+// one instantiation (another size for dual numbers than for doubles) or a
+// hand-written derivative member of the wrong size would otherwise corrupt
+// memory in the linear algebra that follows.
+[[noreturn]] inline void throw_size_mismatch(const char* who, const char* what, Eigen::Index got,
+                                             Eigen::Index expected) {
+  throw std::invalid_argument(std::string(who) + ": " + what + " has size " + std::to_string(got) +
+                              ", expected " + std::to_string(expected) +
+                              " (does f return another size for dual numbers than for doubles, "
+                              "or a hand-written derivative member the wrong size?)");
+}
+
+template <class V>
+V checked_size(V&& v, Eigen::Index expected, const char* who, const char* what) {
+  if (v.size() != expected) throw_size_mismatch(who, what, v.size(), expected);
+  return std::forward<V>(v);
+}
+
+template <class M>
+M checked_shape(M&& m, Eigen::Index rows, Eigen::Index cols, const char* who, const char* what) {
+  if (m.rows() != rows || m.cols() != cols)
+    throw std::invalid_argument(std::string(who) + ": " + what + " is " + std::to_string(m.rows()) +
+                                " x " + std::to_string(m.cols()) + ", expected " +
+                                std::to_string(rows) + " x " + std::to_string(cols) +
+                                " (does f return another size for dual numbers than for "
+                                "doubles, or a hand-written jacobian member the wrong shape?)");
+  return std::forward<M>(m);
+}
+
 }  // namespace internal
 
 // J(x) v by one pass of single-direction dual numbers.
@@ -68,6 +101,8 @@ VectorX<T> jvp(const F& f, const VectorX<T>& x, const VectorX<T>& v) {
     return f.jvp(x, v);
   } else {
     using D = Dual<T, 1>;
+    if (v.size() != x.size())
+      internal::throw_size_mismatch("jvp", "the tangent v", v.size(), x.size());
     VectorX<D> xd(x.size());
     for (Eigen::Index i = 0; i < x.size(); ++i) xd[i] = D(x[i], Eigen::Matrix<T, 1, 1>(v[i]));
     const VectorX<D> yd = f(xd);
@@ -95,7 +130,9 @@ MatrixX<T> jacobian(const F& f, const VectorX<T>& x) {
       const Eigen::Index width = std::min<Eigen::Index>(kChunk, n - start);
       for (Eigen::Index j = 0; j < width; ++j) xd[start + j].derivatives()[j] = T(1);
       const VectorX<D> yd = f(xd);
-      if (J.size() == 0) J.setZero(yd.size(), n);
+      if (start == 0) J.setZero(yd.size(), n);
+      if (yd.size() != J.rows())
+        internal::throw_size_mismatch("jacobian", "f(x)", yd.size(), J.rows());
       for (Eigen::Index i = 0; i < yd.size(); ++i)
         if (yd[i].derivatives().size())
           J.row(i).segment(start, width) = yd[i].derivatives().head(width).transpose();
@@ -112,7 +149,9 @@ VectorX<T> vjp(const F& f, const VectorX<T>& x, const VectorX<T>& u) {
   if constexpr (internal::has_vjp<F, VectorX<T>>::value) {
     return f.vjp(x, u);
   } else {
-    return jacobian(f, x).transpose() * u;
+    const MatrixX<T> J = jacobian(f, x);
+    if (J.rows() != u.size()) internal::throw_size_mismatch("vjp", "f(x)", J.rows(), u.size());
+    return J.transpose() * u;
   }
 }
 

@@ -68,13 +68,19 @@ AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& thet
   const internal::LazyJacobian<std::decay_t<decltype(f_of_z)>, T> jac(f_of_z, z_star);
   const Eigen::Index n = z_star.size();
   auto apply_k = [&](const VectorX<T>& u) -> VectorX<T> {
-    return internal::transpose_product(f_of_z, jac, z_star, u);
+    return internal::checked_size(internal::transpose_product(f_of_z, jac, z_star, u), n,
+                                  "fixed_point_vjp", "(df/dz)^T u");
   };
   auto apply_a = [&](const VectorX<T>& u) -> VectorX<T> { return u - apply_k(u); };
-  auto dense_a = [&]() -> MatrixX<T> { return MatrixX<T>::Identity(n, n) - jac.get().transpose(); };
+  auto dense_a = [&]() -> MatrixX<T> {
+    return MatrixX<T>::Identity(n, n) -
+           internal::checked_shape(jac.get(), n, n, "fixed_point_vjp", "df/dz").transpose();
+  };
   auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, zbar, options);
-  VectorX<T> theta_bar = solve.ok() ? vjp(bind_state(map, z_star), theta, solve.x)
-                                    : internal::nan_vector<T>(theta.size());
+  VectorX<T> theta_bar =
+      solve.ok() ? internal::checked_size(vjp(bind_state(map, z_star), theta, solve.x),
+                                          theta.size(), "fixed_point_vjp", "(df/dtheta)^T u")
+                 : internal::nan_vector<T>(theta.size());
   return internal::to_adjoint_result(solve, std::move(theta_bar));
 }
 
@@ -88,10 +94,16 @@ AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& thet
   const auto f_of_z = bind_theta(map, theta);
   const internal::LazyJacobian<std::decay_t<decltype(f_of_z)>, T> jac(f_of_z, z_star);
   const Eigen::Index n = z_star.size();
-  const VectorX<T> rhs = jvp(bind_state(map, z_star), theta, dtheta);
-  auto apply_k = [&](const VectorX<T>& v) -> VectorX<T> { return jvp(f_of_z, z_star, v); };
+  const VectorX<T> rhs = internal::checked_size(jvp(bind_state(map, z_star), theta, dtheta), n,
+                                                "fixed_point_jvp", "(df/dtheta) dtheta");
+  auto apply_k = [&](const VectorX<T>& v) -> VectorX<T> {
+    return internal::checked_size(jvp(f_of_z, z_star, v), n, "fixed_point_jvp", "(df/dz) v");
+  };
   auto apply_a = [&](const VectorX<T>& v) -> VectorX<T> { return v - apply_k(v); };
-  auto dense_a = [&]() -> MatrixX<T> { return MatrixX<T>::Identity(n, n) - jac.get(); };
+  auto dense_a = [&]() -> MatrixX<T> {
+    return MatrixX<T>::Identity(n, n) -
+           internal::checked_shape(jac.get(), n, n, "fixed_point_jvp", "df/dz");
+  };
   auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, rhs, options);
   VectorX<T> dz = solve.ok() ? solve.x : internal::nan_vector<T>(n);
   return internal::to_adjoint_result(solve, std::move(dz));
@@ -104,8 +116,11 @@ AdjointResult<MatrixX<T>> fixed_point_jacobian(const Map& map, const VectorX<T>&
                                                const VectorX<T>& z_star) {
   internal::check_map_inputs("fixed_point_jacobian", map, theta, z_star);
   const Eigen::Index n = z_star.size();
-  const MatrixX<T> a = MatrixX<T>::Identity(n, n) - jacobian(bind_theta(map, theta), z_star);
-  const MatrixX<T> b = jacobian(bind_state(map, z_star), theta);
+  const MatrixX<T> a =
+      MatrixX<T>::Identity(n, n) - internal::checked_shape(jacobian(bind_theta(map, theta), z_star),
+                                                           n, n, "fixed_point_jacobian", "df/dz");
+  const MatrixX<T> b = internal::checked_shape(jacobian(bind_state(map, z_star), theta), n,
+                                               theta.size(), "fixed_point_jacobian", "df/dtheta");
   return internal::dense_derivative(a, b);
 }
 

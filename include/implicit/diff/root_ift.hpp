@@ -24,15 +24,21 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta, const 
   internal::check_same_size("root_vjp", "xbar", xbar, x_star.size());
   const auto g_of_x = bind_theta(g, theta);
   const internal::LazyJacobian<std::decay_t<decltype(g_of_x)>, T> jac(g_of_x, x_star);
+  const Eigen::Index n = x_star.size();
   auto apply_a = [&](const VectorX<T>& u) -> VectorX<T> {
-    return internal::transpose_product(g_of_x, jac, x_star, u);
+    return internal::checked_size(internal::transpose_product(g_of_x, jac, x_star, u), n,
+                                  "root_vjp", "(dg/dx)^T u");
   };
-  auto dense_a = [&]() -> MatrixX<T> { return jac.get().transpose(); };
+  auto dense_a = [&]() -> MatrixX<T> {
+    return internal::checked_shape(jac.get(), n, n, "root_vjp", "dg/dx").transpose();
+  };
   using NoFixedPointForm = decltype(apply_a);
   auto solve = internal::solve_linear_system(
       apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), xbar, options);
-  VectorX<T> theta_bar = solve.ok() ? VectorX<T>(-vjp(bind_state(g, x_star), theta, solve.x))
-                                    : internal::nan_vector<T>(theta.size());
+  VectorX<T> theta_bar =
+      solve.ok() ? VectorX<T>(-internal::checked_size(vjp(bind_state(g, x_star), theta, solve.x),
+                                                      theta.size(), "root_vjp", "(dg/dtheta)^T u"))
+                 : internal::nan_vector<T>(theta.size());
   return internal::to_adjoint_result(solve, std::move(theta_bar));
 }
 
@@ -43,9 +49,15 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta, const 
   internal::check_same_size("root_jvp", "dtheta", dtheta, theta.size());
   const auto g_of_x = bind_theta(g, theta);
   const internal::LazyJacobian<std::decay_t<decltype(g_of_x)>, T> jac(g_of_x, x_star);
-  const VectorX<T> rhs = -jvp(bind_state(g, x_star), theta, dtheta);
-  auto apply_a = [&](const VectorX<T>& v) -> VectorX<T> { return jvp(g_of_x, x_star, v); };
-  auto dense_a = [&]() -> MatrixX<T> { return jac.get(); };
+  const Eigen::Index n = x_star.size();
+  const VectorX<T> rhs = -internal::checked_size(jvp(bind_state(g, x_star), theta, dtheta), n,
+                                                 "root_jvp", "(dg/dtheta) dtheta");
+  auto apply_a = [&](const VectorX<T>& v) -> VectorX<T> {
+    return internal::checked_size(jvp(g_of_x, x_star, v), n, "root_jvp", "(dg/dx) v");
+  };
+  auto dense_a = [&]() -> MatrixX<T> {
+    return internal::checked_shape(jac.get(), n, n, "root_jvp", "dg/dx");
+  };
   using NoFixedPointForm = decltype(apply_a);
   auto solve = internal::solve_linear_system(
       apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), rhs, options);
@@ -96,8 +108,11 @@ template <class Map, class T>
 AdjointResult<MatrixX<T>> root_jacobian(const Map& g, const VectorX<T>& theta,
                                         const VectorX<T>& x_star) {
   internal::check_map_inputs("root_jacobian", g, theta, x_star);
-  const MatrixX<T> a = jacobian(bind_theta(g, theta), x_star);
-  const MatrixX<T> b = -jacobian(bind_state(g, x_star), theta);
+  const Eigen::Index n = x_star.size();
+  const MatrixX<T> a = internal::checked_shape(jacobian(bind_theta(g, theta), x_star), n, n,
+                                               "root_jacobian", "dg/dx");
+  const MatrixX<T> b = -internal::checked_shape(jacobian(bind_state(g, x_star), theta), n,
+                                                theta.size(), "root_jacobian", "dg/dtheta");
   return internal::dense_derivative(a, b);
 }
 

@@ -58,8 +58,9 @@ UnrolledVjpResult<T> unrolled_vjp(const Map& map, const VectorX<T>& theta, const
   VectorX<T> a = zbar;
   out.theta_bar = VectorX<T>::Zero(theta.size());
   for (std::size_t i = j > 0 ? j - 1 : 0; i-- > 0;) {  // the calls at z_{j-2}, ..., z_0
-    out.theta_bar += vjp(bind_state(map, tape[i]), theta, a);
-    a = vjp(f_of_z, tape[i], a);
+    out.theta_bar += internal::checked_size(vjp(bind_state(map, tape[i]), theta, a), theta.size(),
+                                            "unrolled_vjp", "(df/dtheta)^T a");
+    a = internal::checked_size(vjp(f_of_z, tape[i], a), z0.size(), "unrolled_vjp", "(df/dz)^T a");
   }
   out.z0_bar = std::move(a);
   out.tape_bytes = tape.size() * static_cast<std::size_t>(z0.size()) * sizeof(T);

@@ -88,7 +88,9 @@ class Newton {
                         n <= options_.dense_max_size);
     LinearSolveResult<VectorX<T>> solve;
     if (dense) {
-      const MatrixX<T> a = MatrixX<T>::Identity(n, n) - jacobian(f, z);
+      const MatrixX<T> a =
+          MatrixX<T>::Identity(n, n) -
+          internal::checked_shape(jacobian(f, z), n, n, "solve_fixed_point (Newton)", "df/dz");
       solve = solve_dense_lu(a, g);
     } else {
       GmresOptions gopt;
@@ -96,7 +98,10 @@ class Newton {
       gopt.abs_tol = 0;
       gopt.restart = options_.gmres_restart;
       gopt.max_iter = options_.gmres_max_iter;
-      auto apply = [&](const VectorX<T>& v) -> VectorX<T> { return v - jvp(f, z, v); };
+      auto apply = [&](const VectorX<T>& v) -> VectorX<T> {
+        return v -
+               internal::checked_size(jvp(f, z, v), n, "solve_fixed_point (Newton)", "(df/dz) v");
+      };
       solve = gmres(apply, g, VectorX<T>(VectorX<T>::Zero(n)), gopt);
       // An inexact step that reduced the residual is still a useful step.
       if (solve.status == Status::kMaxIterations &&

@@ -56,6 +56,16 @@ VectorX<T> nan_vector(Eigen::Index n) {
   return VectorX<T>::Constant(n, std::numeric_limits<T>::quiet_NaN());
 }
 
+// A lower bound on cond(A) = ||A|| ||A^{-1}|| from a solved system A u = b:
+// ||A^{-1}|| >= ||u|| / ||b||, and ||A|| >= max(||A b|| / ||b||, ||b|| / ||u||)
+// (one extra product). Being a lower bound, it never refuses a
+// well-conditioned system.
+inline double certified_condition_lower_bound(double a_norm_probe, double u_norm, double b_norm) {
+  if (!(b_norm > 0)) return u_norm > 0 ? std::numeric_limits<double>::infinity() : 1.0;
+  if (!(u_norm > 0)) return 1.0;
+  return std::fmax(a_norm_probe, b_norm / u_norm) * u_norm / b_norm;
+}
+
 // Solves A u = b. `apply_k` may be nullptr (then A has no fixed-point form
 // and the iteration methods are refused); otherwise A = I - K.
 template <class T, class ApplyA, class DenseA, class ApplyK>
@@ -83,6 +93,7 @@ LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const D
   }
 
   LinearSolveResult<VectorX<T>> result;
+  std::optional<double> a_norm_probe;  // ||A b|| / ||b||, computed once on first need
   std::string history;
   int total_iterations = 0;
   for (AdjointMethod method : attempts) {
@@ -123,16 +134,29 @@ LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const D
     }
     attempt.method = to_string(method);
     total_iterations += attempt.iterations;
-    // Certify: whatever the method claims, recompute the residual.
+    // Certify: whatever the method claims, recompute the residual, and
+    // refuse a solution of an ill-conditioned system (AdjointOptions::
+    // max_condition): its gradient would be huge and carry no digits.
     if (attempt.x.size() == n && attempt.x.allFinite()) {
       attempt.residual_norm = static_cast<double>((apply_a(attempt.x) - b).norm());
-      const double roundoff =
-          16 * std::numeric_limits<T>::epsilon() * (b_norm + static_cast<double>(attempt.x.norm()));
+      const double u_norm = static_cast<double>(attempt.x.norm());
+      if (!a_norm_probe)
+        a_norm_probe = b_norm > 0 ? static_cast<double>(apply_a(b).norm()) / b_norm : 0.0;
+      const double condition = certified_condition_lower_bound(*a_norm_probe, u_norm, b_norm);
+      const double roundoff = 16 * static_cast<double>(std::numeric_limits<T>::epsilon()) *
+                              (b_norm + std::fmax(*a_norm_probe, b_norm / u_norm) * u_norm);
+      char buf[200];
       if (attempt.ok() && !(attempt.residual_norm <= target + roundoff)) {
         attempt.status = Status::kLinearSolveFailed;
-        char buf[160];
         std::snprintf(buf, sizeof buf, "recomputed residual %.3e above tolerance %.3e",
                       attempt.residual_norm, target + roundoff);
+        attempt.message = buf;
+      } else if (attempt.ok() && !(condition <= options.max_condition)) {
+        attempt.status = Status::kLinearSolveFailed;
+        std::snprintf(buf, sizeof buf,
+                      "ill-conditioned: condition number >= %.2e (||u|| = %.3e for ||b|| = %.3e) "
+                      "exceeds max_condition = %.1e",
+                      condition, u_norm, b_norm, options.max_condition);
         attempt.message = buf;
       }
     } else if (attempt.ok()) {

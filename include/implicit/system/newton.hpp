@@ -131,7 +131,9 @@ class LineSearchNewton {
       gopt.abs_tol = 0;
       gopt.restart = options_.gmres_restart;
       gopt.max_iter = options_.gmres_max_iter;
-      auto apply = [&](const VectorX<T>& v) -> VectorX<T> { return jvp(g, p.x, v); };
+      auto apply = [&](const VectorX<T>& v) -> VectorX<T> {
+        return internal::checked_size(jvp(g, p.x, v), n, "solve_root (Newton-Krylov)", "J v");
+      };
       auto solve = gmres(apply, VectorX<T>(-p.gx), VectorX<T>(VectorX<T>::Zero(n)), gopt);
       report.jacobian_evaluations += solve.iterations;
       if (!(solve.residual_norm < p.norm) || !solve.x.allFinite()) {
@@ -142,7 +144,8 @@ class LineSearchNewton {
       }
       d = std::move(solve.x);
       // phi'(0) = g . (J d), one more JVP: exact even for an inexact d.
-      slope = static_cast<double>(p.gx.dot(jvp(g, p.x, d)));
+      slope = static_cast<double>(
+          p.gx.dot(internal::checked_size(jvp(g, p.x, d), n, "solve_root (Newton-Krylov)", "J d")));
       ++report.jacobian_evaluations;
     }
     internal::limit_step(d, p.x, options_.max_step);
