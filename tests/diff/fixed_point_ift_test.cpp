@@ -193,5 +193,95 @@ TEST(FixedPointIftFailure, BadInputThrows) {
                std::invalid_argument);
 }
 
+// The near-singular adjoint: W = Q diag(1, 0.5) Q^T rounded, at
+// z* = 0 of tanh(W z + theta): I - W has rcond ~ 1e-17. Every method must
+// refuse it (ill-conditioned or singular), never certify a gradient of ~1e16.
+struct RotatedTanh {
+  Eigen::Matrix2d w;
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& theta, const VectorX<T>& z) const {
+    using std::tanh;
+    VectorX<T> a = w.cast<T>() * z + theta;
+    for (Eigen::Index i = 0; i < a.size(); ++i) a[i] = tanh(a[i]);
+    return a;
+  }
+};
+
+TEST(FixedPointIftFailure, NearSingularAdjointIsRefusedByEveryMethod) {
+  const double c = std::cos(0.7), s = std::sin(0.7);
+  Eigen::Matrix2d q;
+  q << c, -s, s, c;
+  const RotatedTanh f{q * Eigen::Vector2d(1, 0.5).asDiagonal() * q.transpose()};
+  const Vec theta = Vec::Zero(2), z = Vec::Zero(2), zbar = (Vec(2) << 1, 0.3).finished();
+  for (AdjointMethod m : {AdjointMethod::kDenseLU, AdjointMethod::kGmres,
+                          AdjointMethod::kFixedPointIteration, AdjointMethod::kAnderson}) {
+    AdjointOptions o;
+    o.method = m;
+    const auto r = fixed_point_vjp(f, theta, z, zbar, o);
+    EXPECT_FALSE(r.ok()) << to_string(m) << ": " << r.brief_report()
+                         << " |grad| = " << r.value.norm();
+    EXPECT_TRUE(r.value.array().isNaN().all()) << to_string(m);
+  }
+  // A well-conditioned neighbour (eigenvalue 0.9 instead of 1) is certified.
+  const RotatedTanh g{q * Eigen::Vector2d(0.9, 0.5).asDiagonal() * q.transpose()};
+  const auto ok = fixed_point_vjp(g, theta, z, zbar);
+  EXPECT_TRUE(ok.ok()) << ok.brief_report();
+}
+
+// A functor whose dual-number instantiation returns another size than its
+// double one (a bug in one instantiation): a clear error in every entry
+// point that differentiates it, never heap corruption.
+struct OffByOneForDuals {
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& theta, const VectorX<T>& z) const {
+    VectorX<T> out = (T(0.5) * z + theta).eval();
+    if constexpr (std::is_floating_point_v<T>) {
+      return out;
+    } else {
+      VectorX<T> longer(out.size() + 1);
+      longer << out, T(0);
+      return longer;
+    }
+  }
+};
+
+TEST(FixedPointIftFailure, WrongSizeForDualNumbersThrowsEverywhere) {
+  const Vec theta = Vec::Ones(3), z = 2 * theta, zbar = Vec::Ones(3);
+  for (AdjointMethod m :
+       {AdjointMethod::kDenseLU, AdjointMethod::kGmres, AdjointMethod::kFixedPointIteration}) {
+    AdjointOptions o;
+    o.method = m;
+    EXPECT_THROW((void)fixed_point_vjp(OffByOneForDuals{}, theta, z, zbar, o),
+                 std::invalid_argument)
+        << to_string(m);
+    EXPECT_THROW((void)fixed_point_jvp(OffByOneForDuals{}, theta, z, zbar, o),
+                 std::invalid_argument)
+        << to_string(m);
+  }
+  EXPECT_THROW((void)fixed_point_jacobian(OffByOneForDuals{}, theta, z), std::invalid_argument);
+  EXPECT_THROW((void)unrolled_vjp(OffByOneForDuals{}, theta, Vec(Vec::Zero(3)), zbar),
+               std::invalid_argument);
+  NewtonOptions dense, krylov;
+  dense.linear_solver = NewtonOptions::LinearSolver::kDense;
+  krylov.linear_solver = NewtonOptions::LinearSolver::kGmres;
+  EXPECT_THROW((void)solve_fixed_point(bind_theta(OffByOneForDuals{}, theta), Vec(Vec::Zero(3)),
+                                       Newton(dense)),
+               std::invalid_argument);
+  EXPECT_THROW((void)solve_fixed_point(bind_theta(OffByOneForDuals{}, theta), Vec(Vec::Zero(3)),
+                                       Newton(krylov)),
+               std::invalid_argument);
+}
+
+TEST(FixedPointIftFailure, OutOfRangeAdjointMethodIsRefused) {
+  AdjointOptions o;
+  o.method = static_cast<AdjointMethod>(99);
+  try {
+    o.validate();
+    FAIL() << "AdjointMethod 99 accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("AdjointOptions::method"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace implicit

@@ -22,13 +22,16 @@
 
 namespace implicit::internal {
 
-// A Jacobian computed at most once, on first use.
+// The square Jacobian of a map R^n -> R^n (fixed points, roots), computed
+// at most once, on first use, with its shape checked.
 template <class F, class T>
 class LazyJacobian {
  public:
   LazyJacobian(const F& f, const VectorX<T>& x) : f_(f), x_(x) {}
   const MatrixX<T>& get() const {
-    if (!value_) value_ = implicit::jacobian(f_, x_);
+    if (!value_)
+      value_ = checked_shape(implicit::jacobian(f_, x_), x_.size(), x_.size(),
+                             "implicit differentiation", "the Jacobian of f in z");
     return *value_;
   }
 
