@@ -3,6 +3,7 @@
 // system/solve.hpp): whether it went fine and what it cost.
 
 #include <string>
+#include <vector>
 
 #include "implicit/status.hpp"
 
@@ -13,6 +14,9 @@ struct StepReport {
   std::string message;                 // why it failed, when it did
   int function_evaluations = 0;        // extra f calls made inside the step
   int jacobian_evaluations = 0;        // Jacobians / JVP batches made inside the step
+  // Batched steps only: when not empty, the failure (status, message)
+  // concerns these samples alone; the step went fine for every other one.
+  std::vector<long> failed_samples;
 };
 
 }  // namespace implicit

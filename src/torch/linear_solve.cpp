@@ -8,6 +8,7 @@
 #include "implicit/fixed_point/anderson.hpp"
 #include "implicit/fixed_point/forward_iteration.hpp"
 #include "implicit/fixed_point/solve_batched.hpp"
+#include "implicit/internal/certificate.hpp"
 #include "implicit/linear/gmres.hpp"
 #include "implicit/torch/tensor_ops.hpp"
 
@@ -113,6 +114,8 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
   out.info.residual.assign(batch, std::nan(""));
   Mask accepted = Mask::Constant(batch, false);
   std::string history;
+  std::string first_refusal;    // why the first refused sample was refused
+  Eigen::ArrayXd a_norm_probe;  // per sample ||A b|| / ||b||, for the condition bound
   int total_products = 0;
   std::vector<int> spent(batch, 0);  // per sample, over the attempts it needed
   bool any_failure = false;
@@ -138,15 +141,21 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
     ++total_products;
     const Eigen::ArrayXd residual = Ops::norm(residual_vector);
     const Eigen::ArrayXd x_norm = Ops::norm(attempt.x);
+    if (a_norm_probe.size() == 0) {  // ||A b|| / ||b|| per sample, once
+      a_norm_probe = Ops::norm(b - apply_k(b)) / b_norm.max(1e-300);
+      ++total_products;
+    }
     Mask take = Mask::Constant(batch, false);
     int failed = 0;
     double worst = 0;
     for (int64_t s = 0; s < batch; ++s) {
       if (accepted[s]) continue;
       spent[s] += attempt.iterations[s];
-      const double target = options.abs_tol + rel_tol * std::fmax(b_norm[s], x_norm[s]) +
-                            16 * eps * (b_norm[s] + x_norm[s]);
-      if (std::isfinite(residual[s]) && residual[s] <= target) {
+      const ::implicit::internal::CertificateVerdict verdict =
+          ::implicit::internal::certify_linear_solution(residual[s], x_norm[s], b_norm[s],
+                                                        a_norm_probe[s], options.abs_tol, rel_tol,
+                                                        eps, options.max_condition);
+      if (verdict.accepted) {
         take[s] = accepted[s] = true;
         out.info.status[s] = Status::kConverged;
         out.info.residual[s] = residual[s];
@@ -154,6 +163,7 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
       } else {
         ++failed;
         worst = std::isfinite(residual[s]) ? std::fmax(worst, residual[s]) : residual[s];
+        if (first_refusal.empty()) first_refusal = verdict.why;
         out.info.status[s] = attempt.status[s] == Status::kConverged ? Status::kLinearSolveFailed
                                                                      : attempt.status[s];
         out.info.residual[s] = residual[s];
@@ -169,6 +179,8 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
                   to_string(method), failed, static_cast<long>(batch), worst);
     history += buf;
     if (!attempt.message.empty()) history += " (" + attempt.message + ")";
+    if (failed > 0 && !first_refusal.empty()) history += " [" + first_refusal + "]";
+    first_refusal.clear();
     if (accepted.all()) break;
   }
   out.info.evaluations = total_products;

@@ -156,15 +156,26 @@ class Newton {
       return out;
     };
     auto solve = gmres(apply, g, Ops::zeros_like(g), gopt);
-    if (solve.status == Status::kMaxIterations &&
-        solve.residual_norm < internal::max_of(Ops::norm(g)))
-      solve.status = Status::kConverged;
-    if (!solve.ok()) {
+    // Each sample's inner solve succeeds or fails on its own: an inexact step
+    // that reduced its residual is still a useful step; a sample whose GMRES
+    // stagnated or met NaN fails alone, keeps its iterate, and the others
+    // take their steps (one bad sample never changes another's answer).
+    const auto g_norm = Ops::norm(g);
+    const Eigen::Index batch = internal::sample_count(g_norm);
+    Eigen::Array<bool, Eigen::Dynamic, 1> usable(batch);
+    for (Eigen::Index k = 0; k < batch; ++k) {
+      const Status st = solve.sample_status.empty() ? solve.status : solve.sample_status[k];
+      const double residual =
+          solve.sample_residual.empty() ? solve.residual_norm : solve.sample_residual[k];
+      usable[k] = st == Status::kConverged ||
+                  (st == Status::kMaxIterations && residual < internal::sample(g_norm, k));
+      if (!usable[k]) report.failed_samples.push_back(static_cast<long>(k));
+    }
+    if (!report.failed_samples.empty()) {
       report.status = Status::kLinearSolveFailed;
       report.message = "Newton system (I - df/dz) d = f(z) - z: " + solve.brief_report();
-      return report;
     }
-    Ops::axpy(1.0, solve.x, z);
+    if (usable.any()) Ops::axpy(1.0, Ops::where(usable, solve.x, Ops::zeros_like(g)), z);
     return report;
   }
 

@@ -172,14 +172,18 @@ BatchedFixedPointResult<Vector> solve_fixed_point_batched(const F& f, const Vect
     result.function_evaluations += step.function_evaluations;
     result.jacobian_evaluations += step.jacobian_evaluations;
     if (step.status != Status::kConverged) {
-      const Mask failing = running;
+      // A failure of some samples stops those alone; one without a sample
+      // list stops every sample still running.
+      Mask failing = Mask::Constant(batch, step.failed_samples.empty());
+      for (long b : step.failed_samples) failing[b] = true;
+      failing = failing && running;
       for (Eigen::Index b = 0; b < batch; ++b)
         if (failing[b]) {
           stop(b, step.status, step.message);
           result.residual_norm[b] = best[b];
         }
       frozen = Ops::where(failing, best_z, frozen);
-      break;
+      if (!running.any()) break;
     }
     // Stopped samples stay pinned to their output, whatever the step did.
     if (!running.all()) z = Ops::where(running, z, frozen);

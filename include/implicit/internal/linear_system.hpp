@@ -17,6 +17,7 @@
 #include "implicit/fixed_point/anderson.hpp"
 #include "implicit/fixed_point/forward_iteration.hpp"
 #include "implicit/fixed_point/solve.hpp"
+#include "implicit/internal/certificate.hpp"
 #include "implicit/linear/dense_lu.hpp"
 #include "implicit/linear/gmres.hpp"
 
@@ -57,16 +58,6 @@ VectorX<T> transpose_product(const F& f, const LazyJacobian<F, T>& jac, const Ve
 template <class T>
 VectorX<T> nan_vector(Eigen::Index n) {
   return VectorX<T>::Constant(n, std::numeric_limits<T>::quiet_NaN());
-}
-
-// A lower bound on cond(A) = ||A|| ||A^{-1}|| from a solved system A u = b:
-// ||A^{-1}|| >= ||u|| / ||b||, and ||A|| >= max(||A b|| / ||b||, ||b|| / ||u||)
-// (one extra product). Being a lower bound, it never refuses a
-// well-conditioned system.
-inline double certified_condition_lower_bound(double a_norm_probe, double u_norm, double b_norm) {
-  if (!(b_norm > 0)) return u_norm > 0 ? std::numeric_limits<double>::infinity() : 1.0;
-  if (!(u_norm > 0)) return 1.0;
-  return std::fmax(a_norm_probe, b_norm / u_norm) * u_norm / b_norm;
 }
 
 // Solves A u = b. `apply_k` may be nullptr (then A has no fixed-point form
@@ -145,22 +136,12 @@ LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const D
       const double u_norm = static_cast<double>(attempt.x.norm());
       if (!a_norm_probe)
         a_norm_probe = b_norm > 0 ? static_cast<double>(apply_a(b).norm()) / b_norm : 0.0;
-      const double condition = certified_condition_lower_bound(*a_norm_probe, u_norm, b_norm);
-      const double roundoff = 16 * static_cast<double>(std::numeric_limits<T>::epsilon()) *
-                              (b_norm + std::fmax(*a_norm_probe, b_norm / u_norm) * u_norm);
-      char buf[200];
-      if (attempt.ok() && !(attempt.residual_norm <= target + roundoff)) {
+      const CertificateVerdict verdict = certify_linear_solution(
+          attempt.residual_norm, u_norm, b_norm, *a_norm_probe, options.abs_tol, options.rel_tol,
+          static_cast<double>(std::numeric_limits<T>::epsilon()), options.max_condition);
+      if (attempt.ok() && !verdict.accepted) {
         attempt.status = Status::kLinearSolveFailed;
-        std::snprintf(buf, sizeof buf, "recomputed residual %.3e above tolerance %.3e",
-                      attempt.residual_norm, target + roundoff);
-        attempt.message = buf;
-      } else if (attempt.ok() && !(condition <= options.max_condition)) {
-        attempt.status = Status::kLinearSolveFailed;
-        std::snprintf(buf, sizeof buf,
-                      "ill-conditioned: condition number >= %.2e (||u|| = %.3e for ||b|| = %.3e) "
-                      "exceeds max_condition = %.1e",
-                      condition, u_norm, b_norm, options.max_condition);
-        attempt.message = buf;
+        attempt.message = verdict.why;
       }
     } else if (attempt.ok()) {
       attempt.status = Status::kNonFinite;

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "implicit/backend/eigen.hpp"
@@ -85,30 +86,46 @@ LinearSolveResult<Vector> gmres(const ApplyA& apply_a, const Vector& b, const Ve
     return false;
   };
 
+  // Per sample: kMaxIterations while it runs, then its own outcome. A
+  // stopped sample (converged, NaN, stagnated) rides along without changing
+  // (its coefficients are 0), so one bad sample never ends the others' solve.
+  std::vector<Status> status(batch, Status::kMaxIterations);
+  std::vector<char> running(batch, 1);
+  auto any_running = [&]() { return any_sample([&](Eigen::Index k) { return running[k] != 0; }); };
+  auto stop_sample = [&](Eigen::Index k, Status st) {
+    status[k] = st;
+    running[k] = 0;
+  };
+  // A stopped sample's new Krylov coefficients are forced to 0.
+  auto mask_stopped = [&](Scalars& v) {
+    for (Eigen::Index k = 0; k < batch; ++k)
+      if (!running[k]) sample(v, k) = 0;
+  };
+
   Scalars beta = true_residual(basis[0]);
+  Scalars previous = beta;
+  bool first = true;
   while (true) {
-    if (any_sample([&](Eigen::Index k) { return !std::isfinite(sample(beta, k)); })) {
-      result.status = Status::kNonFinite;
-      result.message = "A x produced NaN or Inf";
-      break;
+    for (Eigen::Index k = 0; k < batch; ++k) {
+      if (!running[k]) continue;
+      const double bk = sample(beta, k);
+      if (!std::isfinite(bk)) {
+        stop_sample(k, Status::kNonFinite);
+      } else if (!(bk > sample(target, k))) {
+        stop_sample(k, Status::kConverged);
+      } else if (!first && !(bk < sample(previous, k)) && result.iterations < options.max_iter) {
+        stop_sample(k, Status::kLinearSolveFailed);  // stagnated: singular on its Krylov space
+      }
     }
-    if (!any_sample([&](Eigen::Index k) { return sample(beta, k) > sample(target, k); })) {
-      result.status = Status::kConverged;
-      break;
-    }
-    if (result.iterations >= options.max_iter) {
-      result.status = Status::kMaxIterations;
-      char buf[160];
-      std::snprintf(buf, sizeof buf, "residual %.3e above %.3e after %d products",
-                    internal::max_of(beta), internal::max_of(target), result.iterations);
-      result.message = buf;
-      break;
-    }
+    first = false;
+    if (!any_running() || result.iterations >= options.max_iter) break;
     // A sample already at its target has beta ~ 0: its basis is zero and
     // it rides along without changing.
-    Ops::scale(internal::guarded_reciprocal(beta, zero), basis[0]);
+    Scalars start = beta;
+    mask_stopped(start);
+    Ops::scale(internal::guarded_reciprocal(start, zero), basis[0]);
     for (auto& e : s) e = zero;
-    s[0] = beta;
+    s[0] = start;
     int j = 0;
     for (; j < m && result.iterations < options.max_iter; ++j) {
       w = apply_a(basis[j]);
@@ -164,21 +181,34 @@ LinearSolveResult<Vector> gmres(const ApplyA& apply_a, const Vector& b, const Ve
                            .solve(rhs.head(used));
       for (int i = 0; i < j; ++i) sample(y[i], k) = i < used ? rhs(i) : 0.0;
     }
-    for (int i = 0; i < j; ++i) Ops::axpy(y[i], basis[i], x);
-    const Scalars previous = beta;
-    beta = true_residual(basis[0]);
-    const bool stagnated = any_sample([&](Eigen::Index k) {
-      return std::isfinite(sample(beta, k)) && sample(beta, k) > sample(target, k) &&
-             !(sample(beta, k) < sample(previous, k));
-    });
-    if (stagnated && result.iterations < options.max_iter) {
-      result.status = Status::kLinearSolveFailed;
-      char buf[160];
-      std::snprintf(buf, sizeof buf, "stagnated at residual %.3e (target %.3e): singular system?",
-                    internal::max_of(beta), internal::max_of(target));
-      result.message = buf;
-      break;
+    for (int i = 0; i < j; ++i) {
+      mask_stopped(y[i]);
+      Ops::axpy(y[i], basis[i], x);
     }
+    previous = beta;
+    beta = true_residual(basis[0]);
+  }
+  // The batch's status is its first failure, in order of severity.
+  result.status = Status::kConverged;
+  for (Status worst : {Status::kMaxIterations, Status::kLinearSolveFailed, Status::kNonFinite})
+    for (Eigen::Index k = 0; k < batch; ++k)
+      if (status[k] == worst) result.status = worst;
+  char buf[200];
+  if (result.status == Status::kMaxIterations) {
+    std::snprintf(buf, sizeof buf, "residual %.3e above %.3e after %d products",
+                  internal::max_of(beta), internal::max_of(target), result.iterations);
+    result.message = buf;
+  } else if (result.status == Status::kLinearSolveFailed) {
+    std::snprintf(buf, sizeof buf, "stagnated at residual %.3e (target %.3e): singular system?",
+                  internal::max_of(beta), internal::max_of(target));
+    result.message = buf;
+  } else if (result.status == Status::kNonFinite) {
+    result.message = "A x produced NaN or Inf";
+  }
+  if (batch > 1 || !std::is_same_v<Scalars, double>) {
+    result.sample_status = status;
+    result.sample_residual.resize(batch);
+    for (Eigen::Index k = 0; k < batch; ++k) result.sample_residual[k] = sample(beta, k);
   }
   result.residual_norm = internal::max_of(beta);
   result.x = std::move(x);

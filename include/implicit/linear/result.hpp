@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "implicit/status.hpp"
 
@@ -16,6 +17,12 @@ struct [[nodiscard]] LinearSolveResult {
   double residual_norm = 0;  // ||A x - b||, computed afresh: the certificate
   std::string method;
   std::string message;
+  // Batched solves (GMRES on a tensor of B samples): each sample's own
+  // outcome, so that one sample's NaN or stagnation fails that sample only.
+  // `status` is then the first failure among them (kConverged when none).
+  // Empty for single-vector solves.
+  std::vector<Status> sample_status;
+  std::vector<double> sample_residual;
 
   bool ok() const { return status == Status::kConverged; }
   std::string brief_report() const {
