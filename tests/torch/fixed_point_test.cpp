@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <chrono>
+#include <cmath>
+
 #include "implicit.hpp"
 #include "tests/torch/support.hpp"
 
@@ -269,6 +272,90 @@ TEST(TorchFixedPoint, BadInputIsAClearError) {
   Options bad;
   bad.forward.anderson.memory = 0;
   EXPECT_THROW((void)fixed_point(p.map(), at::zeros_like(p.x), {p.w}, bad), std::invalid_argument);
+}
+
+// One NaN sample in a Newton batch: it fails alone, and every other sample
+// gets exactly what it gets when solved by itself (its own GMRES, its own
+// stopping), so one bad sample never changes another's answer.
+TEST(TorchFixedPoint, NewtonIsolatesABadSample) {
+  auto p = make_tanh_problem(5, 7);
+  at::Tensor x = p.x.detach().clone();
+  x[2][3] = std::nan("");
+  auto f = [&](const at::Tensor& z) { return at::tanh(z.matmul(p.w.detach().t()) + x); };
+  auto opts = tight_options(Solver::kNewton).forward;
+  opts.raise_on_failure = false;
+  auto batched = solve(f, at::zeros_like(x), opts);
+  EXPECT_EQ(batched.info->forward.status[2], Status::kNonFinite);
+  for (int64_t b = 0; b < 5; ++b) {
+    if (b == 2) continue;
+    at::Tensor xb = x.slice(0, b, b + 1);
+    auto fb = [&](const at::Tensor& z) { return at::tanh(z.matmul(p.w.detach().t()) + xb); };
+    auto single = solve(fb, at::zeros_like(xb), opts);
+    EXPECT_EQ(batched.info->forward.status[b], Status::kConverged) << b;
+    EXPECT_LT(max_abs_diff(batched.z.slice(0, b, b + 1), single.z), 1e-12) << "sample " << b;
+  }
+}
+
+// Newton on f(z) = r z + 1 per sample: r = 1 makes I - J singular (no fixed
+// point), r = 3 is non-contractive but Newton solves it in one step. Only
+// the singular sample fails; the others converge to -1 / (r - 1).
+TEST(TorchFixedPoint, NewtonFailsOnlyTheSamplesWhoseSystemIsSingular) {
+  at::Tensor rate = at::tensor({0.5, 1.0, 3.0}, at::kDouble).view({3, 1});
+  auto f = [&](const at::Tensor& z) { return rate * z + 1; };
+  ForwardOptions o;
+  o.solver = Solver::kNewton;
+  o.raise_on_failure = false;
+  auto out = solve(f, at::zeros({3, 4}, at::kDouble), o);
+  const auto& st = out.info->forward.status;
+  EXPECT_EQ(st[0], Status::kConverged);
+  EXPECT_NE(st[1], Status::kConverged);
+  EXPECT_EQ(st[2], Status::kConverged);
+  EXPECT_NEAR(out.z[0][0].item<double>(), 2.0, 1e-9);
+  EXPECT_NEAR(out.z[2][0].item<double>(), -0.5, 1e-9);
+}
+
+// Every solver stops on a map with no fixed point within its iteration
+// limits (a hang guard, not a speed test: the bound is 100x the time taken).
+TEST(TorchFixedPoint, NonContractiveMapsStopForEverySolver) {
+  auto f = [](const at::Tensor& z) { return 3 * z + at::sin(z) + 1; };
+  for (Solver s :
+       {Solver::kForwardIteration, Solver::kAnderson, Solver::kBroyden, Solver::kNewton}) {
+    ForwardOptions o;
+    o.solver = s;
+    o.raise_on_failure = false;
+    const auto start = std::chrono::steady_clock::now();
+    auto out = solve(f, at::zeros({4, 6}, at::kDouble), o);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_LT(seconds, 10.0) << to_string(s);
+    for (Status st : out.info->forward.status)
+      if (st == Status::kConverged) {
+        const at::Tensor residual = f(out.z) - out.z;
+        EXPECT_LT(residual.abs().max().item<double>(), 1e-6) << to_string(s);
+      }
+  }
+}
+
+// The near-singular adjoint (W = Q diag(1, 0.5) Q^T at z* = 0): I - J has
+// rcond ~ 1e-17. The backward must refuse it (NaN + status, or raise), never
+// certify a gradient of ~1e16.
+TEST(TorchFixedPoint, NearSingularAdjointIsRefused) {
+  const double c = std::cos(0.7), s = std::sin(0.7);
+  at::Tensor q = at::tensor({c, -s, s, c}, at::kDouble).view({2, 2});
+  at::Tensor w = q.matmul(at::diag(at::tensor({1.0, 0.5}, at::kDouble))).matmul(q.t());
+  at::Tensor x = at::zeros({3, 2}, at::kDouble).requires_grad_(true);
+  auto f = [&](const at::Tensor& z) { return at::tanh(z.matmul(w.t()) + x); };
+  for (AdjointMethod m :
+       {AdjointMethod::kGmres, AdjointMethod::kDenseLU, AdjointMethod::kFixedPointIteration}) {
+    Options o;
+    o.backward.adjoint.method = m;
+    o.backward.adjoint.max_iter = 200;
+    o.backward.raise_on_failure = false;
+    auto out = fixed_point(f, at::zeros({3, 2}, at::kDouble), {x}, o);
+    auto g = ::torch::autograd::grad({(out.z * at::tensor({1.0, 0.3}, at::kDouble)).sum()}, {x})[0];
+    EXPECT_FALSE(out.info->backward.ok()) << to_string(m) << ": " << out.info->backward.message;
+    EXPECT_TRUE(at::isnan(g).all().item<bool>()) << to_string(m) << ": " << g;
+  }
 }
 
 }  // namespace
