@@ -1,7 +1,9 @@
 #include "cli.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 
@@ -19,14 +21,17 @@ std::string Args::get(const std::string& name, const std::string& fallback) cons
 double Args::get_double(const std::string& name, double fallback) const {
   auto it = values.find(name);
   if (it == values.end()) return fallback;
-  try {
-    std::size_t used = 0;
-    double v = std::stod(it->second, &used);
-    if (used != it->second.size()) throw std::invalid_argument("trailing characters");
-    return v;
-  } catch (const std::exception&) {
+  // strtod, not stod: a number too small for a normal double (5e-324) is a
+  // number all the same (stod throws out_of_range for it); each option then
+  // says what it does with tiny values (--tol raises them to its floor).
+  const char* text = it->second.c_str();
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(text, &end);
+  const bool overflow = errno == ERANGE && std::fabs(v) == HUGE_VAL;
+  if (it->second.empty() || end != text + it->second.size() || overflow)
     throw std::invalid_argument("--" + name + " expects a number, got '" + it->second + "'");
-  }
+  return v;
 }
 
 Args parse_args(int argc, char** argv, int first, const std::vector<std::string>& value_keys,

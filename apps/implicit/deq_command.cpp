@@ -43,6 +43,30 @@ FixedPointResult<Vec> solve_with(const std::string& solver, const TanhLayer& lay
                               solver + "'");
 }
 
+// Why an unrolled gradient is printed without a comparison: unrolling
+// differentiates the iterations that ran, which is dz*/dtheta only when
+// forward iteration converged to z*.
+// Empty when the unrolled gradient describes the same z* as the implicit one.
+std::string unrolled_not_comparable(Status status, const Vec& z_unrolled, const Vec& z_star,
+                                    double tol) {
+  if (status != Status::kConverged)
+    return std::string("forward iteration did not converge (") + to_string(status) +
+           "): the unrolled gradient is the derivative of the truncated iteration, not of z*, "
+           "and is not comparable with the implicit gradient";
+  const double gap = (z_unrolled - z_star).norm();
+  // Two solves of one fixed point to relative tolerance tol agree to about
+  // tol / (1 - L); 1e4 tol leaves room for L up to 0.9999.
+  if (gap > 1e4 * std::fmax(tol, 1e-14) * (1 + z_star.norm())) {
+    char buf[240];
+    std::snprintf(buf, sizeof buf,
+                  "forward iteration converged to another fixed point (||z_unrolled - z*|| = "
+                  "%.3e): the two gradients describe different z* and are not comparable",
+                  gap);
+    return buf;
+  }
+  return "";
+}
+
 FixedPointOptions options_for(double tol) {
   if (!(tol > 0) || !std::isfinite(tol))
     throw std::invalid_argument("--tol must be a positive number");
@@ -108,7 +132,11 @@ JsonRun eigen_json(const Eigen::MatrixXd& w, const Vec& x, const std::string& so
     nlohmann::json u = gradient_json(layer, unrolled.theta_bar);
     u["iterations"] = unrolled.forward.iterations;
     u["status"] = to_string(unrolled.forward.status);
-    if (ift.ok())
+    const std::string note = unrolled_not_comparable(unrolled.forward.status, unrolled.forward.x,
+                                                     result.x, options.rel_tol);
+    if (!note.empty())
+      u["note"] = note;
+    else if (ift.ok())
       u["max_abs_difference_to_implicit"] = (unrolled.theta_bar - ift.value).cwiseAbs().maxCoeff();
     out["unrolled"] = u;
     if (!unrolled.ok()) run.code = 1;
@@ -215,7 +243,12 @@ JsonRun torch_json(const Eigen::MatrixXd& w_in, const Vec& x_in, const std::stri
     nlohmann::json u = tensor_gradient_json(wu, xu);
     u["iterations"] = unrolled.iterations[0];
     u["status"] = to_string(unrolled.status[0]);
-    if (backward.ok())
+    const std::string note =
+        unrolled_not_comparable(unrolled.status[0], vector_of(unrolled.x.detach()),
+                                vector_of(result.z.detach()), options.rel_tol);
+    if (!note.empty())
+      u["note"] = note;
+    else if (backward.ok())
       u["max_abs_difference_to_implicit"] = std::max(max_abs_difference(wu.grad(), w.grad()),
                                                      max_abs_difference(xu.grad(), x.grad()));
     out["unrolled"] = u;

@@ -28,6 +28,32 @@ if(NOT bad EQUAL 2 OR NOT err MATCHES "n x n")
 endif()
 message(STATUS "z_star[0] = ${z0}, grad_W[0][0] = ${g00} (unrolled ${u00})")
 
+# --tol below the floor (8 eps) is raised to it, as documented in --help,
+# never refused: the subnormal 5e-324 included.
+execute_process(COMMAND ${IMPLICIT} deq --input ${input} --tol 5e-324 RESULT_VARIABLE tiny
+                OUTPUT_VARIABLE tiny_out ERROR_VARIABLE tiny_err)
+if(NOT tiny EQUAL 0)
+  message(FATAL_ERROR "--tol 5e-324: exit ${tiny}: ${tiny_err}")
+endif()
+# A non-contractive W = 3 I: Newton finds one fixed point, forward iteration
+# diverges or settles on another, so the unrolled gradient is printed with a
+# note instead of a comparison with the implicit one.
+file(WRITE ${WORK}/expanding.json "{\"W\": [[3.0, 0.0], [0.0, 3.0]], \"x\": [0.5, -1.0]}")
+foreach(backend eigen torch)
+  execute_process(COMMAND ${IMPLICIT} deq --input ${WORK}/expanding.json --solver newton --unrolled
+                          --backend ${backend}
+                  OUTPUT_VARIABLE nc RESULT_VARIABLE nc_code ERROR_VARIABLE nc_err)
+  if(nc_err MATCHES "unknown|not built")
+    continue()  # a build without the torch backend
+  endif()
+  string(JSON note ERROR_VARIABLE no_note GET "${nc}" unrolled note)
+  string(JSON cmp ERROR_VARIABLE no_cmp GET "${nc}" unrolled max_abs_difference_to_implicit)
+  if(no_note OR NOT note MATCHES "not comparable" OR NOT no_cmp OR nc_code EQUAL 2)
+    message(FATAL_ERROR "${backend}: unrolled on a diverging iteration must carry a note and no "
+                        "comparison (exit ${nc_code}): ${nc}")
+  endif()
+endforeach()
+
 # ---------------------------------------------------------------------------
 # --backend: the tensor path (implicit::torch) must reproduce the dense path.
 # Every number of the two JSON documents must agree within 1e-8 absolute +
