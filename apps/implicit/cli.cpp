@@ -58,7 +58,9 @@ nlohmann::json read_json_file(const std::string& path) {
   if (!in) throw std::invalid_argument("cannot open --input file '" + path + "'");
   try {
     return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error, and out_of_range for numbers beyond a double (1e309):
+    // both are bad input, not a failed solve (found by tests/fuzz/cli_fuzz).
     throw std::invalid_argument("--input file '" + path + "' is not valid JSON: " + e.what());
   }
 }
