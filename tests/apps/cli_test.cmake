@@ -43,7 +43,7 @@ foreach(backend eigen torch)
   execute_process(COMMAND ${IMPLICIT} deq --input ${WORK}/expanding.json --solver newton --unrolled
                           --backend ${backend}
                   OUTPUT_VARIABLE nc RESULT_VARIABLE nc_code ERROR_VARIABLE nc_err)
-  if(nc_err MATCHES "unknown|not built")
+  if(nc_err MATCHES "no LibTorch layer")
     continue()  # a build without the torch backend
   endif()
   string(JSON note ERROR_VARIABLE no_note GET "${nc}" unrolled note)

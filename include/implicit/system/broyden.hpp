@@ -82,12 +82,7 @@ class LineSearchBroyden {
   StepReport step(const G& g, State<T>& s, SystemPoint<T>& p, const SystemOptions& options) const {
     StepReport report;
     if (!s.have_inverse) {
-      internal::system_jacobian(g, p, options.jacobian, s.J, report);
-      if (!s.J.allFinite()) {
-        report.status = Status::kNonFinite;
-        report.message = "the Jacobian of g has a NaN or Inf entry";
-        return report;
-      }
+      if (!internal::system_jacobian(g, p, options.jacobian, s.J, report)) return report;
       Eigen::PartialPivLU<MatrixX<T>> lu(s.J);
       if (!(static_cast<double>(lu.rcond()) >= default_min_rcond<T>())) {
         char buf[200];

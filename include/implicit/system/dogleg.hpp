@@ -81,12 +81,7 @@ class PowellDogleg {
     StepReport report;
     const Eigen::Index n = p.x.size();
     if (!s.fresh_jacobian) {
-      internal::system_jacobian(g, p, options.jacobian, s.J, report);
-      if (!s.J.allFinite()) {
-        report.status = Status::kNonFinite;
-        report.message = "the Jacobian of g has a NaN or Inf entry";
-        return report;
-      }
+      if (!internal::system_jacobian(g, p, options.jacobian, s.J, report)) return report;
       for (Eigen::Index j = 0; j < n; ++j) {
         const T column = options_.scale_variables ? s.J.col(j).norm() : T(1);
         s.scale[j] = std::max(s.scale[j], column > 0 ? column : T(1));
@@ -113,8 +108,8 @@ class PowellDogleg {
       const double grad_norm = static_cast<double>(s.steepest.norm());
       if (!(grad_norm > 0)) {
         report.status = Status::kStalled;
-        report.message =
-            stalled_message(p, "J^T g = 0: a stationary point of ||g|| that is not a root");
+        report.message = internal::stalled_message(
+            p, "J^T g = 0: a stationary point of ||g|| that is not a root");
         return report;
       }
       // Cauchy point: minimise ||g - a J D^{-1} s||^2 over a >= 0.
@@ -160,22 +155,12 @@ class PowellDogleg {
     const double dx = static_cast<double>(s.scale.cwiseProduct(p.x).norm());
     if (s.delta <= options.x_tol * (dx + options.x_tol) || !std::isfinite(s.delta)) {
       report.status = Status::kStalled;
-      report.message = stalled_message(p, "the trust region shrank to rounding level");
+      report.message = internal::stalled_message(p, "the trust region shrank to rounding level");
     }
     return report;
   }
 
  private:
-  template <class T>
-  static std::string stalled_message(const SystemPoint<T>& p, const char* why) {
-    char buf[240];
-    std::snprintf(buf, sizeof buf,
-                  "%s at ||g|| = %.3e: a local minimum of ||g|| that is not a root, or ||g|| at "
-                  "its rounding floor",
-                  why, p.norm);
-    return buf;
-  }
-
   DoglegOptions options_;
 };
 

@@ -4,6 +4,7 @@
 // (SystemOptions::jacobian), with its shape checked.
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -18,9 +19,18 @@ namespace implicit::internal {
 // J = dg/dx at p.x (n x n). Counts into `report`: one Jacobian evaluation for
 // kAutomatic, n g evaluations for kFiniteDifference. Throws if g's
 // derivative has the wrong shape (g returning another size for dual numbers
-// than for doubles, a hand-written jacobian of the wrong size).
+// than for doubles, a hand-written jacobian of the wrong size). Returns
+// false, with report.status kNonFinite, when J has a NaN or Inf entry.
+template <class T>
+bool jacobian_is_finite(const MatrixX<T>& J, StepReport& report) {
+  if (J.allFinite()) return true;
+  report.status = Status::kNonFinite;
+  report.message = "the Jacobian of g has a NaN or Inf entry";
+  return false;
+}
+
 template <class G, class T>
-void system_jacobian(const G& g, const SystemPoint<T>& p, JacobianMethod method, MatrixX<T>& J,
+bool system_jacobian(const G& g, const SystemPoint<T>& p, JacobianMethod method, MatrixX<T>& J,
                      StepReport& report) {
   const Eigen::Index n = p.x.size();
   if (method == JacobianMethod::kAutomatic) {
@@ -31,7 +41,7 @@ void system_jacobian(const G& g, const SystemPoint<T>& p, JacobianMethod method,
           "solve_root: the Jacobian of g is " + std::to_string(J.rows()) + " x " +
           std::to_string(J.cols()) + " at a point of size " + std::to_string(n) +
           " (does g return another size for dual numbers, or a jacobian member another shape?)");
-    return;
+    return jacobian_is_finite(J, report);
   }
   // Forward differences with h_j = sqrt(eps) max(|x_j|, 1) (Dennis & Schnabel,
   // Algorithm A5.4.1): error O(sqrt(eps)) relative, half the digits of AD.
@@ -52,6 +62,18 @@ void system_jacobian(const G& g, const SystemPoint<T>& p, JacobianMethod method,
     xh[j] = xj;
   }
   report.function_evaluations += static_cast<int>(n);
+  return jacobian_is_finite(J, report);
+}
+
+// Why a method stopped with kStalled, with the norm it stopped at.
+template <class T>
+std::string stalled_message(const SystemPoint<T>& p, const char* why) {
+  char buf[240];
+  std::snprintf(buf, sizeof buf,
+                "%s at ||g|| = %.3e: a local minimum of ||g|| that is not a root, or ||g|| at its "
+                "rounding floor",
+                why, p.norm);
+  return buf;
 }
 
 }  // namespace implicit::internal

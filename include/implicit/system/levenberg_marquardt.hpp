@@ -77,12 +77,7 @@ class LevenbergMarquardt {
   StepReport step(const G& g, State<T>& s, SystemPoint<T>& p, const SystemOptions& options) const {
     StepReport report;
     if (!s.fresh_jacobian) {
-      internal::system_jacobian(g, p, options.jacobian, s.J, report);
-      if (!s.J.allFinite()) {
-        report.status = Status::kNonFinite;
-        report.message = "the Jacobian of g has a NaN or Inf entry";
-        return report;
-      }
+      if (!internal::system_jacobian(g, p, options.jacobian, s.J, report)) return report;
       s.normal.noalias() = s.J.transpose() * s.J;
       s.gradient.noalias() = s.J.transpose() * p.gx;
       s.scale = s.scale.cwiseMax(s.normal.diagonal());
@@ -96,7 +91,7 @@ class LevenbergMarquardt {
                            static_cast<double>(s.J.template lpNorm<Eigen::Infinity>()) * p.norm;
       if (!(gradient_norm > floor)) {
         report.status = Status::kStalled;
-        report.message = stalled_message(p, "the gradient J^T g vanishes");
+        report.message = internal::stalled_message(p, "the gradient J^T g vanishes");
         return report;
       }
     }
@@ -135,7 +130,7 @@ class LevenbergMarquardt {
     const double x_norm = static_cast<double>(p.x.norm());
     if (step_norm <= options.x_tol * (x_norm + options.x_tol)) {
       report.status = Status::kStalled;
-      report.message = stalled_message(p, "the damped step shrank to rounding level");
+      report.message = internal::stalled_message(p, "the damped step shrank to rounding level");
       return report;
     }
     return check_damping(s, p, report);
@@ -146,19 +141,9 @@ class LevenbergMarquardt {
   static StepReport& check_damping(State<T>& s, const SystemPoint<T>& p, StepReport& report) {
     if (!std::isfinite(s.lambda) || s.lambda > 1e300 || s.nu > 1e300) {
       report.status = Status::kStalled;
-      report.message = stalled_message(p, "the damping grew without bound");
+      report.message = internal::stalled_message(p, "the damping grew without bound");
     }
     return report;
-  }
-
-  template <class T>
-  static std::string stalled_message(const SystemPoint<T>& p, const char* why) {
-    char buf[240];
-    std::snprintf(buf, sizeof buf,
-                  "%s at ||g|| = %.3e: a local minimum of ||g|| that is not a root, or ||g|| at "
-                  "its rounding floor",
-                  why, p.norm);
-    return buf;
   }
 
   LevenbergMarquardtOptions options_;

@@ -104,13 +104,8 @@ class LineSearchNewton {
     VectorX<T> d;
     double slope;  // phi'(0) = (J^T g) . d
     if (dense) {
-      internal::system_jacobian(g, p, options.jacobian, state.J, report);
+      if (!internal::system_jacobian(g, p, options.jacobian, state.J, report)) return report;
       const MatrixX<T>& J = state.J;
-      if (!J.allFinite()) {
-        report.status = Status::kNonFinite;
-        report.message = "the Jacobian of g has a NaN or Inf entry";
-        return report;
-      }
       const VectorX<T> gradient = J.transpose() * p.gx;  // of phi = 1/2 ||g||^2
       Eigen::PartialPivLU<MatrixX<T>> lu(J);
       if (static_cast<double>(lu.rcond()) >= default_min_rcond<T>()) {
