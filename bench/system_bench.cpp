@@ -255,8 +255,14 @@ int hybrd_callback(void* p, int n, const double* x, double* fvec, int iflag) {
 constexpr int kMode = 1;         // MINPACK scales by the Jacobian's column norms
 constexpr double kFactor = 100;  // initial step bound factor
 
-// After a MINPACK call: the point the callback kept when it stopped the solve.
-void take_stop(const MinpackData& d, Attempt& a) {
+// After a MINPACK call: its claim, counts and info code, and the point the
+// callback kept when it stopped the solve.
+void record_outcome(const MinpackData& d, int info, int nfev, bool claimed, Attempt& a) {
+  a.claimed = claimed;
+  a.f = d.f;
+  a.j = d.j;
+  a.reported_f = nfev;
+  a.status = "info " + std::to_string(info);
   if (!d.stopped) return;
   a.x = d.stop_x;
   a.claimed = true;
@@ -276,12 +282,7 @@ Attempt hybrj_attempt(const NonlinearSystem& g, const VectorXd& x0, bool stop_at
   const int info = hybrj(hybrj_callback, &d, n, a.x.data(), fvec.data(), fjac.data(), n, kXTol,
                          kMaxEvaluations, diag.data(), kMode, kFactor, 0, &nfev, &njev, r.data(),
                          lr, qtf.data(), wa1.data(), wa2.data(), wa3.data(), wa4.data());
-  a.claimed = info == 1;
-  a.f = d.f;
-  a.j = d.j;
-  a.reported_f = nfev;
-  a.status = "info " + std::to_string(info);
-  take_stop(d, a);
+  record_outcome(d, info, nfev, info == 1, a);
   return a;
 }
 
@@ -300,12 +301,7 @@ Attempt lmder_attempt(const NonlinearSystem& g, const VectorXd& x0, bool stop_at
                          ipvt.data(), qtf.data(), wa1.data(), wa2.data(), wa3.data(), wa4.data());
   // 1-3: ftol / xtol satisfied; 4: gradient orthogonal to F (a stationary
   // point of ||F||^2, no root); 5: maxfev; 6-8: tolerances too small.
-  a.claimed = info >= 1 && info <= 3;
-  a.f = d.f;
-  a.j = d.j;
-  a.reported_f = nfev;
-  a.status = "info " + std::to_string(info);
-  take_stop(d, a);
+  record_outcome(d, info, nfev, info >= 1 && info <= 3, a);
   return a;
 }
 

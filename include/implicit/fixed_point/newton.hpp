@@ -53,15 +53,7 @@ class Newton {
   void validate() const {
     if (options_.dense_max_size < 0)
       throw std::invalid_argument("NewtonOptions::dense_max_size must be >= 0");
-    if (!(options_.gmres_rel_tol > 0 && options_.gmres_rel_tol < 1))
-      throw std::invalid_argument("NewtonOptions::gmres_rel_tol must be in (0, 1), got " +
-                                  std::to_string(options_.gmres_rel_tol));
-    if (options_.gmres_restart < 1)
-      throw std::invalid_argument("NewtonOptions::gmres_restart must be >= 1, got " +
-                                  std::to_string(options_.gmres_restart));
-    if (options_.gmres_max_iter < 1)
-      throw std::invalid_argument("NewtonOptions::gmres_max_iter must be >= 1, got " +
-                                  std::to_string(options_.gmres_max_iter));
+    (void)gmres_options();  // validates the three gmres_* fields by name
     if (options_.linear_solver != NewtonOptions::LinearSolver::kAuto &&
         options_.linear_solver != NewtonOptions::LinearSolver::kDense &&
         options_.linear_solver != NewtonOptions::LinearSolver::kGmres)
@@ -93,11 +85,7 @@ class Newton {
           internal::checked_shape(jacobian(f, z), n, n, "solve_fixed_point (Newton)", "df/dz");
       solve = solve_dense_lu(a, g);
     } else {
-      GmresOptions gopt;
-      gopt.rel_tol = options_.gmres_rel_tol;
-      gopt.abs_tol = 0;
-      gopt.restart = options_.gmres_restart;
-      gopt.max_iter = options_.gmres_max_iter;
+      const GmresOptions gopt = gmres_options();
       auto apply = [&](const VectorX<T>& v) -> VectorX<T> {
         return v -
                internal::checked_size(jvp(f, z, v), n, "solve_fixed_point (Newton)", "(df/dz) v");
@@ -145,11 +133,7 @@ class Newton {
     StepReport report;
     report.jacobian_evaluations = 1;
     const auto jvp_at_z = f.linearize(z);
-    GmresOptions gopt;
-    gopt.rel_tol = options_.gmres_rel_tol;
-    gopt.abs_tol = 0;
-    gopt.restart = options_.gmres_restart;
-    gopt.max_iter = options_.gmres_max_iter;
+    const GmresOptions gopt = gmres_options();
     auto apply = [&](const Vector& v) {
       Vector out;
       Ops::lincomb(1.0, v, -1.0, jvp_at_z(v), out);
@@ -163,12 +147,11 @@ class Newton {
     const auto g_norm = Ops::norm(g);
     const Eigen::Index batch = internal::sample_count(g_norm);
     Eigen::Array<bool, Eigen::Dynamic, 1> usable(batch);
-    for (Eigen::Index k = 0; k < batch; ++k) {
-      const Status st = solve.sample_status.empty() ? solve.status : solve.sample_status[k];
-      const double residual =
-          solve.sample_residual.empty() ? solve.residual_norm : solve.sample_residual[k];
-      usable[k] = st == Status::kConverged ||
-                  (st == Status::kMaxIterations && residual < internal::sample(g_norm, k));
+    for (Eigen::Index k = 0; k < batch; ++k) {  // gmres fills sample_status for any batch
+      const Status st = solve.sample_status[k];
+      usable[k] =
+          st == Status::kConverged ||
+          (st == Status::kMaxIterations && solve.sample_residual[k] < internal::sample(g_norm, k));
       if (!usable[k]) report.failed_samples.push_back(static_cast<long>(k));
     }
     if (!report.failed_samples.empty()) {
@@ -180,6 +163,11 @@ class Newton {
   }
 
  private:
+  GmresOptions gmres_options() const {
+    return GmresOptions::inexact_newton("NewtonOptions", options_.gmres_rel_tol,
+                                        options_.gmres_restart, options_.gmres_max_iter);
+  }
+
   NewtonOptions options_;
 };
 

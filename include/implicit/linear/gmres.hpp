@@ -47,6 +47,29 @@ struct GmresOptions {
     if (!(abs_tol >= 0) || !(rel_tol >= 0) || abs_tol + rel_tol == 0)
       throw std::invalid_argument("GmresOptions: abs_tol and rel_tol must be >= 0 and not both 0");
   }
+
+  // The inner solve of an inexact Newton step (fixed_point/newton.hpp,
+  // system/newton.hpp): ||A d - b|| <= rel_tol ||b||, no absolute part.
+  // Validated with the names the caller's options give the three fields,
+  // e.g. "NewtonOptions::gmres_restart".
+  static GmresOptions inexact_newton(const std::string& owner, double rel_tol, int restart,
+                                     int max_iter) {
+    if (!(rel_tol > 0 && rel_tol < 1))
+      throw std::invalid_argument(owner + "::gmres_rel_tol must be in (0, 1), got " +
+                                  std::to_string(rel_tol));
+    if (restart < 1)
+      throw std::invalid_argument(owner + "::gmres_restart must be >= 1, got " +
+                                  std::to_string(restart));
+    if (max_iter < 1)
+      throw std::invalid_argument(owner + "::gmres_max_iter must be >= 1, got " +
+                                  std::to_string(max_iter));
+    GmresOptions o;
+    o.rel_tol = rel_tol;
+    o.abs_tol = 0;
+    o.restart = restart;
+    o.max_iter = max_iter;
+    return o;
+  }
 };
 
 template <class Vector, class ApplyA>
@@ -205,7 +228,7 @@ LinearSolveResult<Vector> gmres(const ApplyA& apply_a, const Vector& b, const Ve
   } else if (result.status == Status::kNonFinite) {
     result.message = "A x produced NaN or Inf";
   }
-  if (batch > 1 || !std::is_same_v<Scalars, double>) {
+  if constexpr (!std::is_same_v<Scalars, double>) {
     result.sample_status = status;
     result.sample_residual.resize(batch);
     for (Eigen::Index k = 0; k < batch; ++k) result.sample_residual[k] = sample(beta, k);

@@ -24,14 +24,7 @@ ScalarRootResult<T> bisect_bracket(G& g, T a, T b, T ga, T gb, const ScalarRootO
                                    ScalarRootResult<T> r) {
   using internal::format_number;
   r.method = ScalarRootMethod::kBisection;
-  if (ga == 0 || gb == 0) {
-    const T root = ga == 0 ? a : b;
-    r.x = r.lower = r.upper = root;
-    r.residual = T(0);
-    r.status = Status::kConverged;
-    r.message = "g is exactly 0 at a bracket end";
-    return r;
-  }
+  if (finish_if_root_at_an_end(r, a, b, ga, gb)) return r;
   const BracketTolerance<T> converged(options);
   const bool a_negative = ga < 0;  // the side of the bracket each new point replaces
   while (!converged(a, b)) {

@@ -207,6 +207,20 @@ void finish_from_bracket(ScalarRootResult<T>& r, T a, T b, T ga, T gb) {
   r.residual = take_a ? ga : gb;
 }
 
+// When g is exactly 0 at an end of the checked bracket, fills r with that
+// root (converged, nothing more to evaluate) and returns true: the first
+// step of every bracketed method.
+template <class T>
+bool finish_if_root_at_an_end(ScalarRootResult<T>& r, T a, T b, T ga, T gb) {
+  if (ga != 0 && gb != 0) return false;
+  const T root = ga == 0 ? a : b;
+  r.x = r.lower = r.upper = root;
+  r.residual = T(0);
+  r.status = Status::kConverged;
+  r.message = "g is exactly 0 at a bracket end";
+  return true;
+}
+
 }  // namespace internal
 
 }  // namespace implicit

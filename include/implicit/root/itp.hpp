@@ -59,14 +59,7 @@ ScalarRootResult<T> itp_bracket(G& g, T a, T b, T ga, T gb, const ScalarRootOpti
   using internal::format_number;
   using std::fabs;
   r.method = ScalarRootMethod::kItp;
-  if (ga == 0 || gb == 0) {
-    const T root = ga == 0 ? a : b;
-    r.x = r.lower = r.upper = root;
-    r.residual = T(0);
-    r.status = Status::kConverged;
-    r.message = "g is exactly 0 at a bracket end";
-    return r;
-  }
+  if (finish_if_root_at_an_end(r, a, b, ga, gb)) return r;
   const BracketTolerance<T> converged(options);
   const T kappa1 = static_cast<T>(options.itp.kappa1);
   const T kappa2_minus_1 = static_cast<T>(options.itp.kappa2 - 1);

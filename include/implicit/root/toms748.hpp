@@ -68,14 +68,7 @@ ScalarRootResult<T> toms748_bracket(G& g, T a, T b, T ga, T gb, const ScalarRoot
                                     ScalarRootResult<T> r) {
   using internal::format_number;
   r.method = ScalarRootMethod::kToms748;
-  if (ga == 0 || gb == 0) {
-    const T root = ga == 0 ? a : b;
-    r.x = r.lower = r.upper = root;
-    r.residual = T(0);
-    r.status = Status::kConverged;
-    r.message = "g is exactly 0 at a bracket end";
-    return r;
-  }
+  if (finish_if_root_at_an_end(r, a, b, ga, gb)) return r;
   const BracketTolerance<T> converged(options);
   Toms748Record<T> record{a, ga, b, gb, ga < 0};
   using Gd = std::remove_reference_t<G>;

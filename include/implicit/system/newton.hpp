@@ -70,15 +70,7 @@ class LineSearchNewton {
     if (!(options_.max_step > 0))
       throw std::invalid_argument("LineSearchNewtonOptions::max_step must be > 0, got " +
                                   std::to_string(options_.max_step));
-    if (!(options_.gmres_rel_tol > 0 && options_.gmres_rel_tol < 1))
-      throw std::invalid_argument("LineSearchNewtonOptions::gmres_rel_tol must be in (0, 1), got " +
-                                  std::to_string(options_.gmres_rel_tol));
-    if (options_.gmres_restart < 1)
-      throw std::invalid_argument("LineSearchNewtonOptions::gmres_restart must be >= 1, got " +
-                                  std::to_string(options_.gmres_restart));
-    if (options_.gmres_max_iter < 1)
-      throw std::invalid_argument("LineSearchNewtonOptions::gmres_max_iter must be >= 1, got " +
-                                  std::to_string(options_.gmres_max_iter));
+    (void)gmres_options();  // validates the three gmres_* fields by name
     options_.line_search.validate("LineSearchNewtonOptions");
   }
 
@@ -121,11 +113,7 @@ class LineSearchNewton {
       }
       slope = static_cast<double>(gradient.dot(d));
     } else {
-      GmresOptions gopt;
-      gopt.rel_tol = options_.gmres_rel_tol;
-      gopt.abs_tol = 0;
-      gopt.restart = options_.gmres_restart;
-      gopt.max_iter = options_.gmres_max_iter;
+      const GmresOptions gopt = gmres_options();
       auto apply = [&](const VectorX<T>& v) -> VectorX<T> {
         return internal::checked_size(jvp(g, p.x, v), n, "solve_root (Newton-Krylov)", "J v");
       };
@@ -171,6 +159,11 @@ class LineSearchNewton {
   }
 
  private:
+  GmresOptions gmres_options() const {
+    return GmresOptions::inexact_newton("LineSearchNewtonOptions", options_.gmres_rel_tol,
+                                        options_.gmres_restart, options_.gmres_max_iter);
+  }
+
   LineSearchNewtonOptions options_;
 };
 
