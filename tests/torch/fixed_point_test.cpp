@@ -274,6 +274,37 @@ TEST(TorchFixedPoint, BadInputIsAClearError) {
   EXPECT_THROW((void)fixed_point(p.map(), at::zeros_like(p.x), {p.w}, bad), std::invalid_argument);
 }
 
+// The promise behind a per-sample `converged`, for every tensor solver at
+// the default tolerances (loose enough that z_k and f(z_k) differ): the
+// returned row satisfies the stated rule, checked on the returned tensor,
+// and the reported residual is that row's own. float64 and float32.
+TEST(TorchFixedPoint, ConvergedHoldsOnTheReturnedRowsForEverySolver) {
+  for (at::ScalarType dtype : {at::kDouble, at::kFloat}) {
+    auto p = make_tanh_problem(6, 9, 3, 0.95, dtype);
+    const double eps = dtype == at::kDouble ? 2.220446049250313e-16 : 1.1920929e-07;
+    for (Solver s :
+         {Solver::kForwardIteration, Solver::kAnderson, Solver::kBroyden, Solver::kNewton}) {
+      ForwardOptions o;
+      o.solver = s;
+      o.stop.rel_tol = dtype == at::kDouble ? 1e-6 : 1e-4;
+      o.stop.abs_tol = 1e-3 * o.stop.rel_tol;
+      auto out = solve(p.map(), at::zeros_like(p.x), o);
+      const at::Tensor fz = p.map()(out.z).detach();
+      const at::Tensor r = (fz - out.z).to(at::kDouble).norm(2, {1});
+      const at::Tensor f_norm = fz.to(at::kDouble).norm(2, {1});
+      const double rel = std::fmax(o.stop.rel_tol, 8 * eps);
+      for (int64_t b = 0; b < 6; ++b) {
+        ASSERT_EQ(out.info->forward.status[b], Status::kConverged) << to_string(s) << " " << b;
+        const double rb = r[b].item<double>();
+        EXPECT_LE(rb, o.stop.abs_tol + rel * f_norm[b].item<double>()) << to_string(s) << " " << b;
+        // The same row, recomputed in the tensor's own precision.
+        EXPECT_NEAR(rb, out.info->forward.residual[b], 64 * eps * (1 + f_norm[b].item<double>()))
+            << to_string(s) << " " << b;
+      }
+    }
+  }
+}
+
 // One NaN sample in a Newton batch: it fails alone, and every other sample
 // gets exactly what it gets when solved by itself (its own GMRES, its own
 // stopping), so one bad sample never changes another's answer.
