@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "implicit/diff/derivative_mode.hpp"
 #include "implicit/fixed_point/anderson.hpp"
 #include "implicit/status.hpp"
 
@@ -64,8 +65,17 @@ struct AdjointOptions {
   // When the chosen method fails: try GMRES, then a dense LU if
   // n <= dense_max_size, and report every attempt in the message.
   bool fallback = true;
+  // How the products with f's derivatives are computed when f has no
+  // hand-written vjp_z / vjp_theta (internal/adjoint_products.hpp): kAuto
+  // records one reverse tape when that is cheaper, kForward never does,
+  // kReverse always does (and throws when Sacado is unavailable).
+  DerivativeMode derivatives = DerivativeMode::kAuto;
 
   void validate() const {
+    if (derivatives != DerivativeMode::kAuto && derivatives != DerivativeMode::kForward &&
+        derivatives != DerivativeMode::kReverse)
+      throw std::invalid_argument("AdjointOptions::derivatives is not a DerivativeMode, got " +
+                                  std::to_string(static_cast<int>(derivatives)));
     if (method != AdjointMethod::kAuto && method != AdjointMethod::kDenseLU &&
         method != AdjointMethod::kGmres && method != AdjointMethod::kFixedPointIteration &&
         method != AdjointMethod::kAnderson)

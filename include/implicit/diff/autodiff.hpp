@@ -11,9 +11,20 @@
 // `jacobian(x)` (hand-written derivatives, for speed), those are used
 // instead; tests check them against the automatic ones.
 //
-// Cost (automatic path, f of cost c): jvp ~ 2-3 c; jacobian ~ ceil(n / 8)
-// passes of ~ 8-wide duals, about n c in all; vjp builds the Jacobian first
-// (forward mode has no cheaper transpose), so supply `vjp` when n is large.
+// Cost (automatic path, f of cost c, x of size n, f(x) of size m):
+//   jvp       one pass of 1-wide duals, ~3-25 c (25 c when f is dominated by
+//             a dense product, which duals cannot vectorise).
+//   vjp       n <= 32 (or kForward): the Jacobian by ceil(n / 8) passes of
+//             8-wide duals (~5-30 c each), then J^T u.
+//             n > 32 with reverse mode (kAuto, or kReverse): one recording
+//             of f on a tape and one reverse sweep, independent of n:
+//             ~30 c for scalar-heavy f, 75-700 c for f dominated by a dense
+//             product (diff/reverse.hpp has the measurements). Memory: one
+//             tape of f, ~60 bytes per scalar operation.
+//   jacobian  ceil(n / 8) passes of 8-wide duals; or, when the rows are far
+//             fewer than the columns (8 (m + 1) < n / 8), one recording and
+//             m reverse sweeps.
+// Every function takes a DerivativeMode (default kAuto) to force a mode.
 
 #include <Eigen/Core>
 #include <stdexcept>
@@ -23,6 +34,7 @@
 #include <utility>
 
 #include "implicit/diff/dual_math.hpp"
+#include "implicit/diff/reverse.hpp"
 
 namespace implicit {
 
@@ -113,43 +125,102 @@ VectorX<T> jvp(const F& f, const VectorX<T>& x, const VectorX<T>& v) {
   }
 }
 
-// The dense Jacobian df/dx (m x n), kJacobianChunk columns per pass.
+namespace internal {
+
+// f recorded on the reverse tape: called with a vector of Rad variables.
 template <class F, class T>
-MatrixX<T> jacobian(const F& f, const VectorX<T>& x) {
+auto recordable(const F& f) {
+  using Var = RadVar<T>;
+  return [&f](const VectorX<Var>& x) { return VectorX<Var>(f(x)); };
+}
+
+template <class F, class T>
+MatrixX<T> forward_jacobian(const F& f, const VectorX<T>& x) {
+  constexpr int kChunk = kJacobianChunk;
+  using D = Dual<T, kChunk>;
+  using Tangent = Eigen::Matrix<T, kChunk, 1>;
+  const Eigen::Index n = x.size();
+  VectorX<D> xd(n);
+  for (Eigen::Index i = 0; i < n; ++i) xd[i] = D(x[i], Tangent::Zero());
+  MatrixX<T> J;
+  for (Eigen::Index start = 0; start < n || (n == 0 && start == 0); start += kChunk) {
+    const Eigen::Index width = std::min<Eigen::Index>(kChunk, n - start);
+    for (Eigen::Index j = 0; j < width; ++j) xd[start + j].derivatives()[j] = T(1);
+    const VectorX<D> yd = f(xd);
+    if (start == 0) J.setZero(yd.size(), n);
+    if (yd.size() != J.rows()) throw_size_mismatch("jacobian", "f(x)", yd.size(), J.rows());
+    for (Eigen::Index i = 0; i < yd.size(); ++i)
+      if (yd[i].derivatives().size())
+        J.row(i).segment(start, width) = yd[i].derivatives().head(width).transpose();
+    for (Eigen::Index j = 0; j < width; ++j) xd[start + j].derivatives()[j] = T(0);
+    if (n == 0) break;
+  }
+  return J;
+}
+
+}  // namespace internal
+
+// The dense Jacobian df/dx (m x n): kJacobianChunk columns per forward pass,
+// or one row per reverse sweep when m is far smaller than n (see above).
+template <class F, class T>
+MatrixX<T> jacobian(const F& f, const VectorX<T>& x, DerivativeMode mode = DerivativeMode::kAuto) {
   if constexpr (internal::has_jacobian<F, VectorX<T>>::value) {
     return f.jacobian(x);
   } else {
-    constexpr int kChunk = internal::kJacobianChunk;
-    using D = Dual<T, kChunk>;
-    using Tangent = Eigen::Matrix<T, kChunk, 1>;
-    const Eigen::Index n = x.size();
-    VectorX<D> xd(n);
-    for (Eigen::Index i = 0; i < n; ++i) xd[i] = D(x[i], Tangent::Zero());
-    MatrixX<T> J;
-    for (Eigen::Index start = 0; start < n || (n == 0 && start == 0); start += kChunk) {
-      const Eigen::Index width = std::min<Eigen::Index>(kChunk, n - start);
-      for (Eigen::Index j = 0; j < width; ++j) xd[start + j].derivatives()[j] = T(1);
-      const VectorX<D> yd = f(xd);
-      if (start == 0) J.setZero(yd.size(), n);
-      if (yd.size() != J.rows())
-        internal::throw_size_mismatch("jacobian", "f(x)", yd.size(), J.rows());
-      for (Eigen::Index i = 0; i < yd.size(); ++i)
-        if (yd[i].derivatives().size())
-          J.row(i).segment(start, width) = yd[i].derivatives().head(width).transpose();
-      for (Eigen::Index j = 0; j < width; ++j) xd[start + j].derivatives()[j] = T(0);
-      if (n == 0) break;
+    constexpr bool available = internal::reverse_available<T>;
+    // Only a wide Jacobian can favour rows; its height costs one f call.
+    const bool wide = mode == DerivativeMode::kReverse ||
+                      (mode == DerivativeMode::kAuto && available && x.size() > 64);
+    if (wide && internal::use_reverse_for_jacobian(mode, available, f(x).size(), x.size())) {
+      if constexpr (available) {
+        const internal::ReverseTape<T> tape(internal::recordable<F, T>(f), x, "jacobian");
+        const Eigen::Index m = tape.output_size();
+        MatrixX<T> J(m, x.size());
+        VectorX<T> e = VectorX<T>::Zero(m);
+        for (Eigen::Index i = 0; i < m; ++i) {
+          e[i] = T(1);
+          J.row(i) = tape.pullback(e).transpose();
+          e[i] = T(0);
+        }
+        return J;
+      }
     }
-    return J;
+    return internal::forward_jacobian(f, x);
   }
 }
 
-// J(x)^T u. Automatic path: the dense Jacobian, then one transposed product.
+namespace internal {
+// The Jacobian of a map R^n -> R^n (fixed points, roots, Newton steps): the
+// hand-written member or forward mode, never a tape (rows are as many as
+// columns, so reverse mode cannot pay), and f is never instantiated on
+// reverse-mode variables.
 template <class F, class T>
-VectorX<T> vjp(const F& f, const VectorX<T>& x, const VectorX<T>& u) {
+MatrixX<T> square_jacobian(const F& f, const VectorX<T>& x) {
+  if constexpr (has_jacobian<F, VectorX<T>>::value) {
+    return f.jacobian(x);
+  } else {
+    return forward_jacobian(f, x);
+  }
+}
+}  // namespace internal
+
+// J(x)^T u: by the hand-written vjp member, or forward or reverse mode by
+// the cost model above.
+template <class F, class T>
+VectorX<T> vjp(const F& f, const VectorX<T>& x, const VectorX<T>& u,
+               DerivativeMode mode = DerivativeMode::kAuto) {
   if constexpr (internal::has_vjp<F, VectorX<T>>::value) {
     return f.vjp(x, u);
   } else {
-    const MatrixX<T> J = jacobian(f, x);
+    if (internal::use_reverse_for_vjp(mode, internal::reverse_available<T>, x.size())) {
+      if constexpr (internal::reverse_available<T>) {
+        const internal::ReverseTape<T> tape(internal::recordable<F, T>(f), x, "vjp");
+        if (tape.output_size() != u.size())
+          internal::throw_size_mismatch("vjp", "f(x)", tape.output_size(), u.size());
+        return tape.pullback(u);
+      }
+    }
+    const MatrixX<T> J = internal::forward_jacobian(f, x);
     if (J.rows() != u.size()) internal::throw_size_mismatch("vjp", "f(x)", J.rows(), u.size());
     return J.transpose() * u;
   }

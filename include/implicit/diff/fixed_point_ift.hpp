@@ -14,7 +14,9 @@
 // error in the derivative is of the order of the forward residual.
 //
 // Derivatives of f come from the map's hand-written members (jvp_z, vjp_z,
-// jacobian_z, *_theta; see parametric.hpp) or from forward-mode AD. All
+// jacobian_z, *_theta; see parametric.hpp) or from AD: forward mode for
+// JVPs and square Jacobians, reverse mode (a tape of f recorded once at z*,
+// swept once per product) for VJPs when that is cheaper. All
 // three functions throw std::invalid_argument on wrong sizes or NaN/Inf in
 // their inputs, and report a failed linear solve (I - J singular, or an
 // iteration that does not converge) as a status with NaN values.
@@ -25,6 +27,7 @@
 #include "implicit/diff/adjoint_options.hpp"
 #include "implicit/diff/autodiff.hpp"
 #include "implicit/diff/parametric.hpp"
+#include "implicit/internal/adjoint_products.hpp"
 #include "implicit/internal/linear_system.hpp"
 
 namespace implicit {
@@ -58,28 +61,40 @@ void check_same_size(const char* who, const char* name, const VectorX<T>& v,
 }  // namespace internal
 
 // thetabar = (df/dtheta)^T u with u = (df/dz)^T u + zbar at z*.
+//
+// Cost, for f without hand-written derivatives (c: one f evaluation):
+//   dense LU (n <= dense_max_size): df/dz by ceil(n / 8) forward passes
+//     (~5-30 c each) and n^3 / 3 flops; then one reverse recording and sweep
+//     for thetabar when p > 32 (~30-700 c, independent of p), else
+//     ceil(p / 8) forward passes.
+//   GMRES / iterations: one reverse recording of f at z*, then one sweep per
+//     product (~15-500 c each, see diff/reverse.hpp), the last one giving
+//     thetabar; no dense matrix. Memory: one tape of f, flat in the number
+//     of forward iterations (only z* is used).
+// AdjointOptions::derivatives forces forward or reverse mode.
 template <class Map, class T>
 AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& theta,
                                           const VectorX<T>& z_star, const VectorX<T>& zbar,
                                           const AdjointOptions& options = {}) {
   internal::check_map_inputs("fixed_point_vjp", map, theta, z_star);
   internal::check_same_size("fixed_point_vjp", "zbar", zbar, z_star.size());
-  const auto f_of_z = bind_theta(map, theta);
-  const internal::LazyJacobian<std::decay_t<decltype(f_of_z)>, T> jac(f_of_z, z_star);
+  options.validate();
+  const internal::AdjointProducts<Map, T> products(map, theta, z_star, options.derivatives,
+                                                   "fixed_point_vjp");
   const Eigen::Index n = z_star.size();
   auto apply_k = [&](const VectorX<T>& u) -> VectorX<T> {
-    return internal::checked_size(internal::transpose_product(f_of_z, jac, z_star, u), n,
-                                  "fixed_point_vjp", "(df/dz)^T u");
+    return internal::checked_size(products.state(u), n, "fixed_point_vjp", "(df/dz)^T u");
   };
   auto apply_a = [&](const VectorX<T>& u) -> VectorX<T> { return u - apply_k(u); };
   auto dense_a = [&]() -> MatrixX<T> {
     return MatrixX<T>::Identity(n, n) -
-           internal::checked_shape(jac.get(), n, n, "fixed_point_vjp", "df/dz").transpose();
+           internal::checked_shape(products.state_jacobian(), n, n, "fixed_point_vjp", "df/dz")
+               .transpose();
   };
   auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, zbar, options);
   VectorX<T> theta_bar =
-      solve.ok() ? internal::checked_size(vjp(bind_state(map, z_star), theta, solve.x),
-                                          theta.size(), "fixed_point_vjp", "(df/dtheta)^T u")
+      solve.ok() ? internal::checked_size(products.parameters(solve.x), theta.size(),
+                                          "fixed_point_vjp", "(df/dtheta)^T u")
                  : internal::nan_vector<T>(theta.size());
   return internal::to_adjoint_result(solve, std::move(theta_bar));
 }
@@ -110,16 +125,20 @@ AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& thet
 }
 
 // The full n x p Jacobian dz*/dtheta = (I - J)^{-1} B, by one dense LU with
-// p right-hand sides (cost: n + p JVP passes, n^3/3 + n^2 p flops).
+// p right-hand sides. Cost: J by ceil(n / 8) forward passes; B by columns
+// (ceil(p / 8) forward passes) or, when p is far larger than n
+// (8 (n + 1) < p / 8, e.g. the weights of a layer), by rows (one reverse
+// recording and n sweeps); n^3 / 3 + n^2 p flops. `mode` forces B's mode.
 template <class Map, class T>
 AdjointResult<MatrixX<T>> fixed_point_jacobian(const Map& map, const VectorX<T>& theta,
-                                               const VectorX<T>& z_star) {
+                                               const VectorX<T>& z_star,
+                                               DerivativeMode mode = DerivativeMode::kAuto) {
   internal::check_map_inputs("fixed_point_jacobian", map, theta, z_star);
   const Eigen::Index n = z_star.size();
   const MatrixX<T> a =
-      MatrixX<T>::Identity(n, n) - internal::checked_shape(jacobian(bind_theta(map, theta), z_star),
+      MatrixX<T>::Identity(n, n) - internal::checked_shape(internal::square_jacobian(bind_theta(map, theta), z_star),
                                                            n, n, "fixed_point_jacobian", "df/dz");
-  const MatrixX<T> b = internal::checked_shape(jacobian(bind_state(map, z_star), theta), n,
+  const MatrixX<T> b = internal::checked_shape(jacobian(bind_state(map, z_star), theta, mode), n,
                                                theta.size(), "fixed_point_jacobian", "df/dtheta");
   return internal::dense_derivative(a, b);
 }

@@ -17,27 +17,29 @@
 
 namespace implicit {
 
+// Costs as for fixed_point_vjp (diff/fixed_point_ift.hpp), with g for f.
 template <class Map, class T>
 AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta, const VectorX<T>& x_star,
                                    const VectorX<T>& xbar, const AdjointOptions& options = {}) {
   internal::check_map_inputs("root_vjp", g, theta, x_star);
   internal::check_same_size("root_vjp", "xbar", xbar, x_star.size());
-  const auto g_of_x = bind_theta(g, theta);
-  const internal::LazyJacobian<std::decay_t<decltype(g_of_x)>, T> jac(g_of_x, x_star);
+  options.validate();
+  const internal::AdjointProducts<Map, T> products(g, theta, x_star, options.derivatives,
+                                                   "root_vjp");
   const Eigen::Index n = x_star.size();
   auto apply_a = [&](const VectorX<T>& u) -> VectorX<T> {
-    return internal::checked_size(internal::transpose_product(g_of_x, jac, x_star, u), n,
-                                  "root_vjp", "(dg/dx)^T u");
+    return internal::checked_size(products.state(u), n, "root_vjp", "(dg/dx)^T u");
   };
   auto dense_a = [&]() -> MatrixX<T> {
-    return internal::checked_shape(jac.get(), n, n, "root_vjp", "dg/dx").transpose();
+    return internal::checked_shape(products.state_jacobian(), n, n, "root_vjp", "dg/dx")
+        .transpose();
   };
   using NoFixedPointForm = decltype(apply_a);
   auto solve = internal::solve_linear_system(
       apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), xbar, options);
   VectorX<T> theta_bar =
-      solve.ok() ? VectorX<T>(-internal::checked_size(vjp(bind_state(g, x_star), theta, solve.x),
-                                                      theta.size(), "root_vjp", "(dg/dtheta)^T u"))
+      solve.ok() ? VectorX<T>(-internal::checked_size(products.parameters(solve.x), theta.size(),
+                                                      "root_vjp", "(dg/dtheta)^T u"))
                  : internal::nan_vector<T>(theta.size());
   return internal::to_adjoint_result(solve, std::move(theta_bar));
 }
@@ -103,15 +105,17 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
   return root_jvp(g, theta, forward.x, dtheta, options);
 }
 
-// dx*/dtheta = -G_x^{-1} G_theta (n x p), one dense LU.
+// dx*/dtheta = -G_x^{-1} G_theta (n x p), one dense LU; G_theta by columns or
+// rows as in fixed_point_jacobian.
 template <class Map, class T>
 AdjointResult<MatrixX<T>> root_jacobian(const Map& g, const VectorX<T>& theta,
-                                        const VectorX<T>& x_star) {
+                                        const VectorX<T>& x_star,
+                                        DerivativeMode mode = DerivativeMode::kAuto) {
   internal::check_map_inputs("root_jacobian", g, theta, x_star);
   const Eigen::Index n = x_star.size();
-  const MatrixX<T> a = internal::checked_shape(jacobian(bind_theta(g, theta), x_star), n, n,
+  const MatrixX<T> a = internal::checked_shape(internal::square_jacobian(bind_theta(g, theta), x_star), n, n,
                                                "root_jacobian", "dg/dx");
-  const MatrixX<T> b = -internal::checked_shape(jacobian(bind_state(g, x_star), theta), n,
+  const MatrixX<T> b = -internal::checked_shape(jacobian(bind_state(g, x_star), theta, mode), n,
                                                 theta.size(), "root_jacobian", "dg/dtheta");
   return internal::dense_derivative(a, b);
 }

@@ -82,7 +82,7 @@ class Newton {
     if (dense) {
       const MatrixX<T> a =
           MatrixX<T>::Identity(n, n) -
-          internal::checked_shape(jacobian(f, z), n, n, "solve_fixed_point (Newton)", "df/dz");
+          internal::checked_shape(internal::square_jacobian(f, z), n, n, "solve_fixed_point (Newton)", "df/dz");
       solve = solve_dense_lu(a, g);
     } else {
       const GmresOptions gopt = gmres_options();

@@ -31,29 +31,17 @@ class LazyJacobian {
   LazyJacobian(const F& f, const VectorX<T>& x) : f_(f), x_(x) {}
   const MatrixX<T>& get() const {
     if (!value_)
-      value_ = checked_shape(implicit::jacobian(f_, x_), x_.size(), x_.size(),
+      value_ = checked_shape(implicit::internal::square_jacobian(f_, x_), x_.size(), x_.size(),
                              "implicit differentiation", "the Jacobian of f in z");
     return *value_;
   }
+  bool formed() const { return value_.has_value(); }
 
  private:
   const F& f_;
   const VectorX<T>& x_;
   mutable std::optional<MatrixX<T>> value_;
 };
-
-// J^T u through a hand-written vjp when the map has one, else the cached
-// dense Jacobian (forward mode has no cheaper transpose product).
-template <class F, class T>
-VectorX<T> transpose_product(const F& f, const LazyJacobian<F, T>& jac, const VectorX<T>& x,
-                             const VectorX<T>& u) {
-  if constexpr (has_vjp<F, VectorX<T>>::value) {
-    return f.vjp(x, u);
-  } else {
-    (void)x;
-    return jac.get().transpose() * u;
-  }
-}
 
 template <class T>
 VectorX<T> nan_vector(Eigen::Index n) {

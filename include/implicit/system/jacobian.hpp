@@ -34,7 +34,7 @@ bool system_jacobian(const G& g, const SystemPoint<T>& p, JacobianMethod method,
                      StepReport& report) {
   const Eigen::Index n = p.x.size();
   if (method == JacobianMethod::kAutomatic) {
-    J = implicit::jacobian(g, p.x);
+    J = implicit::internal::square_jacobian(g, p.x);
     ++report.jacobian_evaluations;
     if (J.rows() != n || J.cols() != n)
       throw std::invalid_argument(
