@@ -95,7 +95,7 @@ struct LogisticMarket {
 VectorXd layer_theta(int n) {
   VectorXd theta(n * n + n);
   for (Eigen::Index i = 0; i < theta.size(); ++i)
-    theta[i] = 0.9 * std::sin(1.3 * i + 0.2) / std::sqrt(double(n));
+    theta[i] = 0.9 * std::sin(0.7 * double(i) * double(i) + 0.2) / std::sqrt(double(n));  // contraction ~0.5
   return theta;
 }
 

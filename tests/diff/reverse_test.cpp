@@ -105,8 +105,8 @@ TEST(Reverse, VjpMatchesForwardModeAndFiniteDifferencesFrom10To1000Inputs) {
 }
 
 TEST(Reverse, VjpOfAMillionInputsPassesTheDirectionalCheck) {
-  // (J^T u) . v = u . (J v), J v by one forward pass and by central
-  // differences: a check of all 10^6 partials at the cost of three passes.
+  // (J^T u) . v = u . (J v), J v by one forward pass (an independent code
+  // path) and by central differences: all p partials at three passes' cost.
   for (int p : {10'000, 1'000'000}) {
     const Coupled f{1};
     const Vec x = Vec::LinSpaced(p, -1, 1);
@@ -117,11 +117,18 @@ TEST(Reverse, VjpOfAMillionInputsPassesTheDirectionalCheck) {
     ASSERT_EQ(grad.size(), p);
     const double reverse = grad.dot(v);
     const double forward = u.dot(jvp(f, x, v));
-    const double h = 1e-6;
-    const double fd = u.dot((f(Vec(x + h * v)) - f(Vec(x - h * v))) / (2 * h));
-    // The sums have p terms: rounding ~p eps |terms| ~1e-10 at p = 10^6.
+    // Both sum p terms of size ~1 in another order: rounding ~sqrt(p) eps
+    // per unit, far below 1e-9.
     EXPECT_NEAR(reverse, forward, 1e-9 * std::max(1.0, std::abs(forward))) << "p = " << p;
-    EXPECT_NEAR(reverse, fd, 1e-5 * std::max(1.0, std::abs(fd))) << "p = " << p;
+    // f itself sums p terms, so its rounding (random walk, ~sqrt(p) p eps)
+    // divided by h bounds what a difference quotient resolves: 1e-4 at
+    // p = 10^4, but ~0.2 at 10^6, where only the forward check above holds.
+    const double h = 1e-6;
+    const double fd_noise = 4 * std::sqrt(double(p)) * p * 2.2e-16 / h;
+    if (fd_noise < 1e-3) {
+      const double fd = u.dot((f(Vec(x + h * v)) - f(Vec(x - h * v))) / (2 * h));
+      EXPECT_NEAR(reverse, fd, fd_noise + 1e-6 * std::abs(fd)) << "p = " << p;
+    }
   }
 }
 
@@ -147,10 +154,13 @@ struct PlainLayer {
   }
 };
 
+// Entries like uniform draws in [-scale, scale] / sqrt(n): the spectral
+// radius of df/dz is then about scale / sqrt(3) < 1, so every adjoint
+// method, the plain iteration included, converges.
 Vec plain_layer_theta(int n, double scale) {
   Vec theta(n * n + n);
   for (Eigen::Index i = 0; i < theta.size(); ++i)
-    theta[i] = scale * std::sin(1.3 * i + 0.2) / std::sqrt(double(n));
+    theta[i] = scale * std::sin(0.7 * double(i) * double(i) + 0.2) / std::sqrt(double(n));
   return theta;
 }
 
