@@ -14,8 +14,15 @@
 //                                  (KIN_FP, m = 5) and a hand-written
 //                                  dense-LU adjoint: the C++ peer
 //   vjp       (df/dtheta)^T u alone at a fixed z, p = n^2 + n from 110 to
-//             ~10^6, forward against reverse mode; and on a scalar-heavy
-//             model (a logistic market of 15 goods, 465 parameters).
+//             ~10^6: forward mode, reverse mode (Sacado Rad: one recording
+//             and sweep, as vjp() does; and one more sweep of a recorded
+//             tape, as GMRES's products do), and, when ADOL-C is found
+//             (libadolc-dev), ADOL-C's taping + fos_reverse and fos_reverse
+//             alone: the measurement behind the choice of Rad
+//             (diff/reverse.hpp). ADOL-C writes ./ADOLC-*.tap once a tape
+//             outgrows its buffers (n = 1000), so run this from a scratch
+//             directory. Also on a scalar-heavy model (a logistic market of
+//             15 goods, 465 parameters).
 //
 // Usage: reverse_bench [--quick]   (--quick: n <= 100, fewer repeats)
 
@@ -31,9 +38,33 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "implicit.hpp"
+
+#ifdef IMPLICIT_BENCH_ADOLC
+#include <adolc/adolc.h>
+namespace Eigen {
+template <>
+struct NumTraits<adouble> : NumTraits<double> {
+  using Real = adouble;
+  using NonInteger = adouble;
+  using Nested = adouble;
+  using Literal = adouble;
+  enum {
+    IsComplex = 0,
+    IsInteger = 0,
+    IsSigned = 1,
+    RequireInitialization = 1,
+    ReadCost = 1,
+    AddCost = 3,
+    MulCost = 3
+  };
+};
+}  // namespace Eigen
+#endif
 
 namespace {
 
@@ -164,6 +195,50 @@ double kinsol_gradient(SUNContext context, const VectorXd& theta, int n) {
   return grad_w.sum() + sa.sum();
 }
 
+#ifdef IMPLICIT_BENCH_ADOLC
+// ADOL-C on the same VJP: theta active, z a constant, as vjp(bind_state)
+// records it. Returns {taping + one fos_reverse, fos_reverse alone}.
+template <class Map>
+std::pair<double, double> adolc_vjp_seconds(const Map& f, const VectorXd& theta,
+                                             const VectorXd& z, const VectorXd& u,
+                                             double budget) {
+  const int p = static_cast<int>(theta.size()), n = static_cast<int>(z.size());
+  constexpr short kTag = 7;
+  std::vector<double> y(n), weights(u.data(), u.data() + n);
+  VectorXd grad(p);
+  auto record = [&] {
+    trace_on(kTag, 1);
+    VectorX<adouble> th(p), zz(n);
+    for (int i = 0; i < p; ++i) th[i] <<= theta[i];
+    for (int i = 0; i < n; ++i) zz[i] = z[i];
+    VectorX<adouble> out = f(th, zz);
+    for (int i = 0; i < n; ++i) out[i] >>= y[i];
+    trace_off();
+  };
+  const double both = median_seconds([&] {
+    record();
+    fos_reverse(kTag, n, p, weights.data(), grad.data());
+  }, budget);
+  record();
+  const double sweep = median_seconds([&] { fos_reverse(kTag, n, p, weights.data(), grad.data()); }, budget);
+  return {both, sweep};
+}
+#endif
+
+// One more sweep of a tape recorded once: the cost of each adjoint product.
+template <class F>
+double rad_sweep_seconds(const F& f, const VectorXd& x, const VectorXd& u, double budget) {
+#if IMPLICIT_HAVE_REVERSE
+  const implicit::internal::ReverseTape<double> tape(
+      implicit::internal::recordable<F, double>(f), x, "reverse_bench");
+  volatile double sink = 0;
+  return median_seconds([&] { sink = sink + tape.pullback(u)[0]; }, budget);
+#else
+  (void)f, (void)x, (void)u, (void)budget;
+  return NAN;
+#endif
+}
+
 template <class Map>
 double f_seconds(const Map& f, const VectorXd& theta, int n, double budget) {
   const VectorXd z = VectorXd::Constant(n, 0.1);
@@ -205,7 +280,8 @@ int main(int argc, char** argv) {
   }
 
   std::printf("\nVJP (df/dtheta)^T u at a fixed z, tanh(W z + x)\n");
-  std::printf("%6s %9s %10s %12s %12s\n", "n", "p", "f (us)", "forward", "reverse");
+  std::printf("%6s %9s %10s %10s %14s %10s %16s %12s\n", "n", "p", "f (us)", "forward",
+              "Rad rec+sweep", "Rad sweep", "ADOL-C tape+rev", "ADOL-C rev");
   std::vector<int> vjp_sizes = quick ? std::vector<int>{10, 31, 100} : std::vector<int>{10, 31, 100, 316, 1000};
   for (int n : vjp_sizes) {
     const VectorXd theta = layer_theta(n);
@@ -218,7 +294,13 @@ int main(int argc, char** argv) {
     if (n <= 31)
       t_forward = median_seconds([&] { sink = sink + implicit::vjp(of_theta, theta, u, DerivativeMode::kForward)[0]; }, budget);
     const double t_reverse = median_seconds([&] { sink = sink + implicit::vjp(of_theta, theta, u, DerivativeMode::kReverse)[0]; }, budget);
-    std::printf("%6d %9d %10.2f %12.1f %12.1f\n", n, n * n + n, tf * 1e6, t_forward / tf, t_reverse / tf);
+    const double t_sweep = rad_sweep_seconds(of_theta, theta, u, budget);
+    double t_adolc = NAN, t_adolc_sweep = NAN;
+#ifdef IMPLICIT_BENCH_ADOLC
+    std::tie(t_adolc, t_adolc_sweep) = adolc_vjp_seconds(plain, theta, z, u, budget);
+#endif
+    std::printf("%6d %9d %10.2f %10.1f %14.1f %10.1f %16.1f %12.1f\n", n, n * n + n, tf * 1e6,
+                t_forward / tf, t_reverse / tf, t_sweep / tf, t_adolc / tf, t_adolc_sweep / tf);
   }
 
   {

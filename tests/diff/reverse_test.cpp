@@ -11,6 +11,7 @@
 
 #include "implicit.hpp"
 #include "implicit/diff/finite_difference.hpp"
+#include "implicit/problems/nonlinear_systems.hpp"
 #include "support.hpp"
 
 #if IMPLICIT_HAVE_REVERSE
@@ -265,6 +266,29 @@ TEST(Reverse, FixedPointJacobianByRowsEqualsColumns) {
   const auto columns = fixed_point_jacobian(f, theta, z, DerivativeMode::kForward);
   ASSERT_TRUE(rows.ok() && columns.ok());
   EXPECT_LE((rows.value - columns.value).cwiseAbs().maxCoeff(), 1e-12);
+}
+
+TEST(Reverse, JacobiansOfTheLiteratureSystemsMatchForwardMode) {
+  // The MGH and test_nonlin systems (problems/nonlinear_systems.hpp), each
+  // at its standard start and at 10x it: every row by a reverse sweep
+  // against every column by forward mode. Both are exact derivatives, so
+  // they agree to rounding relative to the Jacobian's size.
+  auto instances = more_garbow_hillstrom_instances();
+  for (auto& extra : test_nonlin_instances()) instances.push_back(extra);
+  int checked = 0;
+  for (const auto& instance : instances) {
+    for (double factor : {1.0, 10.0}) {
+      const Vec x = scaled_start(instance, factor);
+      const Mat forward = jacobian(instance.g, x, DerivativeMode::kForward);
+      if (!forward.allFinite()) continue;  // a start outside the domain
+      const Mat reverse = jacobian(instance.g, x, DerivativeMode::kReverse);
+      EXPECT_LE((reverse - forward).cwiseAbs().maxCoeff(),
+                1e-13 * std::max(1.0, forward.cwiseAbs().maxCoeff()))
+          << instance.name << " at " << factor << " x0";
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 70);
 }
 
 TEST(Reverse, TwoThreadsDifferentiatingAtOnceGetTheirOwnAnswers) {
