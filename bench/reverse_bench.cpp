@@ -68,12 +68,12 @@ struct NumTraits<adouble> : NumTraits<double> {
 
 namespace {
 
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
 using implicit::AdjointOptions;
 using implicit::DerivativeMode;
 using implicit::MatrixX;
 using implicit::VectorX;
-using Eigen::MatrixXd;
-using Eigen::VectorXd;
 
 using Clock = std::chrono::steady_clock;
 
@@ -115,8 +115,8 @@ struct LogisticMarket {
     for (int i = 0; i < n; ++i) {
       T sum = T(0);
       for (int j = 0; j < n; ++j)
-        sum = sum + theta[i * n + j] / (T(1) + exp(theta[n * n + i * n + j] * z[j] -
-                                                    theta[2 * n * n + i]));
+        sum = sum + theta[i * n + j] /
+                        (T(1) + exp(theta[n * n + i * n + j] * z[j] - theta[2 * n * n + i]));
       out[i] = sum;
     }
     return out;
@@ -126,7 +126,8 @@ struct LogisticMarket {
 VectorXd layer_theta(int n) {
   VectorXd theta(n * n + n);
   for (Eigen::Index i = 0; i < theta.size(); ++i)
-    theta[i] = 0.9 * std::sin(0.7 * double(i) * double(i) + 0.2) / std::sqrt(double(n));  // contraction ~0.5
+    theta[i] = 0.9 * std::sin(0.7 * double(i) * double(i) + 0.2) /
+               std::sqrt(double(n));  // contraction ~0.5
   return theta;
 }
 
@@ -140,12 +141,12 @@ implicit::FixedPointOptions forward_options() {
 
 template <class Map>
 double ift_gradient(const Map& f, const VectorXd& theta, int n, const AdjointOptions& adjoint) {
-  auto forward = implicit::solve_fixed_point(implicit::bind_theta(f, theta),
-                                             VectorXd(VectorXd::Zero(n)), implicit::Anderson(),
-                                             forward_options());
+  auto forward =
+      implicit::solve_fixed_point(implicit::bind_theta(f, theta), VectorXd(VectorXd::Zero(n)),
+                                  implicit::Anderson(), forward_options());
   if (!forward.ok()) std::fprintf(stderr, "forward failed: %s\n", forward.brief_report().c_str());
-  const auto g = implicit::fixed_point_vjp(f, theta, forward.x, VectorXd(VectorXd::Ones(n)),
-                                           adjoint);
+  const auto g =
+      implicit::fixed_point_vjp(f, theta, forward.x, VectorXd(VectorXd::Ones(n)), adjoint);
   if (!g.ok()) std::fprintf(stderr, "adjoint failed: %s\n", g.brief_report().c_str());
   return g.value.sum();
 }
@@ -199,9 +200,8 @@ double kinsol_gradient(SUNContext context, const VectorXd& theta, int n) {
 // ADOL-C on the same VJP: theta active, z a constant, as vjp(bind_state)
 // records it. Returns {taping + one fos_reverse, fos_reverse alone}.
 template <class Map>
-std::pair<double, double> adolc_vjp_seconds(const Map& f, const VectorXd& theta,
-                                             const VectorXd& z, const VectorXd& u,
-                                             double budget) {
+std::pair<double, double> adolc_vjp_seconds(const Map& f, const VectorXd& theta, const VectorXd& z,
+                                            const VectorXd& u, double budget) {
   const int p = static_cast<int>(theta.size()), n = static_cast<int>(z.size());
   constexpr short kTag = 7;
   std::vector<double> y(n), weights(u.data(), u.data() + n);
@@ -215,12 +215,15 @@ std::pair<double, double> adolc_vjp_seconds(const Map& f, const VectorXd& theta,
     for (int i = 0; i < n; ++i) out[i] >>= y[i];
     trace_off();
   };
-  const double both = median_seconds([&] {
-    record();
-    fos_reverse(kTag, n, p, weights.data(), grad.data());
-  }, budget);
+  const double both = median_seconds(
+      [&] {
+        record();
+        fos_reverse(kTag, n, p, weights.data(), grad.data());
+      },
+      budget);
   record();
-  const double sweep = median_seconds([&] { fos_reverse(kTag, n, p, weights.data(), grad.data()); }, budget);
+  const double sweep =
+      median_seconds([&] { fos_reverse(kTag, n, p, weights.data(), grad.data()); }, budget);
   return {both, sweep};
 }
 #endif
@@ -229,8 +232,8 @@ std::pair<double, double> adolc_vjp_seconds(const Map& f, const VectorXd& theta,
 template <class F>
 double rad_sweep_seconds(const F& f, const VectorXd& x, const VectorXd& u, double budget) {
 #if IMPLICIT_HAVE_REVERSE
-  const implicit::internal::ReverseTape<double> tape(
-      implicit::internal::recordable<F, double>(f), x, "reverse_bench");
+  const implicit::internal::ReverseTape<double> tape(implicit::internal::recordable<F, double>(f),
+                                                     x, "reverse_bench");
   volatile double sink = 0;
   return median_seconds([&] { sink = sink + tape.pullback(u)[0]; }, budget);
 #else
@@ -257,8 +260,8 @@ int main(int argc, char** argv) {
   std::printf("reverse mode: %s\n\n", IMPLICIT_HAVE_REVERSE ? "Sacado Rad" : "unavailable");
 
   std::printf("forward solve + IFT gradient of sum(z*), tanh(W z + x)\n");
-  std::printf("%6s %9s %10s %12s %12s %15s %12s\n", "n", "p", "f (us)", "TanhLayer",
-              "plain auto", "plain forward", "KINSOL+LU");
+  std::printf("%6s %9s %10s %12s %12s %15s %12s\n", "n", "p", "f (us)", "TanhLayer", "plain auto",
+              "plain forward", "KINSOL+LU");
   std::vector<int> sizes = quick ? std::vector<int>{10, 100} : std::vector<int>{10, 100, 1000};
   for (int n : sizes) {
     const VectorXd theta = layer_theta(n);
@@ -266,15 +269,19 @@ int main(int argc, char** argv) {
     const implicit::TanhLayer layer(n);
     const double tf = f_seconds(plain, theta, n, budget / 4);
     volatile double sink = 0;
-    const double t_layer = median_seconds([&] { sink = sink + ift_gradient(layer, theta, n, {}); }, budget);
-    const double t_auto = median_seconds([&] { sink = sink + ift_gradient(plain, theta, n, {}); }, budget);
+    const double t_layer =
+        median_seconds([&] { sink = sink + ift_gradient(layer, theta, n, {}); }, budget);
+    const double t_auto =
+        median_seconds([&] { sink = sink + ift_gradient(plain, theta, n, {}); }, budget);
     double t_forward = NAN;
     if (n <= 100) {
       AdjointOptions forward;
       forward.derivatives = DerivativeMode::kForward;
-      t_forward = median_seconds([&] { sink = sink + ift_gradient(plain, theta, n, forward); }, budget, 1);
+      t_forward =
+          median_seconds([&] { sink = sink + ift_gradient(plain, theta, n, forward); }, budget, 1);
     }
-    const double t_kinsol = median_seconds([&] { sink = sink + kinsol_gradient(context, theta, n); }, budget);
+    const double t_kinsol =
+        median_seconds([&] { sink = sink + kinsol_gradient(context, theta, n); }, budget);
     std::printf("%6d %9d %10.2f %12.0f %12.0f %15.0f %12.0f\n", n, n * n + n, tf * 1e6,
                 t_layer / tf, t_auto / tf, t_forward / tf, t_kinsol / tf);
   }
@@ -282,7 +289,8 @@ int main(int argc, char** argv) {
   std::printf("\nVJP (df/dtheta)^T u at a fixed z, tanh(W z + x)\n");
   std::printf("%6s %9s %10s %10s %14s %10s %16s %12s\n", "n", "p", "f (us)", "forward",
               "Rad rec+sweep", "Rad sweep", "ADOL-C tape+rev", "ADOL-C rev");
-  std::vector<int> vjp_sizes = quick ? std::vector<int>{10, 31, 100} : std::vector<int>{10, 31, 100, 316, 1000};
+  std::vector<int> vjp_sizes =
+      quick ? std::vector<int>{10, 31, 100} : std::vector<int>{10, 31, 100, 316, 1000};
   for (int n : vjp_sizes) {
     const VectorXd theta = layer_theta(n);
     const PlainLayer plain{n};
@@ -292,8 +300,12 @@ int main(int argc, char** argv) {
     volatile double sink = 0;
     double t_forward = NAN;
     if (n <= 31)
-      t_forward = median_seconds([&] { sink = sink + implicit::vjp(of_theta, theta, u, DerivativeMode::kForward)[0]; }, budget);
-    const double t_reverse = median_seconds([&] { sink = sink + implicit::vjp(of_theta, theta, u, DerivativeMode::kReverse)[0]; }, budget);
+      t_forward = median_seconds(
+          [&] { sink = sink + implicit::vjp(of_theta, theta, u, DerivativeMode::kForward)[0]; },
+          budget);
+    const double t_reverse = median_seconds(
+        [&] { sink = sink + implicit::vjp(of_theta, theta, u, DerivativeMode::kReverse)[0]; },
+        budget);
     const double t_sweep = rad_sweep_seconds(of_theta, theta, u, budget);
     double t_adolc = NAN, t_adolc_sweep = NAN;
 #ifdef IMPLICIT_BENCH_ADOLC
@@ -312,11 +324,18 @@ int main(int argc, char** argv) {
     const double tf = f_seconds(market, theta, n, budget / 4);
     const auto of_theta = implicit::bind_state(market, z);
     volatile double sink = 0;
-    const double t_forward = median_seconds([&] { sink = sink + implicit::vjp(of_theta, theta, u, DerivativeMode::kForward)[0]; }, budget);
-    const double t_reverse = median_seconds([&] { sink = sink + implicit::vjp(of_theta, theta, u, DerivativeMode::kReverse)[0]; }, budget);
-    std::printf("\nVJP, logistic market (n = %d, p = %d, scalar-heavy): f %.2f us, forward %.1f f, reverse %.1f f\n",
-                n, int(theta.size()), tf * 1e6, t_forward / tf, t_reverse / tf);
-    const double t_grad = median_seconds([&] { sink = sink + ift_gradient(market, theta, n, {}); }, budget);
+    const double t_forward = median_seconds(
+        [&] { sink = sink + implicit::vjp(of_theta, theta, u, DerivativeMode::kForward)[0]; },
+        budget);
+    const double t_reverse = median_seconds(
+        [&] { sink = sink + implicit::vjp(of_theta, theta, u, DerivativeMode::kReverse)[0]; },
+        budget);
+    std::printf(
+        "\nVJP, logistic market (n = %d, p = %d, scalar-heavy): f %.2f us, forward %.1f f, reverse "
+        "%.1f f\n",
+        n, int(theta.size()), tf * 1e6, t_forward / tf, t_reverse / tf);
+    const double t_grad =
+        median_seconds([&] { sink = sink + ift_gradient(market, theta, n, {}); }, budget);
     std::printf("forward solve + IFT gradient, logistic market: %.0f f\n", t_grad / tf);
   }
   SUNContext_Free(&context);

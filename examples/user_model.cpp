@@ -21,7 +21,8 @@ struct Market {
     for (int i = 0; i < n; ++i) {
       T sum = T(0);
       for (int j = 0; j < n; ++j)
-        sum = sum + theta[i * n + j] / (T(1) + exp(theta[n * n + i * n + j] * z[j] - theta[2 * n * n + i]));
+        sum = sum + theta[i * n + j] /
+                        (T(1) + exp(theta[n * n + i * n + j] * z[j] - theta[2 * n * n + i]));
       demand[i] = sum;
     }
     return demand;
@@ -49,11 +50,13 @@ int main() {
   Eigen::VectorXd v(theta.size());
   for (Eigen::Index i = 0; i < v.size(); ++i) v[i] = std::cos(0.37 * i);
   const double h = 1e-6;
-  const double fd = (equilibrium(theta + h * v).x.sum() - equilibrium(theta - h * v).x.sum()) / (2 * h);
+  const double fd =
+      (equilibrium(theta + h * v).x.sum() - equilibrium(theta - h * v).x.sum()) / (2 * h);
   const double error = std::abs(grad.value.dot(v) - fd);
-  std::cout << solve.brief_report() << "\n" << grad.brief_report() << "\ndL/dtheta . v = "
-            << grad.value.dot(v) << ", central differences " << fd << ", error " << error
-            << " (reverse mode " << (IMPLICIT_HAVE_REVERSE ? "on" : "off") << ")\n";
+  std::cout << solve.brief_report() << "\n"
+            << grad.brief_report() << "\ndL/dtheta . v = " << grad.value.dot(v)
+            << ", central differences " << fd << ", error " << error << " (reverse mode "
+            << (IMPLICIT_HAVE_REVERSE ? "on" : "off") << ")\n";
   // Forward solves stop at ~1e-10, so the difference quotient carries
   // ~1e-10 / h = 1e-4 of noise at worst; 1e-5 relative is typical.
   return error <= 1e-4 * std::max(1.0, std::abs(fd)) ? 0 : 1;

@@ -16,6 +16,8 @@ enum class Status {
   kInvalidBracket,     // a root bracket did not bracket, or none could be found
   kStalled,            // no step can reduce ||g|| any more: a local minimum of ||g||
                        // that is not a root, or a tolerance below rounding level
+  kNotASolution,       // an implicit derivative was asked at a point that is no
+                       // fixed point (root) to AdjointOptions::solution_tol
 };
 
 inline const char* to_string(Status status) {
@@ -34,6 +36,8 @@ inline const char* to_string(Status status) {
       return "invalid_bracket";
     case Status::kStalled:
       return "stalled";
+    case Status::kNotASolution:
+      return "not_a_solution";
   }
   return "unknown";
 }

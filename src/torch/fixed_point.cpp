@@ -24,7 +24,7 @@ namespace implicit::torch {
 const char* to_string(Solver solver) {
   switch (solver) {
     case Solver::kForwardIteration:
-      return "forward";
+      return "forward_iteration";
     case Solver::kAnderson:
       return "anderson";
     case Solver::kBroyden:
@@ -36,10 +36,11 @@ const char* to_string(Solver solver) {
 }
 
 Solver solver_from_string(const std::string& name) {
+  if (name == "forward") return Solver::kForwardIteration;  // the alias it was released as
   for (Solver s : {Solver::kForwardIteration, Solver::kAnderson, Solver::kBroyden, Solver::kNewton})
     if (name == to_string(s)) return s;
   throw std::invalid_argument("unknown solver '" + name +
-                              "' (expected forward, anderson, broyden or newton)");
+                              "' (expected forward_iteration, anderson, broyden or newton)");
 }
 
 const char* to_string(Gradient gradient) {

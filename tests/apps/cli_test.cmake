@@ -197,7 +197,8 @@ set(skip backend adjoint_solver message messages)
 file(WRITE ${WORK}/deq_input_4.json
      "{\"W\": [[0.2, -0.1, 0.3, 0.05], [0.1, 0.4, -0.2, 0.1], [-0.3, 0.2, 0.1, 0.2],"
      " [0.05, -0.25, 0.15, -0.1]], \"x\": [0.5, -1.0, 0.25, 2.0]}")
-foreach(solver fixed_point anderson newton broyden)
+# forward_iteration under its name and its released alias fixed_point.
+foreach(solver forward_iteration fixed_point anderson newton broyden)
   expect_backends_agree("deq --solver ${solver}" 0
                         deq --input ${WORK}/deq_input_4.json --solver ${solver} --unrolled)
 endforeach()

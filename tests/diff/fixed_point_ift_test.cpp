@@ -147,6 +147,49 @@ TEST(FixedPointIftFailure, SingularAdjointSystemIsAStatusNotAGradient) {
   EXPECT_FALSE(jac.ok());
 }
 
+TEST(FixedPointIftFailure, APointThatIsNoSolutionIsRefusedByEveryEntryPoint) {
+  // The reference layer at z = 3 (||f(z) - z|| ~ 6.9, the defect a user
+  // found): the IFT does not hold there, so no gradient, whatever method.
+  TanhProblem p = make_reference_tanh_problem(10, 0);
+  const Vec not_fixed = Vec::Constant(10, 3.0);
+  const double residual = (p.layer(p.theta, not_fixed) - not_fixed).norm();
+  ASSERT_GT(residual, 1.0);
+  for (auto method : {AdjointMethod::kAuto, AdjointMethod::kGmres, AdjointMethod::kAnderson}) {
+    AdjointOptions o;
+    o.method = method;
+    const auto vjp = fixed_point_vjp(p.layer, p.theta, not_fixed, Vec(Vec::Ones(10)), o);
+    EXPECT_EQ(vjp.status, Status::kNotASolution) << vjp.brief_report();
+    EXPECT_TRUE(vjp.value.array().isNaN().all());
+    EXPECT_DOUBLE_EQ(vjp.residual_norm, residual) << "the report carries the point's residual";
+    EXPECT_NE(vjp.message.find("no fixed point"), std::string::npos) << vjp.message;
+  }
+  const auto jvp = fixed_point_jvp(p.layer, p.theta, not_fixed, Vec(Vec::Ones(p.theta.size())));
+  EXPECT_EQ(jvp.status, Status::kNotASolution);
+  EXPECT_TRUE(jvp.value.array().isNaN().all());
+  const auto jac = fixed_point_jacobian(p.layer, p.theta, not_fixed);
+  EXPECT_EQ(jac.status, Status::kNotASolution);
+  EXPECT_TRUE(jac.value.array().isNaN().all());
+  EXPECT_EQ(jac.value.rows(), 10);
+
+  // A loose but real solve (residual 1e-6, far inside solution_tol = 1e-4)
+  // passes; tightening solution_tol below its residual refuses it.
+  auto loose = solve_fixed_point(bind_theta(p.layer, p.theta), Vec(Vec::Zero(10)), Anderson(), [] {
+    FixedPointOptions o;
+    o.abs_tol = 1e-6;
+    o.rel_tol = 0;
+    return o;
+  }());
+  ASSERT_TRUE(loose.ok());
+  EXPECT_TRUE(fixed_point_vjp(p.layer, p.theta, loose.x, Vec(Vec::Ones(10))).ok());
+  AdjointOptions strict;
+  strict.solution_tol = 1e-12;
+  EXPECT_EQ(fixed_point_vjp(p.layer, p.theta, loose.x, Vec(Vec::Ones(10)), strict).status,
+            Status::kNotASolution);
+  strict.solution_tol = 0;
+  EXPECT_THROW((void)fixed_point_vjp(p.layer, p.theta, loose.x, Vec(Vec::Ones(10)), strict),
+               std::invalid_argument);
+}
+
 // A map whose adjoint iteration diverges (spectral radius 1.5 > 1) while
 // I - J is invertible: the iteration fails, the fallback solves it, and the
 // message records both.

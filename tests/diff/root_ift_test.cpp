@@ -55,6 +55,25 @@ TEST(RootIft, VjpJvpJacobianMatchFiniteDifferences) {
   }
 }
 
+TEST(RootIft, APointThatIsNoRootIsRefused) {
+  const Vec not_root = Vec::Constant(3, 2.0);
+  const double residual = Cubic{}(kTheta, not_root).norm();
+  ASSERT_GT(residual, 1.0);
+  const auto vjp = root_vjp(Cubic{}, kTheta, not_root, Vec(Vec::Ones(3)));
+  EXPECT_EQ(vjp.status, Status::kNotASolution) << vjp.brief_report();
+  EXPECT_TRUE(vjp.value.array().isNaN().all());
+  EXPECT_NE(vjp.message.find("no root"), std::string::npos) << vjp.message;
+  const auto jvp = root_jvp(Cubic{}, kTheta, not_root, Vec(Vec::Ones(4)));
+  EXPECT_EQ(jvp.status, Status::kNotASolution);
+  EXPECT_TRUE(jvp.value.array().isNaN().all());
+  const auto jac = root_jacobian(Cubic{}, kTheta, not_root);
+  EXPECT_EQ(jac.status, Status::kNotASolution);
+  EXPECT_TRUE(jac.value.array().isNaN().all());
+  // At the root itself every one of them certifies.
+  const Vec x = solve_cubic(kTheta);
+  EXPECT_TRUE(root_vjp(Cubic{}, kTheta, x, Vec(Vec::Ones(3))).ok());
+}
+
 TEST(RootIft, IterationMethodsAreRefusedForRoots) {
   const Vec x = solve_cubic(kTheta);
   AdjointOptions o;

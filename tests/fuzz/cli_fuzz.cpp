@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     file.write(reinterpret_cast<const char*>(data + 1), static_cast<std::streamsize>(size - 1));
   }
   const bool monotone = mode & 1;
-  const char* solvers[] = {"fixed_point", "anderson", "newton", "broyden"};
+  const char* solvers[] = {"forward_iteration", "anderson", "newton", "broyden"};
   const char* tols[] = {"1e-10", "0.5", "5e-324", "1e-3"};
   std::vector<std::string> args;
   if (monotone) {

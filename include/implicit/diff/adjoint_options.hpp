@@ -70,6 +70,21 @@ struct AdjointOptions {
   // records one reverse tape when that is cheaper, kForward never does,
   // kReverse always does (and throws when Sacado is unavailable).
   DerivativeMode derivatives = DerivativeMode::kAuto;
+  // The implicit function theorem holds only at a solution, so every entry
+  // point first checks the point it is given (one evaluation of f, which the
+  // size check makes anyway):
+  //   fixed points  ||f(theta, z) - z|| <= solution_tol * max(1, ||z||)
+  //   roots         ||g(theta, x)||     <= solution_tol * max(1, ||x||)
+  // and otherwise returns Status::kNotASolution with NaN values. The error
+  // of the derivative is of the order of that residual times the condition
+  // of I - df/dz (dg/dx), so the default admits loose forward solves (the
+  // 1e-4 relative of training) but never a point that is no solution.
+  double solution_tol = 1e-4;
+  // Refuse (std::invalid_argument) to differentiate a map without the
+  // hand-written members the derivative would use: vjp_z and vjp_theta for
+  // VJPs, jvp_z and jvp_theta for JVPs. For code that must take the fast
+  // path; derivative_members<Map> (diff/parametric.hpp) says what was found.
+  bool require_hand_written = false;
 
   void validate() const {
     if (derivatives != DerivativeMode::kAuto && derivatives != DerivativeMode::kForward &&
@@ -81,6 +96,9 @@ struct AdjointOptions {
         method != AdjointMethod::kAnderson)
       throw std::invalid_argument("AdjointOptions::method is not an AdjointMethod, got " +
                                   std::to_string(static_cast<int>(method)));
+    if (!(solution_tol > 0))
+      throw std::invalid_argument("AdjointOptions::solution_tol must be > 0, got " +
+                                  std::to_string(solution_tol));
     if (!(max_condition >= 1))
       throw std::invalid_argument("AdjointOptions::max_condition must be >= 1, got " +
                                   std::to_string(max_condition));

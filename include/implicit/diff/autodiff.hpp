@@ -49,6 +49,16 @@ using Dual = Eigen::AutoDiffScalar<Eigen::Matrix<T, N, 1>>;
 
 namespace internal {
 
+// A parameter whose type is fixed by the others (C++20's type_identity): the
+// scalar is deduced from one argument, and the rest accept anything that
+// converts, such as Eigen::VectorXd::Ones(n).
+template <class V>
+struct NonDeducedType {
+  using type = V;
+};
+template <class V>
+using NonDeduced = typename NonDeducedType<V>::type;
+
 // Width of the dual numbers used to build Jacobians: 8 doubles fill one
 // AVX-512 register (two AVX2 ones), so the tangent arithmetic vectorises.
 constexpr int kJacobianChunk = 8;
@@ -108,7 +118,7 @@ M checked_shape(M&& m, Eigen::Index rows, Eigen::Index cols, const char* who, co
 
 // J(x) v by one pass of single-direction dual numbers.
 template <class F, class T>
-VectorX<T> jvp(const F& f, const VectorX<T>& x, const VectorX<T>& v) {
+VectorX<T> jvp(const F& f, const VectorX<T>& x, const internal::NonDeduced<VectorX<T>>& v) {
   if constexpr (internal::has_jvp<F, VectorX<T>>::value) {
     return f.jvp(x, v);
   } else {
@@ -207,7 +217,7 @@ MatrixX<T> square_jacobian(const F& f, const VectorX<T>& x) {
 // J(x)^T u: by the hand-written vjp member, or forward or reverse mode by
 // the cost model above.
 template <class F, class T>
-VectorX<T> vjp(const F& f, const VectorX<T>& x, const VectorX<T>& u,
+VectorX<T> vjp(const F& f, const VectorX<T>& x, const internal::NonDeduced<VectorX<T>>& u,
                DerivativeMode mode = DerivativeMode::kAuto) {
   if constexpr (internal::has_vjp<F, VectorX<T>>::value) {
     return f.vjp(x, u);

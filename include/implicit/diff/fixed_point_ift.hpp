@@ -10,8 +10,10 @@
 //      then thetabar = B^T u.
 // JVP: solve (I - J) dz = B dtheta.
 // Only z* is needed: memory does not depend on how many iterations the
-// forward solve took. z* must be a fixed point to the accuracy wanted; the
-// error in the derivative is of the order of the forward residual.
+// forward solve took. The error in the derivative is of the order of the
+// forward residual, so each entry point first checks that z* is a fixed
+// point (AdjointOptions::solution_tol) and otherwise refuses it with
+// Status::kNotASolution and NaN values.
 //
 // Derivatives of f come from the map's hand-written members (jvp_z, vjp_z,
 // jacobian_z, *_theta; see parametric.hpp) or from AD: forward mode for
@@ -21,6 +23,9 @@
 // their inputs, and report a failed linear solve (I - J singular, or an
 // iteration that does not converge) as a status with NaN values.
 
+#include <algorithm>
+#include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -34,17 +39,63 @@ namespace implicit {
 
 namespace internal {
 
+// Checks theta, z and f's size, and returns ||f(theta, z) - z|| (fixed
+// points) or ||g(theta, z)|| (roots): the residual of the point.
+enum class SolutionKind { kFixedPoint, kRoot };
 template <class Map, class T>
-void check_map_inputs(const char* who, const Map& map, const VectorX<T>& theta,
-                      const VectorX<T>& z_star) {
+double check_map_inputs(const char* who, const Map& map, const VectorX<T>& theta,
+                        const VectorX<T>& z_star, SolutionKind kind) {
   if (!theta.allFinite())
     throw std::invalid_argument(std::string(who) + ": theta has a NaN or Inf entry");
   if (!z_star.allFinite())
     throw std::invalid_argument(std::string(who) + ": z_star has a NaN or Inf entry");
-  const Eigen::Index m = map(theta, z_star).size();
-  if (m != z_star.size())
-    throw std::invalid_argument(std::string(who) + ": f(theta, z) has size " + std::to_string(m) +
-                                " but z_star has size " + std::to_string(z_star.size()));
+  const VectorX<T> value = map(theta, z_star);
+  if (value.size() != z_star.size())
+    throw std::invalid_argument(std::string(who) + ": f(theta, z) has size " +
+                                std::to_string(value.size()) + " but z_star has size " +
+                                std::to_string(z_star.size()));
+  return static_cast<double>(kind == SolutionKind::kFixedPoint ? (value - z_star).norm()
+                                                               : value.norm());
+}
+
+// AdjointOptions::require_hand_written: the members a VJP (or JVP) uses.
+template <class Map, class T>
+void require_hand_written(const char* who, bool reverse, const AdjointOptions& options) {
+  if (!options.require_hand_written) return;
+  using Members = derivative_members<Map, T>;
+  const bool present = reverse ? Members::vjp_z && Members::vjp_theta
+                               : Members::jvp_z && Members::jvp_theta;
+  if (!present)
+    throw std::invalid_argument(std::string(who) +
+                                ": AdjointOptions::require_hand_written is set, but the map "
+                                "lacks " +
+                                (reverse ? "vjp_z / vjp_theta" : "jvp_z / jvp_theta") +
+                                " (detected members: " + Members::list() + ")");
+}
+
+// The refusal of a derivative at a point that is no solution (see
+// AdjointOptions::solution_tol): NaN values, kNotASolution, and the numbers.
+// Empty when the point passes.
+template <class Value, class T>
+std::optional<AdjointResult<Value>> refuse_non_solution(const char* who, SolutionKind kind,
+                                                        double residual, const VectorX<T>& z,
+                                                        double solution_tol, Value nan_value) {
+  const double bound = solution_tol * std::max(1.0, static_cast<double>(z.norm()));
+  if (residual <= bound) return std::nullopt;
+  AdjointResult<Value> out;
+  out.value = std::move(nan_value);
+  out.status = Status::kNotASolution;
+  out.method = "none";
+  out.residual_norm = residual;
+  char buf[240];
+  std::snprintf(buf, sizeof buf,
+                "%s: the point is no %s (%s = %.3e > solution_tol * max(1, ||z||) = %.3e); "
+                "the implicit function theorem does not apply there",
+                who, kind == SolutionKind::kFixedPoint ? "fixed point" : "root",
+                kind == SolutionKind::kFixedPoint ? "||f(theta, z) - z||" : "||g(theta, x)||",
+                residual, bound);
+  out.message = buf;
+  return out;
 }
 
 template <class T>
@@ -74,11 +125,18 @@ void check_same_size(const char* who, const char* name, const VectorX<T>& v,
 // AdjointOptions::derivatives forces forward or reverse mode.
 template <class Map, class T>
 AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& theta,
-                                          const VectorX<T>& z_star, const VectorX<T>& zbar,
+                                          const internal::NonDeduced<VectorX<T>>& z_star,
+                                          const internal::NonDeduced<VectorX<T>>& zbar,
                                           const AdjointOptions& options = {}) {
-  internal::check_map_inputs("fixed_point_vjp", map, theta, z_star);
+  const double residual = internal::check_map_inputs("fixed_point_vjp", map, theta, z_star,
+                                                     internal::SolutionKind::kFixedPoint);
   internal::check_same_size("fixed_point_vjp", "zbar", zbar, z_star.size());
   options.validate();
+  internal::require_hand_written<Map, T>("fixed_point_vjp", true, options);
+  if (auto refused = internal::refuse_non_solution(
+          "fixed_point_vjp", internal::SolutionKind::kFixedPoint, residual, z_star,
+          options.solution_tol, internal::nan_vector<T>(theta.size())))
+    return *refused;
   const internal::AdjointProducts<Map, T> products(map, theta, z_star, options.derivatives,
                                                    "fixed_point_vjp");
   const Eigen::Index n = z_star.size();
@@ -92,20 +150,28 @@ AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& thet
                .transpose();
   };
   auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, zbar, options);
-  VectorX<T> theta_bar =
-      solve.ok() ? internal::checked_size(products.parameters(solve.x), theta.size(),
-                                          "fixed_point_vjp", "(df/dtheta)^T u")
-                 : internal::nan_vector<T>(theta.size());
+  VectorX<T> theta_bar = solve.ok()
+                             ? internal::checked_size(products.parameters(solve.x), theta.size(),
+                                                      "fixed_point_vjp", "(df/dtheta)^T u")
+                             : internal::nan_vector<T>(theta.size());
   return internal::to_adjoint_result(solve, std::move(theta_bar));
 }
 
 // dz = (I - df/dz)^{-1} (df/dtheta) dtheta at z*.
 template <class Map, class T>
 AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& theta,
-                                          const VectorX<T>& z_star, const VectorX<T>& dtheta,
+                                          const internal::NonDeduced<VectorX<T>>& z_star,
+                                          const internal::NonDeduced<VectorX<T>>& dtheta,
                                           const AdjointOptions& options = {}) {
-  internal::check_map_inputs("fixed_point_jvp", map, theta, z_star);
+  const double residual = internal::check_map_inputs("fixed_point_jvp", map, theta, z_star,
+                                                     internal::SolutionKind::kFixedPoint);
   internal::check_same_size("fixed_point_jvp", "dtheta", dtheta, theta.size());
+  options.validate();
+  internal::require_hand_written<Map, T>("fixed_point_jvp", false, options);
+  if (auto refused = internal::refuse_non_solution(
+          "fixed_point_jvp", internal::SolutionKind::kFixedPoint, residual, z_star,
+          options.solution_tol, internal::nan_vector<T>(z_star.size())))
+    return *refused;
   const auto f_of_z = bind_theta(map, theta);
   const internal::LazyJacobian<std::decay_t<decltype(f_of_z)>, T> jac(f_of_z, z_star);
   const Eigen::Index n = z_star.size();
@@ -130,14 +196,23 @@ AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& thet
 // (8 (n + 1) < p / 8, e.g. the weights of a layer), by rows (one reverse
 // recording and n sweeps); n^3 / 3 + n^2 p flops. `mode` forces B's mode.
 template <class Map, class T>
-AdjointResult<MatrixX<T>> fixed_point_jacobian(const Map& map, const VectorX<T>& theta,
-                                               const VectorX<T>& z_star,
-                                               DerivativeMode mode = DerivativeMode::kAuto) {
-  internal::check_map_inputs("fixed_point_jacobian", map, theta, z_star);
+AdjointResult<MatrixX<T>> fixed_point_jacobian(
+    const Map& map, const VectorX<T>& theta, const internal::NonDeduced<VectorX<T>>& z_star,
+    DerivativeMode mode = DerivativeMode::kAuto,
+    double solution_tol = AdjointOptions{}.solution_tol) {
+  const double residual = internal::check_map_inputs("fixed_point_jacobian", map, theta, z_star,
+                                                     internal::SolutionKind::kFixedPoint);
+  if (auto refused = internal::refuse_non_solution(
+          "fixed_point_jacobian", internal::SolutionKind::kFixedPoint, residual, z_star,
+          solution_tol,
+          MatrixX<T>(MatrixX<T>::Constant(z_star.size(), theta.size(),
+                                          std::numeric_limits<T>::quiet_NaN()))))
+    return *refused;
   const Eigen::Index n = z_star.size();
   const MatrixX<T> a =
-      MatrixX<T>::Identity(n, n) - internal::checked_shape(internal::square_jacobian(bind_theta(map, theta), z_star),
-                                                           n, n, "fixed_point_jacobian", "df/dz");
+      MatrixX<T>::Identity(n, n) -
+      internal::checked_shape(internal::square_jacobian(bind_theta(map, theta), z_star), n, n,
+                              "fixed_point_jacobian", "df/dz");
   const MatrixX<T> b = internal::checked_shape(jacobian(bind_state(map, z_star), theta, mode), n,
                                                theta.size(), "fixed_point_jacobian", "df/dtheta");
   return internal::dense_derivative(a, b);

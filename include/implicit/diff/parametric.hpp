@@ -15,6 +15,7 @@
 //   jacobian_z(theta, z), jvp_z(theta, z, v), vjp_z(theta, z, u),
 //   jacobian_theta(theta, z), jvp_theta(theta, z, v), vjp_theta(theta, z, u).
 
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -22,14 +23,153 @@
 
 namespace implicit {
 
-// z -> f(theta, z). Holds references: theta and f must outlive it.
-template <class Map, class T>
+namespace internal {
+// Detection of each hand-written member as the binders call it: on a const
+// map, with const VectorX<T>& arguments.
+#define IMPLICIT_DETECT_MEMBER(member, ...)                                                  \
+  template <class Map, class T, class = void>                                                \
+  struct has_##member : std::false_type {};                                                  \
+  template <class Map, class T>                                                              \
+  struct has_##member<Map, T,                                                                \
+                      std::void_t<decltype(std::declval<const Map&>().member(__VA_ARGS__))>> \
+      : std::true_type {};                                                                   \
+  /* The same name callable only on a non-const map or with non-const */                     \
+  /* arguments: a near miss the library would silently ignore. */                            \
+  template <class Map, class T, class = void>                                                \
+  struct has_loose_##member : std::false_type {};                                            \
+  template <class Map, class T>                                                              \
+  struct has_loose_##member<Map, T,                                                          \
+                            std::void_t<decltype(std::declval<Map&>().member(                \
+                                std::declval<VectorX<T>&>(), std::declval<VectorX<T>&>()))>> \
+      : std::true_type {};
+#define IMPLICIT_ARG std::declval<const VectorX<T>&>()
+IMPLICIT_DETECT_MEMBER(jacobian_z, IMPLICIT_ARG, IMPLICIT_ARG)
+IMPLICIT_DETECT_MEMBER(jacobian_theta, IMPLICIT_ARG, IMPLICIT_ARG)
+#undef IMPLICIT_DETECT_MEMBER
+// The three-argument members (theta, z, v): their own near-miss test.
+#define IMPLICIT_DETECT_MEMBER3(member)                                                     \
+  template <class Map, class T, class = void>                                               \
+  struct has_##member : std::false_type {};                                                 \
+  template <class Map, class T>                                                             \
+  struct has_##member<Map, T,                                                               \
+                      std::void_t<decltype(std::declval<const Map&>().member(               \
+                          IMPLICIT_ARG, IMPLICIT_ARG, IMPLICIT_ARG))>> : std::true_type {}; \
+  template <class Map, class T, class = void>                                               \
+  struct has_loose_##member : std::false_type {};                                           \
+  template <class Map, class T>                                                             \
+  struct has_loose_##member<Map, T,                                                         \
+                            std::void_t<decltype(std::declval<Map&>().member(               \
+                                std::declval<VectorX<T>&>(), std::declval<VectorX<T>&>(),   \
+                                std::declval<VectorX<T>&>()))>> : std::true_type {};
+IMPLICIT_DETECT_MEMBER3(jvp_z)
+IMPLICIT_DETECT_MEMBER3(vjp_z)
+IMPLICIT_DETECT_MEMBER3(jvp_theta)
+IMPLICIT_DETECT_MEMBER3(vjp_theta)
+#undef IMPLICIT_DETECT_MEMBER3
+#undef IMPLICIT_ARG
+}  // namespace internal
+
+// Which hand-written derivative members of a map f(theta, z) the library
+// detects and uses (for scalar T). A member that exists but is not callable
+// as above (e.g. missing `const`) is a compile error, never silently
+// ignored; static_assert(derivative_members<Map>::vjp_theta) makes sure a
+// fast path is taken.
+template <class Map, class T = double>
+struct derivative_members {
+  static constexpr bool jacobian_z = internal::has_jacobian_z<Map, T>::value;
+  static constexpr bool jvp_z = internal::has_jvp_z<Map, T>::value;
+  static constexpr bool vjp_z = internal::has_vjp_z<Map, T>::value;
+  static constexpr bool jacobian_theta = internal::has_jacobian_theta<Map, T>::value;
+  static constexpr bool jvp_theta = internal::has_jvp_theta<Map, T>::value;
+  static constexpr bool vjp_theta = internal::has_vjp_theta<Map, T>::value;
+
+  // e.g. "jacobian_z vjp_z vjp_theta", or "none".
+  static std::string list() {
+    std::string out;
+    auto add = [&](bool present, const char* name) {
+      if (present) out += (out.empty() ? "" : " ") + std::string(name);
+    };
+    add(jacobian_z, "jacobian_z");
+    add(jvp_z, "jvp_z");
+    add(vjp_z, "vjp_z");
+    add(jacobian_theta, "jacobian_theta");
+    add(jvp_theta, "jvp_theta");
+    add(vjp_theta, "vjp_theta");
+    return out.empty() ? "none" : out;
+  }
+
+ private:
+  template <bool Found, bool Loose>
+  static constexpr bool not_a_near_miss = Found || !Loose;
+  static_assert(not_a_near_miss<jacobian_z, internal::has_loose_jacobian_z<Map, T>::value>,
+                "implicit: the map's jacobian_z(theta, z) cannot be called on a const map with "
+                "const VectorX<T>& arguments (is it missing `const`?); it would be ignored");
+  static_assert(not_a_near_miss<jvp_z, internal::has_loose_jvp_z<Map, T>::value>,
+                "implicit: the map's jvp_z(theta, z, v) cannot be called on a const map with "
+                "const VectorX<T>& arguments (is it missing `const`?); it would be ignored");
+  static_assert(not_a_near_miss<vjp_z, internal::has_loose_vjp_z<Map, T>::value>,
+                "implicit: the map's vjp_z(theta, z, u) cannot be called on a const map with "
+                "const VectorX<T>& arguments (is it missing `const`?); it would be ignored");
+  static_assert(not_a_near_miss<jacobian_theta, internal::has_loose_jacobian_theta<Map, T>::value>,
+                "implicit: the map's jacobian_theta(theta, z) cannot be called on a const map "
+                "with const VectorX<T>& arguments (is it missing `const`?); it would be ignored");
+  static_assert(not_a_near_miss<jvp_theta, internal::has_loose_jvp_theta<Map, T>::value>,
+                "implicit: the map's jvp_theta(theta, z, v) cannot be called on a const map with "
+                "const VectorX<T>& arguments (is it missing `const`?); it would be ignored");
+  static_assert(not_a_near_miss<vjp_theta, internal::has_loose_vjp_theta<Map, T>::value>,
+                "implicit: the map's vjp_theta(theta, z, u) cannot be called on a const map with "
+                "const VectorX<T>& arguments (is it missing `const`?); it would be ignored");
+};
+
+namespace internal {
+// f(theta, z) on vectors of S: a plain-language error when f is not
+// templated on the scalar (automatic derivatives call it on dual numbers
+// and tape variables), instead of Eigen's "cannot convert".
+template <class R, class = void>
+struct ScalarOf {
+  using type = void;
+};
+template <class R>
+struct ScalarOf<R, std::void_t<typename R::Scalar>> {
+  using type = typename R::Scalar;
+};
+template <class Map, class S, class = void>
+struct returns_scalar : std::false_type {};
+// Callable, and returns vectors of S: a functor written for double only is
+// also "callable" (Eigen's converting constructor accepts any vector), but
+// returns doubles.
+template <class Map, class S>
+struct returns_scalar<
+    Map, S, std::enable_if_t<std::is_invocable_v<const Map&, const VectorX<S>&, const VectorX<S>&>>>
+    : std::is_same<typename ScalarOf<std::decay_t<std::invoke_result_t<
+                       const Map&, const VectorX<S>&, const VectorX<S>&>>>::type,
+                   S> {};
+
+template <class Map, class S>
+void check_callable_on() {
+  static_assert(returns_scalar<Map, S>::value,
+                "implicit: f(theta, z) cannot be called on vectors of this scalar type. "
+                "Automatic derivatives call it on dual numbers and reverse-mode variables: "
+                "write it as `template <class T> implicit::VectorX<T> operator()(const "
+                "implicit::VectorX<T>& theta, const implicit::VectorX<T>& z) const`, or give "
+                "the map the hand-written members this derivative needs (diff/parametric.hpp)");
+}
+}  // namespace internal
+
+// z -> f(theta, z). Holds theta by reference (it must outlive the binding)
+// and f by reference (MapHolder = const Map&) or, for a temporary f, by
+// value (MapHolder = const Map).
+template <class Map, class T, class MapHolder = const Map&>
 class BoundTheta {
+  // Completing the trait runs its near-miss checks.
+  static_assert(sizeof(derivative_members<Map, T>) > 0);
+
  public:
   BoundTheta(const Map& map, const VectorX<T>& theta) : map_(map), theta_(theta) {}
 
   template <class S>
   VectorX<S> operator()(const VectorX<S>& z) const {
+    internal::check_callable_on<Map, S>();
     if constexpr (std::is_same_v<S, T>) {
       return map_(theta_, z);
     } else {
@@ -55,18 +195,22 @@ class BoundTheta {
   }
 
  private:
-  const Map& map_;
+  MapHolder map_;
   const VectorX<T>& theta_;
 };
 
-// theta -> f(theta, z). Holds references: z and f must outlive it.
-template <class Map, class T>
+// theta -> f(theta, z). Holds z by reference and f as BoundTheta does.
+template <class Map, class T, class MapHolder = const Map&>
 class BoundState {
+  // Completing the trait runs its near-miss checks.
+  static_assert(sizeof(derivative_members<Map, T>) > 0);
+
  public:
   BoundState(const Map& map, const VectorX<T>& z) : map_(map), z_(z) {}
 
   template <class S>
   VectorX<S> operator()(const VectorX<S>& theta) const {
+    internal::check_callable_on<Map, S>();
     if constexpr (std::is_same_v<S, T>) {
       return map_(theta, z_);
     } else {
@@ -93,7 +237,7 @@ class BoundState {
   }
 
  private:
-  const Map& map_;
+  MapHolder map_;
   const VectorX<T>& z_;
 };
 
@@ -101,10 +245,34 @@ template <class Map, class T>
 BoundTheta<Map, T> bind_theta(const Map& map, const VectorX<T>& theta) {
   return {map, theta};
 }
+// A temporary map (bind_theta(Layer{n}, theta)) is kept by value, so the
+// binding may outlive the expression that made it.
+template <class Map, class T, class = std::enable_if_t<!std::is_lvalue_reference_v<Map>>>
+BoundTheta<std::decay_t<Map>, T, const std::decay_t<Map>> bind_theta(Map&& map,
+                                                                     const VectorX<T>& theta) {
+  return {map, theta};
+}
+// theta is held by reference: a temporary theta would dangle as soon as the
+// statement ends (bind_theta(f, make_theta()) is a use-after-free), so it
+// is refused at compile time. Name the vector first.
+template <class Map, class T>
+void bind_theta(const Map& map, VectorX<T>&& theta) = delete;
+template <class Map, class T, class = std::enable_if_t<!std::is_lvalue_reference_v<Map>>>
+void bind_theta(Map&& map, VectorX<T>&& theta) = delete;
 
 template <class Map, class T>
 BoundState<Map, T> bind_state(const Map& map, const VectorX<T>& z) {
   return {map, z};
 }
+template <class Map, class T, class = std::enable_if_t<!std::is_lvalue_reference_v<Map>>>
+BoundState<std::decay_t<Map>, T, const std::decay_t<Map>> bind_state(Map&& map,
+                                                                     const VectorX<T>& z) {
+  return {map, z};
+}
+// As for bind_theta: a temporary z is refused.
+template <class Map, class T>
+void bind_state(const Map& map, VectorX<T>&& z) = delete;
+template <class Map, class T, class = std::enable_if_t<!std::is_lvalue_reference_v<Map>>>
+void bind_state(Map&& map, VectorX<T>&& z) = delete;
 
 }  // namespace implicit

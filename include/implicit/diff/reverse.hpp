@@ -60,8 +60,8 @@ namespace internal {
 
 // Reverse mode runs on double and float (Rad's value types here).
 template <class T>
-constexpr bool reverse_available =
-    IMPLICIT_HAVE_REVERSE && (std::is_same_v<T, double> || std::is_same_v<T, float>);
+constexpr bool reverse_available = IMPLICIT_HAVE_REVERSE &&
+                                   (std::is_same_v<T, double> || std::is_same_v<T, float>);
 
 // Cost model, in passes of f (measured above and in bench/reverse_bench):
 // a forward pass with 8-wide duals costs about one reverse sweep / 8, so

@@ -19,11 +19,19 @@ namespace implicit {
 
 // Costs as for fixed_point_vjp (diff/fixed_point_ift.hpp), with g for f.
 template <class Map, class T>
-AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta, const VectorX<T>& x_star,
-                                   const VectorX<T>& xbar, const AdjointOptions& options = {}) {
-  internal::check_map_inputs("root_vjp", g, theta, x_star);
+AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
+                                   const internal::NonDeduced<VectorX<T>>& x_star,
+                                   const internal::NonDeduced<VectorX<T>>& xbar,
+                                   const AdjointOptions& options = {}) {
+  const double residual =
+      internal::check_map_inputs("root_vjp", g, theta, x_star, internal::SolutionKind::kRoot);
   internal::check_same_size("root_vjp", "xbar", xbar, x_star.size());
   options.validate();
+  internal::require_hand_written<Map, T>("root_vjp", true, options);
+  if (auto refused = internal::refuse_non_solution("root_vjp", internal::SolutionKind::kRoot,
+                                                   residual, x_star, options.solution_tol,
+                                                   internal::nan_vector<T>(theta.size())))
+    return *refused;
   const internal::AdjointProducts<Map, T> products(g, theta, x_star, options.derivatives,
                                                    "root_vjp");
   const Eigen::Index n = x_star.size();
@@ -45,10 +53,19 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta, const 
 }
 
 template <class Map, class T>
-AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta, const VectorX<T>& x_star,
-                                   const VectorX<T>& dtheta, const AdjointOptions& options = {}) {
-  internal::check_map_inputs("root_jvp", g, theta, x_star);
+AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
+                                   const internal::NonDeduced<VectorX<T>>& x_star,
+                                   const internal::NonDeduced<VectorX<T>>& dtheta,
+                                   const AdjointOptions& options = {}) {
+  const double residual =
+      internal::check_map_inputs("root_jvp", g, theta, x_star, internal::SolutionKind::kRoot);
   internal::check_same_size("root_jvp", "dtheta", dtheta, theta.size());
+  options.validate();
+  internal::require_hand_written<Map, T>("root_jvp", false, options);
+  if (auto refused = internal::refuse_non_solution("root_jvp", internal::SolutionKind::kRoot,
+                                                   residual, x_star, options.solution_tol,
+                                                   internal::nan_vector<T>(x_star.size())))
+    return *refused;
   const auto g_of_x = bind_theta(g, theta);
   const internal::LazyJacobian<std::decay_t<decltype(g_of_x)>, T> jac(g_of_x, x_star);
   const Eigen::Index n = x_star.size();
@@ -90,7 +107,8 @@ AdjointResult<VectorX<T>> refuse_unsolved(const SystemResult<VectorX<T>>& forwar
 // can never yield a gradient.
 template <class Map, class T>
 AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
-                                   const SystemResult<VectorX<T>>& forward, const VectorX<T>& xbar,
+                                   const SystemResult<VectorX<T>>& forward,
+                                   const internal::NonDeduced<VectorX<T>>& xbar,
                                    const AdjointOptions& options = {}) {
   if (!forward.ok()) return internal::refuse_unsolved(forward, theta.size());
   return root_vjp(g, theta, forward.x, xbar, options);
@@ -100,7 +118,8 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
 template <class Map, class T>
 AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
                                    const SystemResult<VectorX<T>>& forward,
-                                   const VectorX<T>& dtheta, const AdjointOptions& options = {}) {
+                                   const internal::NonDeduced<VectorX<T>>& dtheta,
+                                   const AdjointOptions& options = {}) {
   if (!forward.ok()) return internal::refuse_unsolved(forward, forward.x.size());
   return root_jvp(g, theta, forward.x, dtheta, options);
 }
@@ -109,12 +128,19 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
 // rows as in fixed_point_jacobian.
 template <class Map, class T>
 AdjointResult<MatrixX<T>> root_jacobian(const Map& g, const VectorX<T>& theta,
-                                        const VectorX<T>& x_star,
-                                        DerivativeMode mode = DerivativeMode::kAuto) {
-  internal::check_map_inputs("root_jacobian", g, theta, x_star);
+                                        const internal::NonDeduced<VectorX<T>>& x_star,
+                                        DerivativeMode mode = DerivativeMode::kAuto,
+                                        double solution_tol = AdjointOptions{}.solution_tol) {
+  const double residual =
+      internal::check_map_inputs("root_jacobian", g, theta, x_star, internal::SolutionKind::kRoot);
+  if (auto refused = internal::refuse_non_solution(
+          "root_jacobian", internal::SolutionKind::kRoot, residual, x_star, solution_tol,
+          MatrixX<T>(MatrixX<T>::Constant(x_star.size(), theta.size(),
+                                          std::numeric_limits<T>::quiet_NaN()))))
+    return *refused;
   const Eigen::Index n = x_star.size();
-  const MatrixX<T> a = internal::checked_shape(internal::square_jacobian(bind_theta(g, theta), x_star), n, n,
-                                               "root_jacobian", "dg/dx");
+  const MatrixX<T> a = internal::checked_shape(
+      internal::square_jacobian(bind_theta(g, theta), x_star), n, n, "root_jacobian", "dg/dx");
   const MatrixX<T> b = -internal::checked_shape(jacobian(bind_state(g, x_star), theta, mode), n,
                                                 theta.size(), "root_jacobian", "dg/dtheta");
   return internal::dense_derivative(a, b);

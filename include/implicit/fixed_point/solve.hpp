@@ -19,6 +19,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "implicit/backend/eigen.hpp"
@@ -30,22 +31,23 @@
 
 namespace implicit {
 
-// Finds z* = f(z*) from z0 with `solver`.
-//
-// Returns z_k, the iterate whose residual passed the test, when converged
-// (so the caller's own ||f(x) - x|| check gives exactly residual_norm), and
-// the iterate with the smallest residual seen, with that residual, on any
-// failure. The exact rule is in fixed_point/stopping.hpp and options.hpp.
-//
-// Cost: one f evaluation per iteration plus the solver's own work (see each
-// solver). Memory: the solver's workspace, sized once in init(); nothing
-// grows with the iteration count except the optional residual history.
-// Fails: throws std::invalid_argument if z0 has NaN/Inf, the options are
-// invalid, or f changes the vector's size; every numerical failure
-// (max_iter, divergence, NaN from f, singular Newton system) is a status.
+namespace internal {
+
+// Eigen expressions to their plain vector type; every other vector as is.
+template <class V, class = void>
+struct PlainVectorOf {
+  using type = V;
+};
+template <class V>
+struct PlainVectorOf<V, std::enable_if_t<std::is_base_of_v<Eigen::EigenBase<V>, V>>> {
+  using type = typename V::PlainObject;
+};
+template <class V>
+using PlainVector = typename PlainVectorOf<V>::type;
+
 template <class F, class Vector, class Solver>
-FixedPointResult<Vector> solve_fixed_point(const F& f, const Vector& z0, const Solver& solver,
-                                           const FixedPointOptions& options = {}) {
+FixedPointResult<Vector> solve_fixed_point_plain(const F& f, const Vector& z0, const Solver& solver,
+                                                 const FixedPointOptions& options) {
   using Ops = VectorOps<Vector>;
   options.validate();
   solver.validate();
@@ -111,6 +113,33 @@ FixedPointResult<Vector> solve_fixed_point(const F& f, const Vector& z0, const S
     if (step.status != Status::kConverged)
       return finish(step.status, std::move(step.message), best_z, in.best_residual);
   }
+}
+
+}  // namespace internal
+
+// Finds z* = f(z*) from z0 with `solver`.
+//
+// Returns z_k, the iterate whose residual passed the test, when converged
+// (so the caller's own ||f(x) - x|| check gives exactly residual_norm), and
+// the iterate with the smallest residual seen, with that residual, on any
+// failure. The exact rule is in fixed_point/stopping.hpp and options.hpp.
+//
+// Cost: one f evaluation per iteration plus the solver's own work (see each
+// solver). Memory: the solver's workspace, sized once in init(); nothing
+// grows with the iteration count except the optional residual history.
+// z0 may be any Eigen vector expression (it is evaluated once).
+// Fails: throws std::invalid_argument if z0 has NaN/Inf, the options are
+// invalid, or f changes the vector's size; every numerical failure
+// (max_iter, divergence, NaN from f, singular Newton system) is a status.
+template <class F, class Vector, class Solver>
+FixedPointResult<internal::PlainVector<Vector>> solve_fixed_point(
+    const F& f, const Vector& z0, const Solver& solver, const FixedPointOptions& options = {}) {
+  // An Eigen expression (Eigen::VectorXd::Zero(n), a + b) is evaluated once
+  // into its plain vector, which the solvers then iterate on.
+  if constexpr (!std::is_same_v<internal::PlainVector<Vector>, Vector>)
+    return solve_fixed_point(f, internal::PlainVector<Vector>(z0), solver, options);
+  else
+    return internal::solve_fixed_point_plain(f, z0, solver, options);
 }
 
 }  // namespace implicit

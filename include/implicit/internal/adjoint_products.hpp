@@ -34,8 +34,8 @@ class AdjointProducts {
   static constexpr bool kReverse = reverse_available<T>;
 
  public:
-  AdjointProducts(const Map& map, const VectorX<T>& theta, const VectorX<T>& z,
-                  DerivativeMode mode, const char* who)
+  AdjointProducts(const Map& map, const VectorX<T>& theta, const VectorX<T>& z, DerivativeMode mode,
+                  const char* who)
       : map_(map),
         theta_(theta),
         z_(z),

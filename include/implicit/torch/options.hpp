@@ -18,7 +18,8 @@ namespace implicit::torch {
 enum class Solver { kForwardIteration, kAnderson, kBroyden, kNewton };
 
 const char* to_string(Solver solver);
-// "forward", "anderson", "broyden", "newton"; throws std::invalid_argument.
+// "forward_iteration" (alias "forward"), "anderson", "broyden", "newton", the
+// names the dense solvers report; throws std::invalid_argument.
 Solver solver_from_string(const std::string& name);
 
 // How the forward pass finds z*, per sample of the batch.
