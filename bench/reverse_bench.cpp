@@ -8,6 +8,8 @@
 //               TanhLayer          hand-written derivatives
 //               plain, auto        the same formula as a plain functor,
 //                                  kAuto (reverse tape where it pays)
+//               plain, GMRES       the same, AdjointMethod::kGmres: every
+//                                  product a sweep of the tape
 //               plain, forward     the same, DerivativeMode::kForward
 //                                  (the only path before reverse mode)
 //               KINSOL + adjoint   SUNDIALS KINSOL's Anderson fixed point
@@ -260,8 +262,8 @@ int main(int argc, char** argv) {
   std::printf("reverse mode: %s\n\n", IMPLICIT_HAVE_REVERSE ? "Sacado Rad" : "unavailable");
 
   std::printf("forward solve + IFT gradient of sum(z*), tanh(W z + x)\n");
-  std::printf("%6s %9s %10s %12s %12s %15s %12s\n", "n", "p", "f (us)", "TanhLayer", "plain auto",
-              "plain forward", "KINSOL+LU");
+  std::printf("%6s %9s %10s %12s %12s %12s %15s %12s\n", "n", "p", "f (us)", "TanhLayer",
+              "plain auto", "plain GMRES", "plain forward", "KINSOL+LU");
   std::vector<int> sizes = quick ? std::vector<int>{10, 100} : std::vector<int>{10, 100, 1000};
   for (int n : sizes) {
     const VectorXd theta = layer_theta(n);
@@ -273,6 +275,10 @@ int main(int argc, char** argv) {
         median_seconds([&] { sink = sink + ift_gradient(layer, theta, n, {}); }, budget);
     const double t_auto =
         median_seconds([&] { sink = sink + ift_gradient(plain, theta, n, {}); }, budget);
+    AdjointOptions gmres;
+    gmres.method = implicit::AdjointMethod::kGmres;
+    const double t_gmres = median_seconds(
+        [&] { sink = sink + ift_gradient(plain, theta, n, gmres); }, budget, n >= 1000 ? 1 : 3);
     double t_forward = NAN;
     if (n <= 100) {
       AdjointOptions forward;
@@ -282,8 +288,8 @@ int main(int argc, char** argv) {
     }
     const double t_kinsol =
         median_seconds([&] { sink = sink + kinsol_gradient(context, theta, n); }, budget);
-    std::printf("%6d %9d %10.2f %12.0f %12.0f %15.0f %12.0f\n", n, n * n + n, tf * 1e6,
-                t_layer / tf, t_auto / tf, t_forward / tf, t_kinsol / tf);
+    std::printf("%6d %9d %10.2f %12.0f %12.0f %12.0f %15.0f %12.0f\n", n, n * n + n, tf * 1e6,
+                t_layer / tf, t_auto / tf, t_gmres / tf, t_forward / tf, t_kinsol / tf);
   }
 
   std::printf("\nVJP (df/dtheta)^T u at a fixed z, tanh(W z + x)\n");

@@ -114,7 +114,8 @@ void check_same_size(const char* who, const char* name, const VectorX<T>& v,
 // thetabar = (df/dtheta)^T u with u = (df/dz)^T u + zbar at z*.
 //
 // Cost, for f without hand-written derivatives (c: one f evaluation):
-//   dense LU (n <= dense_max_size): df/dz by ceil(n / 8) forward passes
+//   dense LU (kAuto: n <= dense_max_size, or n <= dense_max_size_automatic
+//     = 1000 when f has no vjp_z): df/dz by ceil(n / 8) forward passes
 //     (~5-30 c each) and n^3 / 3 flops; then one reverse recording and sweep
 //     for thetabar when p > 32 (~30-700 c, independent of p), else
 //     ceil(p / 8) forward passes.
@@ -149,7 +150,8 @@ AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& thet
            internal::checked_shape(products.state_jacobian(), n, n, "fixed_point_vjp", "df/dz")
                .transpose();
   };
-  auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, zbar, options);
+  auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, zbar,
+                                             products.solve_options(options));
   VectorX<T> theta_bar = solve.ok()
                              ? internal::checked_size(products.parameters(solve.x), theta.size(),
                                                       "fixed_point_vjp", "(df/dtheta)^T u")

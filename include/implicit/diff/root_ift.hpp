@@ -44,7 +44,7 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
   };
   using NoFixedPointForm = decltype(apply_a);
   auto solve = internal::solve_linear_system(
-      apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), xbar, options);
+      apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), xbar, products.solve_options(options));
   VectorX<T> theta_bar =
       solve.ok() ? VectorX<T>(-internal::checked_size(products.parameters(solve.x), theta.size(),
                                                       "root_vjp", "(dg/dtheta)^T u"))

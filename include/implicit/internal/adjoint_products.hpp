@@ -9,13 +9,16 @@
 //                     Jacobian); otherwise one sweep of a reverse tape of f
 //                     (matrix-free solves: GMRES, the adjoint iterations), so
 //                     no dense Jacobian is ever formed for them; with
-//                     DerivativeMode::kForward, the dense df/dz.
+//                     DerivativeMode::kForward, the dense df/dz. Such sweeps
+//                     are dear, so kAuto picks the dense LU up to
+//                     AdjointOptions::dense_max_size_automatic (1000).
 //   (df/dtheta)^T u   one sweep of the same tape when p > 32 or kReverse;
 //                     else forward mode (ceil(p / 8) passes).
 //
 // The tape records (theta, z) -> f(theta, z) once, at first need, with both
 // as inputs, so every product above is one sweep of one recording.
 
+#include <algorithm>
 #include <optional>
 #include <type_traits>
 
@@ -69,6 +72,18 @@ class AdjointProducts {
           return tape().pullback(u, 0, theta_.size());
       return vjp(of_parameters_, theta_, u, DerivativeMode::kForward);
     }
+  }
+
+  // Whether (df/dz)^T u is the map's own (cheap) member.
+  static constexpr bool kHandWrittenState = has_vjp<StateMap, VectorX<T>>::value;
+
+  // The options for the adjoint solve: without a hand-written vjp_z every
+  // matrix-free product costs a reverse sweep (or a dense Jacobian anyway),
+  // so kAuto keeps the dense LU up to dense_max_size_automatic.
+  static AdjointOptions solve_options(AdjointOptions options) {
+    if constexpr (!kHandWrittenState)
+      options.dense_max_size = std::max(options.dense_max_size, options.dense_max_size_automatic);
+    return options;
   }
 
   // df/dz (n x n), formed once, by the hand-written jacobian_z or forward mode.
