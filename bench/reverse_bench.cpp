@@ -50,21 +50,7 @@
 #include <adolc/adolc.h>
 namespace Eigen {
 template <>
-struct NumTraits<adouble> : NumTraits<double> {
-  using Real = adouble;
-  using NonInteger = adouble;
-  using Nested = adouble;
-  using Literal = adouble;
-  enum {
-    IsComplex = 0,
-    IsInteger = 0,
-    IsSigned = 1,
-    RequireInitialization = 1,
-    ReadCost = 1,
-    AddCost = 3,
-    MulCost = 3
-  };
-};
+struct NumTraits<adouble> : implicit::internal::AdScalarNumTraits<adouble, double> {};
 }  // namespace Eigen
 #endif
 

@@ -63,8 +63,8 @@ template <class Map, class T>
 void require_hand_written(const char* who, bool reverse, const AdjointOptions& options) {
   if (!options.require_hand_written) return;
   using Members = derivative_members<Map, T>;
-  const bool present = reverse ? Members::vjp_z && Members::vjp_theta
-                               : Members::jvp_z && Members::jvp_theta;
+  const bool present =
+      reverse ? Members::vjp_z && Members::vjp_theta : Members::jvp_z && Members::jvp_theta;
   if (!present)
     throw std::invalid_argument(std::string(who) +
                                 ": AdjointOptions::require_hand_written is set, but the map "
@@ -109,6 +109,25 @@ void check_same_size(const char* who, const char* name, const VectorX<T>& v,
     throw std::invalid_argument(std::string(who) + ": " + name + " has a NaN or Inf entry");
 }
 
+// What every VJP / JVP entry point checks before differentiating: its
+// inputs and options (throws), the hand-written members it may be required
+// to use (throws), and that the point is a solution (returns the refusal).
+// `product` is the cotangent (VJP, size n) or the tangent (JVP, size p).
+enum class ProductKind { kVjp, kJvp };
+template <class Map, class T>
+std::optional<AdjointResult<VectorX<T>>> check_ift_call(
+    const char* who, SolutionKind kind, ProductKind product_kind, const Map& map,
+    const VectorX<T>& theta, const VectorX<T>& z, const char* product_name,
+    const VectorX<T>& product, const AdjointOptions& options) {
+  const double residual = check_map_inputs(who, map, theta, z, kind);
+  const bool vjp = product_kind == ProductKind::kVjp;
+  check_same_size(who, product_name, product, vjp ? z.size() : theta.size());
+  options.validate();
+  require_hand_written<Map, T>(who, vjp, options);
+  return refuse_non_solution(who, kind, residual, z, options.solution_tol,
+                             nan_vector<T>(vjp ? theta.size() : z.size()));
+}
+
 }  // namespace internal
 
 // thetabar = (df/dtheta)^T u with u = (df/dz)^T u + zbar at z*.
@@ -129,14 +148,9 @@ AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& thet
                                           const internal::NonDeduced<VectorX<T>>& z_star,
                                           const internal::NonDeduced<VectorX<T>>& zbar,
                                           const AdjointOptions& options = {}) {
-  const double residual = internal::check_map_inputs("fixed_point_vjp", map, theta, z_star,
-                                                     internal::SolutionKind::kFixedPoint);
-  internal::check_same_size("fixed_point_vjp", "zbar", zbar, z_star.size());
-  options.validate();
-  internal::require_hand_written<Map, T>("fixed_point_vjp", true, options);
-  if (auto refused = internal::refuse_non_solution(
-          "fixed_point_vjp", internal::SolutionKind::kFixedPoint, residual, z_star,
-          options.solution_tol, internal::nan_vector<T>(theta.size())))
+  if (auto refused = internal::check_ift_call(
+          "fixed_point_vjp", internal::SolutionKind::kFixedPoint, internal::ProductKind::kVjp, map,
+          theta, z_star, "zbar", zbar, options))
     return *refused;
   const internal::AdjointProducts<Map, T> products(map, theta, z_star, options.derivatives,
                                                    "fixed_point_vjp");
@@ -165,14 +179,9 @@ AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& thet
                                           const internal::NonDeduced<VectorX<T>>& z_star,
                                           const internal::NonDeduced<VectorX<T>>& dtheta,
                                           const AdjointOptions& options = {}) {
-  const double residual = internal::check_map_inputs("fixed_point_jvp", map, theta, z_star,
-                                                     internal::SolutionKind::kFixedPoint);
-  internal::check_same_size("fixed_point_jvp", "dtheta", dtheta, theta.size());
-  options.validate();
-  internal::require_hand_written<Map, T>("fixed_point_jvp", false, options);
-  if (auto refused = internal::refuse_non_solution(
-          "fixed_point_jvp", internal::SolutionKind::kFixedPoint, residual, z_star,
-          options.solution_tol, internal::nan_vector<T>(z_star.size())))
+  if (auto refused = internal::check_ift_call(
+          "fixed_point_jvp", internal::SolutionKind::kFixedPoint, internal::ProductKind::kJvp, map,
+          theta, z_star, "dtheta", dtheta, options))
     return *refused;
   const auto f_of_z = bind_theta(map, theta);
   const internal::LazyJacobian<std::decay_t<decltype(f_of_z)>, T> jac(f_of_z, z_star);

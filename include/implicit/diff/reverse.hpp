@@ -204,15 +204,16 @@ using RadVar = T;
 }  // namespace internal
 }  // namespace implicit
 
-#if IMPLICIT_HAVE_REVERSE
-// Eigen needs the numeric traits of Rad's variable to build matrices of it.
-namespace Eigen {
-template <class T>
-struct NumTraits<Sacado::Rad::ADvar<T>> : NumTraits<T> {
-  using Real = Sacado::Rad::ADvar<T>;
-  using NonInteger = Sacado::Rad::ADvar<T>;
-  using Nested = Sacado::Rad::ADvar<T>;
-  using Literal = Sacado::Rad::ADvar<T>;
+namespace implicit::internal {
+// Eigen's numeric traits for an AD scalar S carrying values of type V:
+// everything as for V except the types, which are S. Rad's variable uses it
+// below; reverse_bench uses it for ADOL-C's adouble.
+template <class S, class V>
+struct AdScalarNumTraits : Eigen::NumTraits<V> {
+  using Real = S;
+  using NonInteger = S;
+  using Nested = S;
+  using Literal = S;
   enum {
     IsComplex = 0,
     IsInteger = 0,
@@ -223,6 +224,14 @@ struct NumTraits<Sacado::Rad::ADvar<T>> : NumTraits<T> {
     MulCost = 3
   };
 };
+}  // namespace implicit::internal
+
+#if IMPLICIT_HAVE_REVERSE
+// Eigen needs the numeric traits of Rad's variable to build matrices of it.
+namespace Eigen {
+template <class T>
+struct NumTraits<Sacado::Rad::ADvar<T>>
+    : implicit::internal::AdScalarNumTraits<Sacado::Rad::ADvar<T>, T> {};
 }  // namespace Eigen
 
 #include "implicit/diff/reverse_math.hpp"

@@ -23,14 +23,9 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
                                    const internal::NonDeduced<VectorX<T>>& x_star,
                                    const internal::NonDeduced<VectorX<T>>& xbar,
                                    const AdjointOptions& options = {}) {
-  const double residual =
-      internal::check_map_inputs("root_vjp", g, theta, x_star, internal::SolutionKind::kRoot);
-  internal::check_same_size("root_vjp", "xbar", xbar, x_star.size());
-  options.validate();
-  internal::require_hand_written<Map, T>("root_vjp", true, options);
-  if (auto refused = internal::refuse_non_solution("root_vjp", internal::SolutionKind::kRoot,
-                                                   residual, x_star, options.solution_tol,
-                                                   internal::nan_vector<T>(theta.size())))
+  if (auto refused = internal::check_ift_call("root_vjp", internal::SolutionKind::kRoot,
+                                              internal::ProductKind::kVjp, g, theta, x_star, "xbar",
+                                              xbar, options))
     return *refused;
   const internal::AdjointProducts<Map, T> products(g, theta, x_star, options.derivatives,
                                                    "root_vjp");
@@ -43,8 +38,9 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
         .transpose();
   };
   using NoFixedPointForm = decltype(apply_a);
-  auto solve = internal::solve_linear_system(
-      apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), xbar, products.solve_options(options));
+  auto solve =
+      internal::solve_linear_system(apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr),
+                                    xbar, products.solve_options(options));
   VectorX<T> theta_bar =
       solve.ok() ? VectorX<T>(-internal::checked_size(products.parameters(solve.x), theta.size(),
                                                       "root_vjp", "(dg/dtheta)^T u"))
@@ -57,14 +53,9 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
                                    const internal::NonDeduced<VectorX<T>>& x_star,
                                    const internal::NonDeduced<VectorX<T>>& dtheta,
                                    const AdjointOptions& options = {}) {
-  const double residual =
-      internal::check_map_inputs("root_jvp", g, theta, x_star, internal::SolutionKind::kRoot);
-  internal::check_same_size("root_jvp", "dtheta", dtheta, theta.size());
-  options.validate();
-  internal::require_hand_written<Map, T>("root_jvp", false, options);
-  if (auto refused = internal::refuse_non_solution("root_jvp", internal::SolutionKind::kRoot,
-                                                   residual, x_star, options.solution_tol,
-                                                   internal::nan_vector<T>(x_star.size())))
+  if (auto refused = internal::check_ift_call("root_jvp", internal::SolutionKind::kRoot,
+                                              internal::ProductKind::kJvp, g, theta, x_star,
+                                              "dtheta", dtheta, options))
     return *refused;
   const auto g_of_x = bind_theta(g, theta);
   const internal::LazyJacobian<std::decay_t<decltype(g_of_x)>, T> jac(g_of_x, x_star);
