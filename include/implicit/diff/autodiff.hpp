@@ -17,10 +17,10 @@
 //   vjp       n <= 32 (or kForward): the Jacobian by ceil(n / 8) passes of
 //             8-wide duals (~5-30 c each), then J^T u.
 //             n > 32 with reverse mode (kAuto, or kReverse): one recording
-//             of f on a tape and one reverse sweep, independent of n:
-//             ~30 c for scalar-heavy f, 75-700 c for f dominated by a dense
-//             product (diff/reverse.hpp has the measurements). Memory: one
-//             tape of f, ~60 bytes per scalar operation.
+//             of f on a tape and one reverse sweep, whatever n is, costing
+//             what the tape costs: 11-15 c for a scalar-heavy f, 120-1100 c
+//             for f dominated by a dense product (bench/README.md, "Reverse
+//             mode"). Memory: one tape of f, ~60 bytes per scalar operation.
 //   jacobian  ceil(n / 8) passes of 8-wide duals; or, when the rows are far
 //             fewer than the columns (8 (m + 1) < n / 8), one recording and
 //             m reverse sweeps.

@@ -135,11 +135,11 @@ std::optional<AdjointResult<VectorX<T>>> check_ift_call(
 // Cost, for f without hand-written derivatives (c: one f evaluation):
 //   dense LU (kAuto: n <= dense_max_size, or n <= dense_max_size_automatic
 //     = 1000 when f has no vjp_z): df/dz by ceil(n / 8) forward passes
-//     (~5-30 c each) and n^3 / 3 flops; then one reverse recording and sweep
-//     for thetabar when p > 32 (~30-700 c, independent of p), else
+//     (~5-130 c each) and n^3 / 3 flops; then one reverse recording and
+//     sweep for thetabar when p > 32 (11-1100 c, see autodiff.hpp), else
 //     ceil(p / 8) forward passes.
 //   GMRES / iterations: one reverse recording of f at z*, then one sweep per
-//     product (~15-500 c each, see diff/reverse.hpp), the last one giving
+//     product (16-880 c each for a dense layer), the last one giving
 //     thetabar; no dense matrix. Memory: one tape of f, flat in the number
 //     of forward iterations (only z* is used).
 // AdjointOptions::derivatives forces forward or reverse mode.

@@ -9,7 +9,8 @@
 // at once, at a cost independent of p.
 //
 // Why Sacado's Rad (measured, tanh(W z + x), one thread, as multiples of one
-// f evaluation in double; record + first sweep / each further sweep):
+// f evaluation in double; record + first sweep / each further sweep; the
+// current tables are in bench/README.md, "Reverse mode", from reverse_bench):
 //   n = 10:   Rad 27-37 / 16-21     ADOL-C 107-133 / 23-27
 //   n = 100:  Rad 75-208 / 55-150   ADOL-C 173-556 / 30-90
 //   n = 1000: Rad 188-725 / 123-530 ADOL-C 186-783 / 44-200
