@@ -178,10 +178,13 @@ MatrixX<T> jacobian(const F& f, const VectorX<T>& x, DerivativeMode mode = Deriv
     return f.jacobian(x);
   } else {
     constexpr bool available = internal::reverse_available<T>;
-    // Only a wide Jacobian can favour rows; its height costs one f call.
-    const bool wide = mode == DerivativeMode::kReverse ||
-                      (mode == DerivativeMode::kAuto && available && x.size() > 64);
-    if (wide && internal::use_reverse_for_jacobian(mode, available, f(x).size(), x.size())) {
+    // kReverse: rows (throws when unavailable). kAuto: only a wide Jacobian
+    // can favour rows, and learning its height costs one f call.
+    const bool rows = mode == DerivativeMode::kReverse
+                          ? internal::use_reverse_for_vjp(mode, available, x.size())
+                          : mode == DerivativeMode::kAuto && available && x.size() > 64 &&
+                                internal::reverse_rows_pay_off(f(x).size(), x.size());
+    if (rows) {
       if constexpr (available) {
         const internal::ReverseTape<T> tape(internal::recordable<F, T>(f), x, "jacobian");
         const Eigen::Index m = tape.output_size();

@@ -82,11 +82,6 @@ std::optional<AdjointResult<Value>> refuse_non_solution(const char* who, Solutio
                                                         double solution_tol, Value nan_value) {
   const double bound = solution_tol * std::max(1.0, static_cast<double>(z.norm()));
   if (residual <= bound) return std::nullopt;
-  AdjointResult<Value> out;
-  out.value = std::move(nan_value);
-  out.status = Status::kNotASolution;
-  out.method = "none";
-  out.residual_norm = residual;
   char buf[240];
   std::snprintf(buf, sizeof buf,
                 "%s: the point is no %s (%s = %.3e > solution_tol * max(1, ||z||) = %.3e); "
@@ -94,8 +89,7 @@ std::optional<AdjointResult<Value>> refuse_non_solution(const char* who, Solutio
                 who, kind == SolutionKind::kFixedPoint ? "fixed point" : "root",
                 kind == SolutionKind::kFixedPoint ? "||f(theta, z) - z||" : "||g(theta, x)||",
                 residual, bound);
-  out.message = buf;
-  return out;
+  return refused(std::move(nan_value), Status::kNotASolution, buf, residual);
 }
 
 template <class T>
@@ -215,9 +209,7 @@ AdjointResult<MatrixX<T>> fixed_point_jacobian(
                                                      internal::SolutionKind::kFixedPoint);
   if (auto refused = internal::refuse_non_solution(
           "fixed_point_jacobian", internal::SolutionKind::kFixedPoint, residual, z_star,
-          solution_tol,
-          MatrixX<T>(MatrixX<T>::Constant(z_star.size(), theta.size(),
-                                          std::numeric_limits<T>::quiet_NaN()))))
+          solution_tol, internal::nan_matrix<T>(z_star.size(), theta.size())))
     return *refused;
   const Eigen::Index n = z_star.size();
   const MatrixX<T> a =

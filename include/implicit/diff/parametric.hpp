@@ -25,48 +25,37 @@ namespace implicit {
 
 namespace internal {
 // Detection of each hand-written member as the binders call it: on a const
-// map, with const VectorX<T>& arguments.
-#define IMPLICIT_DETECT_MEMBER(member, ...)                                                  \
-  template <class Map, class T, class = void>                                                \
-  struct has_##member : std::false_type {};                                                  \
-  template <class Map, class T>                                                              \
-  struct has_##member<Map, T,                                                                \
-                      std::void_t<decltype(std::declval<const Map&>().member(__VA_ARGS__))>> \
-      : std::true_type {};                                                                   \
-  /* The same name callable only on a non-const map or with non-const */                     \
-  /* arguments: a near miss the library would silently ignore. */                            \
-  template <class Map, class T, class = void>                                                \
-  struct has_loose_##member : std::false_type {};                                            \
-  template <class Map, class T>                                                              \
-  struct has_loose_##member<Map, T,                                                          \
-                            std::void_t<decltype(std::declval<Map&>().member(                \
-                                std::declval<VectorX<T>&>(), std::declval<VectorX<T>&>()))>> \
+// map, with const VectorX<T>& arguments (has_<member>); and of the same name
+// callable only on a non-const map or with non-const arguments
+// (has_loose_<member>), a near miss the library would otherwise ignore.
+// strict_args / loose_args: the two calls' parenthesised argument lists.
+#define IMPLICIT_DETECT_MEMBER(member, strict_args, loose_args)                                    \
+  template <class Map, class T, class = void>                                                      \
+  struct has_##member : std::false_type {};                                                        \
+  template <class Map, class T>                                                                    \
+  struct has_##member<Map, T,                                                                      \
+                      std::void_t<decltype(std::declval<const Map&>().member strict_args)>>        \
+      : std::true_type {};                                                                         \
+  template <class Map, class T, class = void>                                                      \
+  struct has_loose_##member : std::false_type {};                                                  \
+  template <class Map, class T>                                                                    \
+  struct has_loose_##member<Map, T, std::void_t<decltype(std::declval<Map&>().member loose_args)>> \
       : std::true_type {};
 #define IMPLICIT_ARG std::declval<const VectorX<T>&>()
-IMPLICIT_DETECT_MEMBER(jacobian_z, IMPLICIT_ARG, IMPLICIT_ARG)
-IMPLICIT_DETECT_MEMBER(jacobian_theta, IMPLICIT_ARG, IMPLICIT_ARG)
+#define IMPLICIT_LOOSE_ARG std::declval<VectorX<T>&>()
+#define IMPLICIT_TWO(a) (a, a)
+#define IMPLICIT_THREE(a) (a, a, a)
+IMPLICIT_DETECT_MEMBER(jacobian_z, IMPLICIT_TWO(IMPLICIT_ARG), IMPLICIT_TWO(IMPLICIT_LOOSE_ARG))
+IMPLICIT_DETECT_MEMBER(jacobian_theta, IMPLICIT_TWO(IMPLICIT_ARG), IMPLICIT_TWO(IMPLICIT_LOOSE_ARG))
+IMPLICIT_DETECT_MEMBER(jvp_z, IMPLICIT_THREE(IMPLICIT_ARG), IMPLICIT_THREE(IMPLICIT_LOOSE_ARG))
+IMPLICIT_DETECT_MEMBER(vjp_z, IMPLICIT_THREE(IMPLICIT_ARG), IMPLICIT_THREE(IMPLICIT_LOOSE_ARG))
+IMPLICIT_DETECT_MEMBER(jvp_theta, IMPLICIT_THREE(IMPLICIT_ARG), IMPLICIT_THREE(IMPLICIT_LOOSE_ARG))
+IMPLICIT_DETECT_MEMBER(vjp_theta, IMPLICIT_THREE(IMPLICIT_ARG), IMPLICIT_THREE(IMPLICIT_LOOSE_ARG))
 #undef IMPLICIT_DETECT_MEMBER
-// The three-argument members (theta, z, v): their own near-miss test.
-#define IMPLICIT_DETECT_MEMBER3(member)                                                     \
-  template <class Map, class T, class = void>                                               \
-  struct has_##member : std::false_type {};                                                 \
-  template <class Map, class T>                                                             \
-  struct has_##member<Map, T,                                                               \
-                      std::void_t<decltype(std::declval<const Map&>().member(               \
-                          IMPLICIT_ARG, IMPLICIT_ARG, IMPLICIT_ARG))>> : std::true_type {}; \
-  template <class Map, class T, class = void>                                               \
-  struct has_loose_##member : std::false_type {};                                           \
-  template <class Map, class T>                                                             \
-  struct has_loose_##member<Map, T,                                                         \
-                            std::void_t<decltype(std::declval<Map&>().member(               \
-                                std::declval<VectorX<T>&>(), std::declval<VectorX<T>&>(),   \
-                                std::declval<VectorX<T>&>()))>> : std::true_type {};
-IMPLICIT_DETECT_MEMBER3(jvp_z)
-IMPLICIT_DETECT_MEMBER3(vjp_z)
-IMPLICIT_DETECT_MEMBER3(jvp_theta)
-IMPLICIT_DETECT_MEMBER3(vjp_theta)
-#undef IMPLICIT_DETECT_MEMBER3
 #undef IMPLICIT_ARG
+#undef IMPLICIT_LOOSE_ARG
+#undef IMPLICIT_TWO
+#undef IMPLICIT_THREE
 }  // namespace internal
 
 // Which hand-written derivative members of a map f(theta, z) the library
@@ -99,26 +88,19 @@ struct derivative_members {
   }
 
  private:
-  template <bool Found, bool Loose>
-  static constexpr bool not_a_near_miss = Found || !Loose;
-  static_assert(not_a_near_miss<jacobian_z, internal::has_loose_jacobian_z<Map, T>::value>,
-                "implicit: the map's jacobian_z(theta, z) cannot be called on a const map with "
-                "const VectorX<T>& arguments (is it missing `const`?); it would be ignored");
-  static_assert(not_a_near_miss<jvp_z, internal::has_loose_jvp_z<Map, T>::value>,
-                "implicit: the map's jvp_z(theta, z, v) cannot be called on a const map with "
-                "const VectorX<T>& arguments (is it missing `const`?); it would be ignored");
-  static_assert(not_a_near_miss<vjp_z, internal::has_loose_vjp_z<Map, T>::value>,
-                "implicit: the map's vjp_z(theta, z, u) cannot be called on a const map with "
-                "const VectorX<T>& arguments (is it missing `const`?); it would be ignored");
-  static_assert(not_a_near_miss<jacobian_theta, internal::has_loose_jacobian_theta<Map, T>::value>,
-                "implicit: the map's jacobian_theta(theta, z) cannot be called on a const map "
-                "with const VectorX<T>& arguments (is it missing `const`?); it would be ignored");
-  static_assert(not_a_near_miss<jvp_theta, internal::has_loose_jvp_theta<Map, T>::value>,
-                "implicit: the map's jvp_theta(theta, z, v) cannot be called on a const map with "
-                "const VectorX<T>& arguments (is it missing `const`?); it would be ignored");
-  static_assert(not_a_near_miss<vjp_theta, internal::has_loose_vjp_theta<Map, T>::value>,
-                "implicit: the map's vjp_theta(theta, z, u) cannot be called on a const map with "
-                "const VectorX<T>& arguments (is it missing `const`?); it would be ignored");
+  // A member found only loosely (see internal::has_loose_*) is refused.
+#define IMPLICIT_NO_NEAR_MISS(member, call)                             \
+  static_assert(member || !internal::has_loose_##member<Map, T>::value, \
+                "implicit: the map's " call                             \
+                " cannot be called on a const map with const "          \
+                "VectorX<T>& arguments (is it missing `const`?); it would be ignored");
+  IMPLICIT_NO_NEAR_MISS(jacobian_z, "jacobian_z(theta, z)")
+  IMPLICIT_NO_NEAR_MISS(jvp_z, "jvp_z(theta, z, v)")
+  IMPLICIT_NO_NEAR_MISS(vjp_z, "vjp_z(theta, z, u)")
+  IMPLICIT_NO_NEAR_MISS(jacobian_theta, "jacobian_theta(theta, z)")
+  IMPLICIT_NO_NEAR_MISS(jvp_theta, "jvp_theta(theta, z, v)")
+  IMPLICIT_NO_NEAR_MISS(vjp_theta, "vjp_theta(theta, z, u)")
+#undef IMPLICIT_NO_NEAR_MISS
 };
 
 namespace internal {

@@ -84,10 +84,8 @@ inline bool use_reverse_for_vjp(DerivativeMode mode, bool available, Eigen::Inde
 // A full Jacobian (m x n) costs ceil(n / 8) forward passes or one recording
 // plus m sweeps, a sweep being ~8 forward passes: rows by reverse mode pay
 // off when 8 (m + 1) < ceil(n / 8).
-inline bool use_reverse_for_jacobian(DerivativeMode mode, bool available, Eigen::Index rows,
-                                     Eigen::Index cols) {
-  if (mode == DerivativeMode::kReverse) return use_reverse_for_vjp(mode, available, cols);
-  return mode == DerivativeMode::kAuto && available && 8 * (rows + 1) < (cols + 7) / 8;
+inline bool reverse_rows_pay_off(Eigen::Index rows, Eigen::Index cols) {
+  return 8 * (rows + 1) < (cols + 7) / 8;
 }
 
 // Declared always, so that code naming it in a discarded `if constexpr`

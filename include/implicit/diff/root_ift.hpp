@@ -82,13 +82,9 @@ namespace internal {
 template <class T>
 AdjointResult<VectorX<T>> refuse_unsolved(const SystemResult<VectorX<T>>& forward,
                                           Eigen::Index size) {
-  AdjointResult<VectorX<T>> out;
-  out.value = nan_vector<T>(size);
-  out.status = forward.status;
-  out.method = "none";
-  out.message = "the forward solve did not converge, so x is no root to differentiate at: " +
-                forward.brief_report();
-  return out;
+  return refused(nan_vector<T>(size), forward.status,
+                 "the forward solve did not converge, so x is no root to differentiate at: " +
+                     forward.brief_report());
 }
 }  // namespace internal
 
@@ -126,8 +122,7 @@ AdjointResult<MatrixX<T>> root_jacobian(const Map& g, const VectorX<T>& theta,
       internal::check_map_inputs("root_jacobian", g, theta, x_star, internal::SolutionKind::kRoot);
   if (auto refused = internal::refuse_non_solution(
           "root_jacobian", internal::SolutionKind::kRoot, residual, x_star, solution_tol,
-          MatrixX<T>(MatrixX<T>::Constant(x_star.size(), theta.size(),
-                                          std::numeric_limits<T>::quiet_NaN()))))
+          internal::nan_matrix<T>(x_star.size(), theta.size())))
     return *refused;
   const Eigen::Index n = x_star.size();
   const MatrixX<T> a = internal::checked_shape(

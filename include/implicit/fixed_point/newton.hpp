@@ -80,9 +80,9 @@ class Newton {
                         n <= options_.dense_max_size);
     LinearSolveResult<VectorX<T>> solve;
     if (dense) {
-      const MatrixX<T> a =
-          MatrixX<T>::Identity(n, n) -
-          internal::checked_shape(internal::square_jacobian(f, z), n, n, "solve_fixed_point (Newton)", "df/dz");
+      const MatrixX<T> a = MatrixX<T>::Identity(n, n) -
+                           internal::checked_shape(internal::square_jacobian(f, z), n, n,
+                                                   "solve_fixed_point (Newton)", "df/dz");
       solve = solve_dense_lu(a, g);
     } else {
       const GmresOptions gopt = gmres_options();

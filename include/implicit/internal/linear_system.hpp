@@ -47,6 +47,10 @@ template <class T>
 VectorX<T> nan_vector(Eigen::Index n) {
   return VectorX<T>::Constant(n, std::numeric_limits<T>::quiet_NaN());
 }
+template <class T>
+MatrixX<T> nan_matrix(Eigen::Index rows, Eigen::Index cols) {
+  return MatrixX<T>::Constant(rows, cols, std::numeric_limits<T>::quiet_NaN());
+}
 
 // Solves A u = b. `apply_k` may be nullptr (then A has no fixed-point form
 // and the iteration methods are refused); otherwise A = I - K.
@@ -149,6 +153,21 @@ LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const D
   return result;
 }
 
+// A derivative refused before any linear solve (the point is no solution, or
+// the forward solve failed): NaN values, so that an unchecked use cannot pass
+// for a derivative, with the status and the reason.
+template <class Value>
+AdjointResult<Value> refused(Value nan_value, Status status, std::string message,
+                             double residual_norm = 0) {
+  AdjointResult<Value> out;
+  out.value = std::move(nan_value);
+  out.status = status;
+  out.method = "none";
+  out.residual_norm = residual_norm;
+  out.message = std::move(message);
+  return out;
+}
+
 template <class Value, class T>
 AdjointResult<Value> to_adjoint_result(const LinearSolveResult<VectorX<T>>& solve, Value value) {
   AdjointResult<Value> out;
@@ -171,9 +190,7 @@ AdjointResult<MatrixX<T>> dense_derivative(const MatrixX<T>& a, const MatrixX<T>
   out.method = solve.method;
   out.message = solve.message;
   out.residual_norm = solve.residual_norm;
-  out.value = solve.ok()
-                  ? solve.x
-                  : MatrixX<T>::Constant(a.rows(), b.cols(), std::numeric_limits<T>::quiet_NaN());
+  out.value = solve.ok() ? solve.x : nan_matrix<T>(a.rows(), b.cols());
   return out;
 }
 
