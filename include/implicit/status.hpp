@@ -18,6 +18,9 @@ enum class Status {
                        // that is not a root, or a tolerance below rounding level
   kNotASolution,       // an implicit derivative was asked at a point that is no
                        // fixed point (root) to AdjointOptions::solution_tol
+  kApproximate,        // an approximation returned by request (a Jacobian-free or
+                       // phantom gradient): finite, but nothing was solved, so no
+                       // tolerance holds; never reported for a solve
 };
 
 inline const char* to_string(Status status) {
@@ -38,6 +41,8 @@ inline const char* to_string(Status status) {
       return "stalled";
     case Status::kNotASolution:
       return "not_a_solution";
+    case Status::kApproximate:
+      return "approximate";
   }
   return "unknown";
 }

@@ -4,6 +4,7 @@
 
 #include "implicit/torch/fixed_point.hpp"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
@@ -67,6 +68,9 @@ void BackwardOptions::validate() const {
 
 void Options::validate() const {
   forward.stop.validate();
+  if (forward.spectral_radius_iterations < 0)
+    throw std::invalid_argument("ForwardOptions::spectral_radius_iterations must be >= 0, got " +
+                                std::to_string(forward.spectral_radius_iterations));
   ForwardIteration(forward.forward_iteration).validate();
   Anderson(forward.anderson).validate();
   Broyden(forward.broyden).validate();
@@ -77,6 +81,12 @@ void Options::validate() const {
 // ---- reports ---------------------------------------------------------------
 
 bool PassInfo::ok() const {
+  return std::all_of(status.begin(), status.end(), [](Status s) {
+    return s == Status::kConverged || s == Status::kApproximate;
+  });
+}
+
+bool PassInfo::certified() const {
   return std::all_of(status.begin(), status.end(),
                      [](Status s) { return s == Status::kConverged; });
 }
@@ -97,13 +107,25 @@ double PassInfo::max_residual() const {
 
 std::string PassInfo::brief_report() const {
   if (!ran) return "not run";
-  const auto converged = std::count(status.begin(), status.end(), Status::kConverged);
-  char buf[200];
-  std::snprintf(buf, sizeof buf,
-                "%s: %ld of %zu samples converged, mean %.1f iterations, worst residual %.3e",
-                method.c_str(), static_cast<long>(converged), status.size(), mean_iterations(),
-                max_residual());
-  return message.empty() ? std::string(buf) : std::string(buf) + "; " + message;
+  const auto count = [&](Status s) { return std::count(status.begin(), status.end(), s); };
+  const long converged = static_cast<long>(count(Status::kConverged));
+  const long approximate = static_cast<long>(count(Status::kApproximate));
+  char buf[300];
+  if (approximate > 0 && converged == 0) {
+    std::snprintf(buf, sizeof buf, "%s: %ld of %zu samples approximate (nothing solved, not certified)",
+                  method.c_str(), approximate, status.size());
+  } else {
+    std::snprintf(buf, sizeof buf,
+                  "%s: %ld of %zu samples converged, mean %.1f iterations, worst residual %.3e",
+                  method.c_str(), converged, status.size(), mean_iterations(), max_residual());
+  }
+  std::string out = buf;
+  if (!spectral_radius.empty()) {
+    const double worst = *std::max_element(spectral_radius.begin(), spectral_radius.end());
+    std::snprintf(buf, sizeof buf, ", spectral radius of df/dz up to %.3f", worst);
+    out += buf;
+  }
+  return message.empty() ? out : out + "; " + message;
 }
 
 std::string SolveInfo::brief_report() const {
@@ -119,7 +141,11 @@ using Ops = VectorOps<at::Tensor>;
 // The map as the generic solvers see it; linearize() serves Newton.
 struct TensorMap {
   const Map& f;
-  at::Tensor operator()(const at::Tensor& z) const { return f(z); }
+  at::Tensor operator()(const at::Tensor& z) const {
+    at::Tensor fz = internal::call_map(f, z, "implicit::torch::solve");
+    internal::check_map_output("implicit::torch::solve", z, fz);
+    return fz;
+  }
   auto linearize(const at::Tensor& z) const {
     auto lin = std::make_shared<internal::Linearization>(f, z);
     return [lin](const at::Tensor& v) { return lin->jvp(v).detach(); };
@@ -152,6 +178,12 @@ FixedPointOutput run(const Map& f, const at::Tensor& z0, const Solver& solver,
   p.residual.assign(r.residual_norm.data(), r.residual_norm.data() + r.residual_norm.size());
   p.evaluations = r.function_evaluations;
   p.message = r.message;
+  char buf[200];
+  std::snprintf(buf, sizeof buf,
+                "converged samples: ||f(z) - z|| <= %.3g + %.3g ||f(z)|| on the returned rows "
+                "(rel_tol floored at 8 epsilons of the dtype)",
+                options.stop.abs_tol, options.stop.rel_tol);
+  p.guarantee = buf;
   return out;
 }
 
@@ -177,10 +209,52 @@ FixedPointOutput solve(const Map& f, const at::Tensor& z0, const ForwardOptions&
       break;
   }
   out.z = out.z.detach();
+  if (options.spectral_radius_iterations > 0)
+    out.info->forward.spectral_radius =
+        spectral_radius(f, out.z, options.spectral_radius_iterations);
   if (options.raise_on_failure && !out.info->forward.ok())
     throw std::runtime_error("implicit::torch fixed point did not converge: " +
                              out.info->forward.brief_report());
   return out;
+}
+
+std::vector<double> spectral_radius(const Map& f, const at::Tensor& z, int iterations) {
+  check_batch("implicit::torch::spectral_radius", z);
+  if (iterations < 1)
+    throw std::invalid_argument("implicit::torch::spectral_radius: iterations must be >= 1, got " +
+                                std::to_string(iterations));
+  const int64_t batch = z.size(0);
+  internal::Linearization lin(f, z.detach());
+  at::NoGradGuard no_grad;
+  // A fixed-seed start: the estimate is reproducible and does not touch
+  // the caller's random stream.
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(20260901);
+  at::Tensor v = at::randn(z.sizes(), generator, z.options().device(at::kCPU)).to(z.device());
+  auto per_sample_norm = [batch](const at::Tensor& t) {
+    return t.reshape({batch, -1}).norm(2, 1);
+  };
+  auto broadcast = [&](const at::Tensor& s) {
+    std::vector<int64_t> shape(z.dim(), 1);
+    shape[0] = batch;
+    return s.view(shape);
+  };
+  v = v / broadcast(per_sample_norm(v));
+  // rho(J) = rho(J^T) = lim ||(J^T)^k v||^(1/k): the geometric mean of the
+  // step ratios over the second half, which also converges when the
+  // dominant eigenvalues are a complex pair (where one ratio oscillates).
+  at::Tensor log_sum = at::zeros({batch}, z.options().dtype(at::kDouble));
+  int counted = 0;
+  for (int i = 0; i < iterations; ++i) {
+    const at::Tensor w = lin.vjp(v).detach();
+    const at::Tensor ratio = per_sample_norm(w);
+    if (2 * i >= iterations - 1) {
+      log_sum = log_sum + at::log(ratio.to(at::kDouble));
+      ++counted;
+    }
+    v = w / broadcast(at::clamp_min(ratio, 1e-300).to(w.scalar_type()));
+  }
+  const at::Tensor rho = at::exp(log_sum / counted).to(at::kCPU).contiguous();
+  return std::vector<double>(rho.data_ptr<double>(), rho.data_ptr<double>() + batch);
 }
 
 // ---- autograd ----------------------------------------------------------------
@@ -195,6 +269,84 @@ struct Closure : ::torch::CustomClassHolder {
   Options options;
   std::shared_ptr<SolveInfo> info;
 };
+
+std::string format_tol(double abs_tol, double rel_tol) {
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%.3g + %.3g", abs_tol, rel_tol);
+  return buf;
+}
+
+// Which samples the backward may differentiate, from the forward's own
+// per-sample outcome: a converged sample always (its tolerance is the
+// caller's choice); an unconverged one under kImplicit only while
+// ||f(z) - z|| <= solution_tol * max(1, ||z||), the rule of the dense IFT
+// entry points (the theorem needs a fixed point; the derivative's error is
+// of the order of that residual times the adjoint's condition number).
+struct ForwardVerdict {
+  std::vector<char> refused;  // per sample
+  std::vector<double> residual;
+  std::string note;           // for the backward's message; empty if all converged
+  int64_t batch = 0;
+
+  bool any_refused() const { return std::find(refused.begin(), refused.end(), 1) != refused.end(); }
+  // (B, 1, ..., 1) mask of the refused samples, broadcastable to t.
+  at::Tensor refused_rows(const at::Tensor& t) const {
+    std::vector<int64_t> shape(t.dim(), 1);
+    shape[0] = batch;
+    std::vector<int64_t> flags(refused.begin(), refused.end());
+    return at::tensor(flags, at::kLong).to(t.device()).ne(0).view(shape);
+  }
+  // NaN in the refused samples' rows of u, kNotASolution in their status.
+  at::Tensor refuse(const at::Tensor& u, PassInfo& pass) const {
+    if (!any_refused()) return u;
+    for (int64_t b = 0; b < batch; ++b)
+      if (refused[b]) {
+        pass.status[b] = Status::kNotASolution;
+        pass.residual[b] = std::nan("");
+      }
+    return at::where(refused_rows(u), at::full_like(u, std::nan("")), u);
+  }
+};
+
+ForwardVerdict judge_forward(const PassInfo& forward, const at::Tensor& z_star,
+                             const BackwardOptions& options) {
+  ForwardVerdict v;
+  v.batch = z_star.size(0);
+  v.refused.assign(v.batch, 0);
+  if (static_cast<int64_t>(forward.status.size()) != v.batch) return v;  // no forward report
+  const at::Tensor z_norm =
+      z_star.detach().reshape({v.batch, -1}).norm(2, 1).to(at::kCPU, at::kDouble).contiguous();
+  int64_t unconverged = 0, refused = 0;
+  double worst = 0;
+  for (int64_t b = 0; b < v.batch; ++b) {
+    if (forward.status[b] == Status::kConverged) continue;
+    ++unconverged;
+    const double r = forward.residual[b];
+    worst = std::isnan(r) ? r : std::max(worst, r);
+    const double bound = options.adjoint.solution_tol * std::max(1.0, z_norm[b].item<double>());
+    if (options.gradient == Gradient::kImplicit && !(r <= bound)) {
+      v.refused[b] = 1;
+      ++refused;
+    }
+  }
+  if (unconverged == 0) return v;
+  char buf[400];
+  if (options.gradient == Gradient::kImplicit)
+    std::snprintf(buf, sizeof buf,
+                  "%ld of %ld samples' forward solves did not converge (worst residual %.3e): %ld "
+                  "refused as not_a_solution (residual above solution_tol %.3g x max(1, ||z||)), "
+                  "%ld differentiated at their returned point",
+                  static_cast<long>(unconverged), static_cast<long>(v.batch), worst,
+                  static_cast<long>(refused), options.adjoint.solution_tol,
+                  static_cast<long>(unconverged - refused));
+  else
+    std::snprintf(buf, sizeof buf,
+                  "%ld of %ld samples' forward solves did not converge (worst residual %.3e); "
+                  "their approximate gradients are taken at the returned point",
+                  static_cast<long>(unconverged), static_cast<long>(v.batch), worst);
+  v.note = buf;
+  return v;
+}
 
 void fail_or_report(const PassInfo& pass, const BackwardOptions& options) {
   if (options.raise_on_failure && !pass.ok())
@@ -271,17 +423,27 @@ class FixedPointFunction : public autograd::Function<FixedPointFunction> {
     auto shared_lin = std::make_shared<internal::Linearization>(closure->f, z_leaf, create_graph);
     const internal::Linearization& lin = *shared_lin;
     PassInfo& pass = closure->info->backward;
+    const PassInfo forward = closure->info->forward;  // a copy: pass may be the same object later
     pass = PassInfo{};
     pass.ran = true;
     pass.method = to_string(options.gradient);
     const int64_t batch = z_star.size(0);
+    if (options.check_params) {
+      const auto unlisted = lin.unlisted_inputs(params);
+      if (!unlisted.empty())
+        throw std::invalid_argument(
+            "implicit::torch::fixed_point: f uses " + unlisted.front() +
+            (unlisted.size() > 1 ? " (and " + std::to_string(unlisted.size() - 1) + " more)" : "") +
+            " that requires a gradient but is not in params, so it would get none: add it to "
+            "params, or detach it (BackwardOptions::check_params = false skips this check)");
+    }
+    const ForwardVerdict verdict = judge_forward(forward, z_star, options);
     at::Tensor u;
     switch (options.gradient) {
       case Gradient::kJacobianFree:
         u = g;
-        pass.status.assign(batch, Status::kConverged);
-        pass.iterations.assign(batch, 0);
-        pass.residual.assign(batch, 0.0);
+        pass.guarantee = "none: Jacobian-free direction u = g (no adjoint solved; a descent "
+                         "direction when f is contractive, not the gradient)";
         break;
       case Gradient::kPhantom: {
         // Backprop through k damped steps from z*: u accumulates
@@ -293,16 +455,19 @@ class FixedPointFunction : public autograd::Function<FixedPointFunction> {
           u = u + d * v;
           if (i + 1 < options.phantom_steps) v = (1 - d) * v + d * lin.vjp(v);
         }
-        pass.status.assign(batch, Status::kConverged);
-        pass.iterations.assign(batch, options.phantom_steps);
-        pass.residual.assign(batch, 0.0);
         pass.evaluations = options.phantom_steps - 1;
+        pass.guarantee = "none: " + std::to_string(options.phantom_steps) +
+                         "-step phantom gradient (tends to the IFT gradient as the steps grow; "
+                         "no adjoint solved)";
         break;
       }
-      case Gradient::kImplicit:
+      case Gradient::kImplicit: {
+        // Refused samples ride along with a zero cotangent (no work), and
+        // get NaN below.
+        const at::Tensor g_used = at::where(verdict.refused_rows(g), at::zeros_like(g), g);
         if (!create_graph) {
           auto solved = internal::solve_fixed_point_system(
-              [&](const at::Tensor& v) { return lin.vjp(v); }, g.detach(), options.adjoint);
+              [&](const at::Tensor& v) { return lin.vjp(v); }, g_used.detach(), options.adjoint);
           u = solved.x;
           pass = solved.info;
         } else {
@@ -313,18 +478,37 @@ class FixedPointFunction : public autograd::Function<FixedPointFunction> {
           inner.forward.stop.abs_tol = options.adjoint.abs_tol;
           inner.forward.stop.rel_tol = options.adjoint.rel_tol;
           inner.forward.stop.max_iter = options.adjoint.max_iter;
+          inner.forward.spectral_radius_iterations = 0;
+          inner.forward.raise_on_failure = false;  // this backward decides, below
           std::vector<at::Tensor> inner_params{z_leaf, g};
           inner_params.insert(inner_params.end(), params.begin(), params.end());
-          auto adjoint_map = [shared_lin, g](const at::Tensor& v) {
-            return shared_lin->vjp(v) + g;
+          auto adjoint_map = [shared_lin, g_used](const at::Tensor& v) {
+            return shared_lin->vjp(v) + g_used;
           };
           auto solved = fixed_point(adjoint_map, at::zeros_like(g), inner_params, inner);
           u = solved.z;
           pass = solved.info->forward;
         }
-        fail_or_report(pass, options);
+        pass.ran = true;
+        pass.guarantee = "certified: per sample ||u - (df/dz)^T u - g|| <= " +
+                         format_tol(options.adjoint.abs_tol, options.adjoint.rel_tol) +
+                         " ||g||, recomputed on the returned u";
+        u = verdict.refuse(u, pass);
         break;
+      }
     }
+    if (options.gradient != Gradient::kImplicit) {
+      // Approximations: finite, or non-finite; never "converged".
+      const at::Tensor finite = at::isfinite(u).reshape({batch, -1}).all(1).to(at::kCPU);
+      pass.status.assign(batch, Status::kApproximate);
+      for (int64_t b = 0; b < batch; ++b)
+        if (!finite[b].item<bool>()) pass.status[b] = Status::kNonFinite;
+      pass.iterations.assign(batch, options.gradient == Gradient::kPhantom ? options.phantom_steps
+                                                                           : 0);
+      pass.residual.assign(batch, std::nan(""));  // nothing was solved, nothing measured
+    }
+    if (!verdict.note.empty()) pass.message += (pass.message.empty() ? "" : "; ") + verdict.note;
+    fail_or_report(pass, options);
     auto grads = lin.param_vjp(params, u, create_graph);
     if (create_graph) {
       std::vector<at::Tensor> defined;
@@ -376,12 +560,23 @@ JvpOutput fixed_point_jvp(const Map& f, const at::Tensor& z0, const std::vector<
                                   std::to_string(i) + "] has the wrong shape");
   FixedPointOutput solved = solve(f, z0, options.forward);
   internal::Linearization lin(f, solved.z);
-  const at::Tensor rhs = lin.param_jvp(params, tangents).detach();
+  BackwardOptions ift = options.backward;
+  ift.gradient = Gradient::kImplicit;  // forward mode is always the exact IFT
+  const ForwardVerdict verdict = judge_forward(solved.info->forward, solved.z, ift);
+  at::Tensor rhs = lin.param_jvp(params, tangents).detach();
+  rhs = at::where(verdict.refused_rows(rhs), at::zeros_like(rhs), rhs);
   auto system = internal::solve_fixed_point_system(
       [&](const at::Tensor& v) { return lin.jvp(v).detach(); }, rhs, options.backward.adjoint);
+  system.info.guarantee = "certified: per sample ||dz - (df/dz) dz - (df/dparams) dparams|| <= " +
+                          format_tol(options.backward.adjoint.abs_tol,
+                                     options.backward.adjoint.rel_tol) +
+                          " ||(df/dparams) dparams||, recomputed on the returned dz";
+  const at::Tensor tangent = verdict.refuse(system.x, system.info);
+  if (!verdict.note.empty())
+    system.info.message += (system.info.message.empty() ? "" : "; ") + verdict.note;
   solved.info->backward = system.info;
   fail_or_report(system.info, options.backward);
-  return {solved.z, system.x, solved.info};
+  return {solved.z, tangent, solved.info};
 }
 
 }  // namespace implicit::torch

@@ -1,18 +1,52 @@
 #include "linearization.hpp"
 
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/functions/accumulate_grad.h>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/csrc/autograd/variable.h>
+
+#include <sstream>
+#include <stdexcept>
+#include <unordered_set>
 
 namespace implicit::torch::internal {
 
 namespace autograd = ::torch::autograd;
+
+void check_map_output(const char* who, const at::Tensor& z, const at::Tensor& fz) {
+  if (!fz.defined()) throw std::invalid_argument(std::string(who) + ": f returned an undefined tensor");
+  if (fz.sizes() == z.sizes() && fz.scalar_type() == z.scalar_type() && fz.device() == z.device())
+    return;
+  std::ostringstream os;
+  os << who << ": f must return a tensor like its input z, got " << fz.sizes() << " "
+     << c10::toString(fz.scalar_type()) << " on " << fz.device() << " for z " << z.sizes() << " "
+     << c10::toString(z.scalar_type()) << " on " << z.device();
+  if (fz.scalar_type() != z.scalar_type())
+    os << " (give z0 the dtype of f's parameters, e.g. z0.to(" << c10::toString(fz.scalar_type())
+       << "), or convert them)";
+  throw std::invalid_argument(os.str());
+}
+
+at::Tensor call_map(const Map& f, const at::Tensor& z, const char* who) {
+  try {
+    return f(z);
+  } catch (const c10::Error& e) {
+    std::ostringstream os;
+    os << who << ": f failed on z of dtype " << c10::toString(z.scalar_type()) << ", shape "
+       << z.sizes() << ", device " << z.device() << ": " << e.what_without_backtrace()
+       << " (z0 must have the dtype and device of the tensors f uses)";
+    throw std::invalid_argument(os.str());
+  }
+}
 
 Linearization::Linearization(const Map& f, const at::Tensor& z, bool create_graph)
     : create_graph_(create_graph) {
   at::AutoGradMode enable(true);
   z_ = create_graph ? z : z.detach().requires_grad_(true);
   if (!z_.requires_grad()) z_ = z_.detach().requires_grad_(true);
-  fz_ = f(z_);
+  fz_ = call_map(f, z_, "implicit::torch (linearising f at z*)");
+  check_map_output("implicit::torch (linearising f at z*)", z_, fz_);
 }
 
 namespace {
@@ -81,6 +115,44 @@ at::Tensor Linearization::param_jvp(const std::vector<at::Tensor>& params,
     total = total.defined() ? total + g[0] : g[0];
   }
   return total.defined() ? total : at::zeros_like(fz_);
+}
+
+std::vector<std::string> Linearization::unlisted_inputs(const std::vector<at::Tensor>& params) const {
+  std::vector<std::string> found;
+  if (!fz_.requires_grad() || !fz_.grad_fn()) return found;
+  // The walk stops at z and at each listed tensor's node: its grad_fn
+  // (a tensor computed from others, e.g. an encoder's output) or, for a
+  // leaf, its gradient accumulator. Any accumulator reached past them is
+  // an unlisted leaf that would get no gradient.
+  std::unordered_set<const autograd::Node*> listed, seen;
+  auto node_of = [](const at::Tensor& t) -> std::shared_ptr<autograd::Node> {
+    if (!t.defined() || !t.requires_grad()) return nullptr;
+    return t.grad_fn() ? t.grad_fn() : autograd::impl::grad_accumulator(t);
+  };
+  std::vector<std::shared_ptr<autograd::Node>> keep;  // holds the accumulators while compared
+  for (const auto& p : params)
+    if (auto n = node_of(p)) {
+      listed.insert(n.get());
+      keep.push_back(n);
+    }
+  if (auto n = node_of(z_)) {
+    listed.insert(n.get());
+    keep.push_back(n);
+  }
+  std::vector<autograd::Node*> stack{fz_.grad_fn().get()};
+  while (!stack.empty()) {
+    autograd::Node* node = stack.back();
+    stack.pop_back();
+    if (!node || listed.count(node) || !seen.insert(node).second) continue;
+    if (auto* leaf = dynamic_cast<autograd::AccumulateGrad*>(node)) {
+      std::ostringstream os;
+      os << "a leaf tensor of shape " << leaf->variable.sizes();
+      found.push_back(os.str());
+      continue;
+    }
+    for (const auto& edge : node->next_edges()) stack.push_back(edge.function.get());
+  }
+  return found;
 }
 
 }  // namespace implicit::torch::internal

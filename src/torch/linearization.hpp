@@ -7,11 +7,22 @@
 
 #include <ATen/ATen.h>
 
+#include <string>
 #include <vector>
 
 #include "implicit/torch/fixed_point.hpp"
 
 namespace implicit::torch::internal {
+
+// f(z) must be a tensor of z's shape, dtype and device: throws
+// std::invalid_argument naming both otherwise (a float64 map on a float32
+// z0 would else fail deep inside ATen, or silently promote the iterates).
+void check_map_output(const char* who, const at::Tensor& z, const at::Tensor& fz);
+// f(z), with an ATen error inside f (the usual one: z0 float32 against
+// float64 weights, "expected scalar type Float but found Double") turned
+// into std::invalid_argument that names z's dtype, shape and device and
+// carries ATen's message without its C++ stack trace.
+at::Tensor call_map(const Map& f, const at::Tensor& z, const char* who);
 
 class Linearization {
  public:
@@ -29,6 +40,11 @@ class Linearization {
   // (df/dparams) dparams, the tangents matching params (undefined = zero).
   at::Tensor param_jvp(const std::vector<at::Tensor>& params,
                        const std::vector<at::Tensor>& tangents) const;
+  // The tensors f(z) depends on that require a gradient but are neither z
+  // nor in params, nor reached only through them: a walk over the autograd
+  // graph of f(z) (linear in its size). Each is described by its shape,
+  // e.g. "a leaf of shape [64, 2]"; empty when params is complete.
+  std::vector<std::string> unlisted_inputs(const std::vector<at::Tensor>& params) const;
 
  private:
   at::Tensor z_, fz_;

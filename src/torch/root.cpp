@@ -7,12 +7,14 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
 #include "implicit/torch/tensor_ops.hpp"
+#include "linearization.hpp"
 
 namespace implicit::torch {
 
@@ -80,43 +82,71 @@ class RootFunction : public autograd::Function<RootFunction> {
         c10::static_intrusive_pointer_cast<RootClosure>(ctx->saved_data["closure"].toCapsule());
     auto saved = ctx->get_saved_variables();
     const std::vector<at::Tensor> params(saved.begin() + 1, saved.end());
-    at::AutoGradMode enable(true);
-    const at::Tensor x = saved[0].detach().requires_grad_(true);
-    const at::Tensor gx = closure->g(x);
+    const BackwardOptions& options = closure->options;
+    // g at x* with its graph: the one linearisation every tensor backward
+    // uses (output checked against x, params checked for completeness).
+    const internal::Linearization lin(closure->g, saved[0]);
+    if (options.check_params) {
+      const auto unlisted = lin.unlisted_inputs(params);
+      if (!unlisted.empty())
+        throw std::invalid_argument(
+            "implicit::torch::root: g uses " + unlisted.front() +
+            " that requires a gradient but is not in params, so it would get none: add it to "
+            "params, or detach it (BackwardOptions::check_params = false skips this check)");
+    }
     // g acts elementwise, so the VJP with ones is the diagonal g'(x*).
-    at::Tensor slope = autograd::grad({gx}, {x}, {at::ones_like(gx)}, /*retain_graph=*/true,
-                                      /*create_graph=*/false, /*allow_unused=*/true)[0];
-    if (!slope.defined()) slope = at::zeros_like(x);
-    slope = slope.detach();
-    const at::Tensor usable = at::isfinite(slope) & (slope != 0);
+    const at::Tensor slope = lin.vjp(at::ones_like(lin.value())).detach();
+    // The scalar IFT holds at a root: entries whose forward solve failed
+    // are differentiated only while |g(x)| <= solution_tol * max(1, |x|)
+    // (the rule of the dense root_* entry points), else refused.
+    const PassInfo& forward = closure->info->forward;
+    const at::Tensor x_flat = saved[0].detach().reshape(-1).to(at::kCPU, at::kDouble);
+    std::vector<int64_t> admitted(x_flat.numel(), 1);
+    int64_t unconverged = 0, refused = 0;
+    if (static_cast<int64_t>(forward.status.size()) == x_flat.numel())
+      for (int64_t i = 0; i < x_flat.numel(); ++i) {
+        if (forward.status[i] == Status::kConverged) continue;
+        ++unconverged;
+        const double bound =
+            options.adjoint.solution_tol * std::max(1.0, std::abs(x_flat[i].item<double>()));
+        if (!(forward.residual[i] <= bound)) {
+          admitted[i] = 0;
+          ++refused;
+        }
+      }
+    const at::Tensor admitted_mask =
+        at::tensor(admitted, at::kLong).to(slope.device()).ne(0).view(slope.sizes());
+    const at::Tensor usable = at::isfinite(slope) & (slope != 0) & admitted_mask;
     const at::Tensor xbar = grad_outputs[0].defined() ? grad_outputs[0] : at::zeros_like(saved[0]);
     const at::Tensor u = at::where(usable, xbar / at::where(usable, slope, at::ones_like(slope)),
                                    at::full_like(slope, std::nan("")));
-    fill_pass(
-        closure->info->backward, "scalar_ift",
-        at::where(
-            usable, at::full_like(slope, static_cast<int64_t>(Status::kConverged), at::kLong),
-            at::full_like(slope, static_cast<int64_t>(Status::kLinearSolveFailed), at::kLong)),
-        at::zeros_like(slope, at::kLong), slope.abs(), 1);
-    if (!closure->info->backward.ok()) {
-      closure->info->backward.message += ": g'(x*) is zero or not finite there";
-      if (closure->options.raise_on_failure)
-        throw std::runtime_error("implicit::torch root backward: " +
-                                 closure->info->backward.brief_report());
+    // The certificate of the 1 x 1 systems g'(x*) u = xbar: their residual,
+    // recomputed (NaN where refused).
+    const at::Tensor residual = (slope * u - xbar).abs();
+    const auto code = [&](Status st) {
+      return at::full_like(slope, static_cast<int64_t>(st), at::kLong);
+    };
+    fill_pass(closure->info->backward, "scalar_ift",
+              at::where(usable, code(Status::kConverged),
+                        at::where(admitted_mask, code(Status::kLinearSolveFailed),
+                                  code(Status::kNotASolution))),
+              at::zeros_like(slope, at::kLong), residual, 1);
+    PassInfo& pass = closure->info->backward;
+    pass.guarantee =
+        "certified: per entry u = xbar / g'(x*) with g'(x*) finite and nonzero, |g'(x*) u - xbar| "
+        "recomputed";
+    if (unconverged > 0)
+      pass.message += std::string(pass.message.empty() ? "" : "; ") + std::to_string(unconverged) +
+                      " entries' forward solves did not converge: " + std::to_string(refused) +
+                      " refused as not_a_solution (|g| above solution_tol x max(1, |x|))";
+    if (!pass.ok()) {
+      pass.message += "; linear_solve_failed: g'(x*) is zero or not finite there";
+      if (options.raise_on_failure)
+        throw std::runtime_error("implicit::torch root backward: " + pass.brief_report());
     }
-    std::vector<at::Tensor> wanted;
-    std::vector<size_t> where;
-    for (size_t i = 0; i < params.size(); ++i)
-      if (params[i].requires_grad()) {
-        wanted.push_back(params[i]);
-        where.push_back(i);
-      }
     autograd::variable_list result(params.size() + 2);
-    if (!wanted.empty()) {
-      auto grads = autograd::grad({gx}, wanted, {-u}, /*retain_graph=*/false,
-                                  /*create_graph=*/false, /*allow_unused=*/true);
-      for (size_t k = 0; k < where.size(); ++k) result[1 + where[k]] = grads[k];
-    }
+    const auto grads = lin.param_vjp(params, -u);
+    for (size_t i = 0; i < params.size(); ++i) result[1 + i] = grads[i];
     return result;
   }
 };
@@ -153,9 +183,8 @@ RootOutput root(const Map& g, const at::Tensor& lower, const std::vector<at::Ten
     at::NoGradGuard no_grad;
     auto eval = [&](const at::Tensor& x) {
       ++evaluations;
-      at::Tensor y = g(x);
-      if (y.sizes() != x.sizes())
-        throw std::invalid_argument("implicit::torch::root: g changed the shape of its input");
+      at::Tensor y = internal::call_map(g, x, "implicit::torch::root");
+      internal::check_map_output("implicit::torch::root", x, y);
       return y;
     };
     at::Tensor lo = lower.detach().clone();

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "implicit.hpp"
 #include "tests/torch/support.hpp"
@@ -387,6 +388,158 @@ TEST(TorchFixedPoint, NearSingularAdjointIsRefused) {
     EXPECT_FALSE(out.info->backward.ok()) << to_string(m) << ": " << out.info->backward.message;
     EXPECT_TRUE(at::isnan(g).all().item<bool>()) << to_string(m) << ": " << g;
   }
+}
+
+
+// The backward of samples whose forward solve stopped short: a sample at
+// z* = 0 (x = 0) converges at once, the others are 3 forward iterations
+// from their fixed points (residual ~0.1, far above solution_tol 1e-4).
+// kImplicit refuses those with kNotASolution and NaN rows; with
+// solution_tol = infinity it differentiates them, and says so.
+TEST(TorchFixedPoint, BackwardRefusesSamplesWhoseForwardFailed) {
+  auto p = make_tanh_problem(4, 6, 3);
+  at::Tensor x = p.x.detach().clone();
+  x[0].zero_();
+  x.requires_grad_(true);
+  auto f = [&](const at::Tensor& z) { return at::tanh(z.matmul(p.w.t()) + x); };
+  Options o;
+  o.forward.solver = Solver::kForwardIteration;
+  o.forward.stop.max_iter = 3;
+  o.forward.raise_on_failure = false;
+  o.backward.raise_on_failure = false;
+  auto out = fixed_point(f, at::zeros_like(x), {p.w, x}, o);
+  ASSERT_EQ(out.info->forward.status[0], Status::kConverged);
+  for (int b = 1; b < 4; ++b) ASSERT_EQ(out.info->forward.status[b], Status::kMaxIterations);
+  auto gx = ::torch::autograd::grad({out.z.sum()}, {x})[0];
+  const auto& back = out.info->backward;
+  EXPECT_EQ(back.status[0], Status::kConverged) << back.brief_report();
+  EXPECT_TRUE(at::isfinite(gx[0]).all().item<bool>());
+  for (int b = 1; b < 4; ++b) {
+    EXPECT_EQ(back.status[b], Status::kNotASolution) << b;
+    EXPECT_TRUE(at::isnan(gx[b]).all().item<bool>()) << b;
+  }
+  EXPECT_FALSE(back.ok());
+  EXPECT_NE(back.message.find("3 refused"), std::string::npos) << back.message;
+  // Raising is the default.
+  o.backward.raise_on_failure = true;
+  auto raising = fixed_point(f, at::zeros_like(x), {p.w, x}, o);
+  EXPECT_THROW(raising.z.sum().backward(), std::exception);
+
+  // Opting in: every sample differentiated at its returned point, the
+  // report still says the forward did not converge.
+  o.backward.raise_on_failure = false;
+  o.backward.adjoint.solution_tol = std::numeric_limits<double>::infinity();
+  auto anyway = fixed_point(f, at::zeros_like(x), {p.w, x}, o);
+  auto g2 = ::torch::autograd::grad({anyway.z.sum()}, {x})[0];
+  EXPECT_TRUE(anyway.info->backward.ok()) << anyway.info->backward.brief_report();
+  EXPECT_TRUE(at::isfinite(g2).all().item<bool>());
+  EXPECT_NE(anyway.info->backward.message.find("3 of 4 samples' forward solves did not converge"),
+            std::string::npos)
+      << anyway.info->backward.message;
+  EXPECT_NE(anyway.info->backward.message.find("3 differentiated"), std::string::npos);
+}
+
+// Jacobian-free and phantom gradients solve nothing: each sample is
+// kApproximate (ok, never certified), with no residual claimed.
+TEST(TorchFixedPoint, ApproximateGradientsAreReportedAsSuch) {
+  auto p = make_tanh_problem(3, 5);
+  for (Gradient gradient : {Gradient::kJacobianFree, Gradient::kPhantom}) {
+    Options o = tight_options();
+    o.backward.gradient = gradient;
+    auto out = fixed_point(p.map(), at::zeros_like(p.x), {p.w, p.x}, o);
+    out.z.sum().backward();
+    const auto& back = out.info->backward;
+    for (int b = 0; b < 3; ++b) {
+      EXPECT_EQ(back.status[b], Status::kApproximate) << to_string(gradient);
+      EXPECT_TRUE(std::isnan(back.residual[b])) << to_string(gradient);
+    }
+    EXPECT_TRUE(back.ok());
+    EXPECT_FALSE(back.certified());
+    EXPECT_EQ(back.guarantee.rfind("none:", 0), 0u) << back.guarantee;
+    EXPECT_NE(back.brief_report().find("approximate"), std::string::npos) << back.brief_report();
+    EXPECT_EQ(back.brief_report().find("converged"), std::string::npos) << back.brief_report();
+  }
+  // The exact gradient is certified and says by which rule.
+  Options o = tight_options();
+  auto out = fixed_point(p.map(), at::zeros_like(p.x), {p.w, p.x}, o);
+  out.z.sum().backward();
+  EXPECT_TRUE(out.info->backward.certified());
+  EXPECT_EQ(out.info->backward.guarantee.rfind("certified:", 0), 0u);
+  for (double r : out.info->backward.residual) EXPECT_LT(r, 1e-10);
+}
+
+// A tensor f uses that requires a gradient but is missing from params
+// would silently get none: the backward refuses, naming its shape. An
+// encoder's output counts through the encoder's weights.
+TEST(TorchFixedPoint, AParameterMissingFromParamsIsAnError) {
+  auto p = make_tanh_problem(2, 4);
+  auto run = [&](const Map& f, const std::vector<at::Tensor>& params, bool check) {
+    Options o = tight_options();
+    o.backward.check_params = check;
+    auto out = fixed_point(f, at::zeros({2, 4}, at::kDouble), params, o);
+    out.z.sum().backward();
+  };
+  try {
+    run(p.map(), {p.x}, true);  // W missing
+    ADD_FAILURE() << "no error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("not in params"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("[4, 4]"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(run(p.map(), {p.x}, false));  // the check can be turned off
+  EXPECT_NO_THROW(run(p.map(), {p.w, p.x}, true));
+  // x from an encoder: listing x covers the encoder; listing only W does not.
+  at::Tensor enc = at::randn({3, 4}, at::kDouble).requires_grad_(true);
+  at::Tensor input = at::randn({2, 3}, at::kDouble);
+  at::Tensor encoded = input.matmul(enc);
+  Map f = [&](const at::Tensor& z) { return at::tanh(z.matmul(p.w.t()) + encoded); };
+  EXPECT_NO_THROW(run(f, {p.w, encoded}, true));
+  EXPECT_THROW(run(f, {p.w}, true), std::exception);
+}
+
+// A float32 z0 for a float64 map: a plain error naming both dtypes, not
+// an ATen failure deep in the solver.
+TEST(TorchFixedPoint, DtypeMismatchIsAClearError) {
+  auto p = make_tanh_problem(2, 3);
+  const at::Tensor z0 = at::zeros({2, 3}, at::kFloat);
+  try {
+    (void)solve(p.map(), z0);
+    ADD_FAILURE() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("Double"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("Float"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)fixed_point(p.map(), z0, {p.w}), std::invalid_argument);
+}
+
+// The stability diagnostic on maps whose spectral radius is known: per
+// sample a scaled symmetric matrix (eigenvalues 0.8 s, 0.4 s, 0.1 s) and a
+// scaled rotation (a complex pair of modulus 0.8 s, where one power step's
+// ratio would oscillate).
+TEST(TorchFixedPoint, SpectralRadiusIsThatOfTheJacobianPerSample) {
+  const at::Tensor scale = at::tensor({1.0, 0.5, 1.2}, at::kDouble).view({3, 1});
+  at::Tensor q = std::get<0>(at::linalg_qr(at::randn({3, 3}, at::kDouble)));
+  const at::Tensor sym = q.matmul(at::diag(at::tensor({0.8, -0.4, 0.1}, at::kDouble))).matmul(q.t());
+  const double c = std::cos(0.9) * 0.8, s = std::sin(0.9) * 0.8;
+  const at::Tensor rot = at::tensor({c, -s, s, c}, at::kDouble).view({2, 2});
+  for (const at::Tensor& a : {sym, rot}) {
+    const int64_t n = a.size(0);
+    auto f = [&](const at::Tensor& z) { return scale * z.matmul(a.t()) + 1; };
+    const auto rho = spectral_radius(f, at::zeros({3, n}, at::kDouble), 60);
+    ASSERT_EQ(rho.size(), 3u);
+    for (int b = 0; b < 3; ++b) EXPECT_NEAR(rho[b], 0.8 * scale[b].item<double>(), 1e-6) << n;
+  }
+  // Through the solve's options, into the forward report.
+  auto p = make_tanh_problem(2, 4, 0, 0.7);
+  Options o = tight_options();
+  o.forward.spectral_radius_iterations = 30;
+  auto out = fixed_point(p.map(), at::zeros_like(p.x), {p.w}, o);
+  ASSERT_EQ(out.info->forward.spectral_radius.size(), 2u);
+  for (double r : out.info->forward.spectral_radius) {
+    EXPECT_GT(r, 0);
+    EXPECT_LE(r, 0.7 + 1e-9);  // rho(diag(1 - z^2) W) <= ||W||_2 = 0.7
+  }
+  EXPECT_NE(out.info->forward.brief_report().find("spectral radius"), std::string::npos);
 }
 
 }  // namespace

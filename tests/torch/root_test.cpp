@@ -80,6 +80,34 @@ TEST(TorchRoot, FlatSlopeAtTheRootFailsTheBackward) {
   EXPECT_FALSE(out.info->backward.ok());
 }
 
+// Entries whose forward solve failed are not differentiated (their x is a
+// bracket midpoint, not a root); the converged entries' certificate is the
+// recomputed residual of g'(x*) u = xbar.
+TEST(TorchRoot, BackwardRefusesEntriesWhoseForwardFailed) {
+  at::Tensor c = at::tensor({0.5, 3.0, 2.0}, at::kDouble).requires_grad_(true);
+  auto g = [&](const at::Tensor& x) { return x * x * x + x - c; };
+  RootOptions o;
+  o.raise_on_failure = false;
+  o.backward.raise_on_failure = false;
+  o.max_iter = 200;
+  auto good = root(g, at::zeros({3}, at::kDouble), {c}, o);
+  auto grad = ::torch::autograd::grad({good.x.sum()}, {c})[0];
+  ASSERT_TRUE(good.info->backward.certified()) << good.info->backward.brief_report();
+  for (int i = 0; i < 3; ++i) {
+    const double x = good.x[i].item<double>();
+    EXPECT_NEAR(grad[i].item<double>(), 1 / (3 * x * x + 1), 1e-12);
+    EXPECT_LE(good.info->backward.residual[i], 1e-15);
+  }
+  o.max_iter = 2;  // two Illinois steps: no entry converges
+  auto short_of = root(g, at::zeros({3}, at::kDouble), {c}, o);
+  auto grad2 = ::torch::autograd::grad({short_of.x.sum()}, {c})[0];
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_NE(short_of.info->forward.status[i], Status::kConverged);
+    EXPECT_EQ(short_of.info->backward.status[i], Status::kNotASolution) << i;
+    EXPECT_TRUE(std::isnan(grad2[i].item<double>()));
+  }
+}
+
 class TorchMonotoneNet : public ::testing::Test {
  protected:
   MonotoneNet net{10, 0};

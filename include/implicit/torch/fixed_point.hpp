@@ -10,6 +10,11 @@
 //
 // `params` must list every tensor f depends on that needs a gradient (module
 // parameters, the layer input): gradients reach them only through this list.
+// The backward pass checks it: a tensor f uses that requires a gradient but
+// is not listed (nor reached only through a listed one) is an
+// std::invalid_argument naming its shape (BackwardOptions::check_params).
+// f must return a tensor of z's shape, dtype and device (else
+// std::invalid_argument naming both).
 
 #include <ATen/ATen.h>
 
@@ -29,19 +34,39 @@ using Map = std::function<at::Tensor(const at::Tensor&)>;
 // One pass (forward solve or backward adjoint solve), per sample.
 struct PassInfo {
   bool ran = false;
-  std::string method;          // solver or adjoint method that produced the answer
-  std::vector<Status> status;  // per sample
+  std::string method;  // solver or adjoint method that produced the answer
+  // What the pass promises, in words: the stopping rule that held for the
+  // converged samples ("certified: ||u - (df/dz)^T u - g|| <= ..."), or
+  // "none" with what was returned instead (Jacobian-free, phantom).
+  std::string guarantee;
+  // Per sample: kConverged (the stated rule holds on the returned values),
+  // kApproximate (a Jacobian-free or phantom gradient: finite, nothing
+  // solved), or why it failed, e.g. kNotASolution for a backward asked at a
+  // sample whose forward solve stopped short of its fixed point.
+  std::vector<Status> status;
   // Per sample: f evaluations (forward), or its adjoint iterations
   // summed over the attempts it needed (a batched GMRES or dense attempt
   // counts the batch's products for every sample it carried).
   std::vector<int> iterations;
-  std::vector<double> residual;  // per sample, the certified residual
-  int evaluations = 0;           // batched calls of f (or of its VJP)
-  std::string message;           // why samples failed, every attempt
+  // Per sample, the certified residual of the returned values: ||f(z) - z||
+  // (forward), ||u - (df/dz)^T u - g|| (backward), |g'(x) u - xbar|
+  // (scalar roots). NaN where nothing was measured (kApproximate samples).
+  std::vector<double> residual;
+  // Per sample, an estimate of the spectral radius of df/dz at z* (power
+  // iteration, ForwardOptions::spectral_radius_iterations > 0; empty
+  // otherwise). Above 1: z* is a repelling fixed point, forward iteration
+  // cannot reach it and the adjoint iteration diverges; near 1: the
+  // adjoint is ill-conditioned and training is heading for unstable layers.
+  std::vector<double> spectral_radius;
+  int evaluations = 0;  // batched calls of f (or of its VJP)
+  std::string message;  // why samples failed, every attempt
 
+  // No sample failed: each is kConverged or, when asked for, kApproximate.
   bool ok() const;
+  // Every sample is kConverged: the stated tolerance holds on all of them.
+  bool certified() const;
   double mean_iterations() const;
-  double max_residual() const;
+  double max_residual() const;  // NaN if any sample's residual is NaN
   std::string brief_report() const;
 };
 
@@ -58,6 +83,13 @@ struct FixedPointOutput {
 
 // The solve alone, no autograd (what the forward pass runs).
 FixedPointOutput solve(const Map& f, const at::Tensor& z0, const ForwardOptions& options = {});
+
+// The stability diagnostic: per sample, an estimate of the spectral radius
+// of df/dz at z (power iteration on (df/dz)^T from a fixed-seed start, the
+// geometric mean of the step ratios over the second half of `iterations`
+// steps; one VJP through f each). What ForwardOptions::
+// spectral_radius_iterations fills into SolveInfo::forward.
+std::vector<double> spectral_radius(const Map& f, const at::Tensor& z, int iterations = 20);
 
 // z* = f(z*) with gradients to `params` by options.backward.gradient.
 // Double backward (create_graph) is supported for Gradient::kImplicit: the

@@ -38,6 +38,11 @@ struct ForwardOptions {
   // report. false: the caller reads SolveInfo (training with an iteration
   // budget, where max_iterations is expected).
   bool raise_on_failure = true;
+  // > 0: after the solve, estimate the spectral radius of df/dz at z* per
+  // sample by this many steps of power iteration on (df/dz)^T (one VJP
+  // through f each), into SolveInfo::forward.spectral_radius. The stability
+  // diagnostic of a DEQ (torchdeq's sradius): watch it approach 1.
+  int spectral_radius_iterations = 0;
 };
 
 // What the backward pass of a fixed point returns for the cotangent g.
@@ -58,6 +63,13 @@ const char* to_string(Gradient gradient);
 
 struct BackwardOptions {
   Gradient gradient = Gradient::kImplicit;
+  // Samples whose forward solve did not converge: kImplicit differentiates
+  // them only when their residual ||f(z) - z|| <= adjoint.solution_tol *
+  // max(1, ||z||) (the rule of the dense IFT entry points; the message says
+  // how many), and refuses the rest with kNotASolution (raise, or NaN); set
+  // adjoint.solution_tol = infinity to differentiate them anyway.
+  // kJacobianFree and kPhantom return their approximation for every sample
+  // and list the unconverged ones in the message.
   // The adjoint linear solve (kImplicit). On tensors kAuto means GMRES; the
   // fallback chain is GMRES, then a dense solve of the per-sample n x n
   // system when n <= dense_max_size. Every answer is certified by
@@ -69,6 +81,12 @@ struct BackwardOptions {
   bool raise_on_failure = true;
   int phantom_steps = 5;         // k of kPhantom
   double phantom_damping = 0.5;  // damping of kPhantom, in (0, 1]
+  // Check that params lists every tensor f uses that requires a gradient
+  // (a walk over the autograd graph of f(z*), which the backward builds
+  // anyway); an unlisted one would silently get no gradient, so it is an
+  // std::invalid_argument. Off: for a tensor that deliberately requires a
+  // gradient but must not get one here (detaching it is the better fix).
+  bool check_params = true;
 
   static AdjointOptions default_adjoint() {
     AdjointOptions a;
