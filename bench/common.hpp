@@ -1,6 +1,7 @@
 #pragma once
-// Shared by the fixed-point and gradient benchmarks: the SPEC.md reference
-// problem per size (built once) and PEERS.md's tolerance.
+// Shared by the fixed-point and gradient benchmarks: the reference problem of
+// docs/reference-systems.md section 1 per size (built once) and docs/peers.md's
+// tolerance.
 
 #include <map>
 

@@ -1,5 +1,5 @@
-// Fixed-point solvers on the tanh reference problem (SPEC.md section 1,
-// PEERS.md): f(z) = tanh(W z + x), W ~ N(0, 1/n), x ~ N(0, 1), z0 = 0,
+// Fixed-point solvers on the tanh reference problem (docs/reference-systems.md
+// section 1, docs/peers.md): f(z) = tanh(W z + x), W ~ N(0, 1/n), x ~ N(0, 1), z0 = 0,
 // stopping at ||f(z) - z|| <= 1e-10 + 1e-8 ||f(z)||.
 //
 // For every solver BM_<Solver>/<n> (BM_ForwardIteration, BM_Anderson,
@@ -141,7 +141,7 @@ void BM_BareLoop(benchmark::State& state, SolverKind kind) {
   state.counters["f_evals"] = evals;
 }
 
-// One f evaluation (PEERS.md's floor table).
+// One f evaluation (docs/peers.md's floor table).
 void BM_FEval(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   const TanhProblem& p = problem(n);

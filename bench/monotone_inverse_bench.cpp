@@ -1,5 +1,5 @@
-// Batched inverse of the H = 10 reference monotone network (SPEC.md
-// section 2, PEERS.md): x = Rinv(y) for 10^5 targets y evenly spread over
+// Batched inverse of the H = 10 reference monotone network (docs/reference-systems.md
+// section 2, docs/peers.md): x = Rinv(y) for 10^5 targets y evenly spread over
 // [0, 10), by TOMS 748 and by bisection, with and without the IFT gradient.
 //
 //   BM_REval/<count>                 the bare reference: R(x) at the roots x*

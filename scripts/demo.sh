@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The README's demo command: install dependencies, fetch the two real
 # datasets, build the `implicit` program, and run both reference systems
-# (SPEC.md sections 1 and 2) and the two LibTorch demos on real data.
+# (docs/reference-systems.md sections 1 and 2) and the two LibTorch demos on real data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/fetch-data.sh
 bash scripts/build.sh --target implicit
-export OMP_NUM_THREADS=1  # one thread pool (PEERS.md: OpenMP and OpenBLAS fight on 2 cores)
+export OMP_NUM_THREADS=1  # one thread pool (docs/peers.md: OpenMP and OpenBLAS fight on 2 cores)
 echo "=== implicit deq (differentiable fixed point, n = 10) ==="
 build/apps/implicit/implicit deq
 echo

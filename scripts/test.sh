@@ -8,5 +8,6 @@ bash scripts/install-deps.sh
 bash scripts/fetch-data.sh  # digits / diabetes files for the dataset tests and demos
 bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$(nproc)"
+bash scripts/docs.sh  # API reference (Doxygen): fails on any warning or broken docs/ link
 bash scripts/sanitize.sh
 bash scripts/fuzz.sh 60

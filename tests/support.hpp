@@ -1,5 +1,5 @@
 #pragma once
-// Shared fixtures of the test suite: the SPEC.md reference problem and
+// Shared fixtures of the test suite: the reference problem of docs/reference-systems.md and
 // tight solves of it.
 
 #include <gtest/gtest.h>

@@ -26,7 +26,7 @@ int forward_evaluations(Eigen::Index n, double rel_tol) {
   return r.function_evaluations;
 }
 
-// Regression guard on iteration counts. PEERS.md measured 21 / 34 / 41 f
+// Regression guard on iteration counts. docs/peers.md has 21 / 34 / 41 f
 // calls at n = 10 / 100 / 1000 for scaled-lambda Anderson at ~1e-8; the
 // bounds leave ~30% room for a different seed, not for a slower algorithm.
 TEST(Anderson, ScaledRegularisationBeatsForwardIteration) {

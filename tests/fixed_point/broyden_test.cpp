@@ -5,7 +5,7 @@ namespace {
 
 using testing::Vec;
 
-// PEERS.md: Broyden needs the fewest steps (15 / 30 / 37 at n = 10 / 100 /
+// docs/peers.md: Broyden needs the fewest steps (15 / 30 / 37 at n = 10 / 100 /
 // 1000, ~1e-8). Guard with ~30% room, and require beating forward iteration.
 TEST(Broyden, FewerEvaluationsThanForwardIteration) {
   for (Eigen::Index n : {10, 100}) {

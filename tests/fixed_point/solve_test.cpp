@@ -12,9 +12,9 @@ class AllSolversTest : public ::testing::Test {};
 using Scalars = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(AllSolversTest, Scalars);
 
-// SPEC.md: all solvers agree on z* to the solver tolerance. With the rule
-// r <= abs + rel ||f(z)|| and contraction factor L < 1, ||z - z*|| <=
-// r / (1 - L); L ~ 0.7 here, so two solutions differ by at most ~7 tol.
+// docs/reference-systems.md section 1: all solvers agree on z* to the
+// solver tolerance. With the rule r <= abs + rel ||f(z)|| and contraction
+// factor L < 1, ||z - z*|| <= r / (1 - L); L ~ 0.7 here, so two solutions differ by at most ~7 tol.
 TYPED_TEST(AllSolversTest, AgreeOnReferenceProblem) {
   using T = TypeParam;
   const auto p = make_reference_tanh_problem(10, 0);
@@ -58,7 +58,7 @@ TEST(SolveFixedPoint, SpecRelativeRuleIsTheDeqTutorialRule) {
   const auto r =
       solve_fixed_point(f, Vec(Vec::Zero(10)), Anderson(), FixedPointOptions::spec_relative(tol));
   ASSERT_TRUE(r.ok());
-  // The reported residual satisfies SPEC.md's ||f(x) - x|| / (1e-5 + ||f(x)||) < tol
+  // The reported residual satisfies spec_relative's ||f(x) - x|| / (1e-5 + ||f(x)||) < tol
   // at the iterate the rule was checked at; the previous one did not.
   const auto& h = r.residual_history;
   ASSERT_GE(h.size(), 2u);

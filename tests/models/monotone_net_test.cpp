@@ -19,8 +19,9 @@ namespace {
 using Vec = MonotoneVector<double>;
 using AD = Eigen::AutoDiffScalar<Eigen::VectorXd>;
 
-// SPEC.md's formula, literally (two sums subtracted), as an independent check
-// of the cancellation-free evaluation in monotone_net.hpp.
+// The formula of docs/reference-systems.md section 2, literally (two sums
+// subtracted), as an independent check of the cancellation-free evaluation
+// in monotone_net.hpp.
 double spec_formula(const MonotoneNet<double>& net, double x) {
   const Eigen::Index h = net.hidden();
   auto reloid_sum = [&](const Vec& a) {
@@ -76,7 +77,7 @@ TEST(MonotoneNet, MatchesTheSpecFormulaAndIsIncreasing) {
   for (double x : x_grid(net, 200)) {
     const double r = net.value(x);
     // The spec formula subtracts two sums of size sum(exp(v)) ~ 20, so it
-    // is only good to ~ a few ulp of 20 (PEERS.md: ~5e-15) in absolute terms.
+    // is only good to ~ a few ulp of 20 (docs/peers.md: ~5e-15) in absolute terms.
     EXPECT_NEAR(r, spec_formula(net, x), 1e-14 * (1 + r)) << x;
     EXPECT_GT(r, previous) << x;
     previous = r;
@@ -231,9 +232,9 @@ TYPED_TEST(MonotoneNetTyped, FloatAndDoubleAgree) {
 }
 
 TEST(MonotoneNet, Toms748NeedsFarFewerEvaluationsThanBisection) {
-  // 1000 targets y in (0, 10), the PEERS.md setting. Measured: TOMS 748
+  // 1000 targets y in (0, 10), the docs/peers.md setting. Measured: TOMS 748
   // 8.4 evaluations per inverse (max 14), bisection 53.5 (max 61) with the
-  // default tolerance (adjacent doubles); PEERS.md has 8.5 and 56 for Boost.
+  // default tolerance (adjacent doubles); docs/peers.md has 8.5 and 56 for Boost.
   auto net = make_reference_monotone_net();
   Vec y(1000);
   for (Eigen::Index i = 0; i < y.size(); ++i) y[i] = 10.0 * (static_cast<double>(i) + 0.5) / 1000;

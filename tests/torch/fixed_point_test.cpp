@@ -43,8 +43,9 @@ TEST(TorchFixedPoint, EverySolverFindsTheSameFixedPointPerSample) {
 }
 
 TEST(TorchFixedPoint, ReproducesTheDensePathOnTheReferenceProblem) {
-  // SPEC.md's reference problem (n = 10, W ~ N(0, 1/n)), solved by the Eigen
-  // path and by the tensor path with B = 1: same z* and IFT gradients.
+  // The reference problem of docs/reference-systems.md section 1 (n = 10,
+  // W ~ N(0, 1/n)), solved by the Eigen path and by the tensor path with
+  // B = 1: same z* and IFT gradients.
   auto problem = make_reference_tanh_problem(10, 0);
   auto dense = solve_fixed_point(bind_theta(problem.layer, problem.theta),
                                  Eigen::VectorXd(Eigen::VectorXd::Zero(10)), Anderson(),

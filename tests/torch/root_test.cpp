@@ -133,8 +133,8 @@ TEST_F(TorchMonotoneNet, InverseRoundTripsAndMatchesTheGenericRoot) {
   EXPECT_LT(max_abs_diff(generic.x.detach(), inv.x.detach()), 1e-12);
 }
 
-// SPEC.md: gradients of sum(Rinv(y)^3) w.r.t. y and theta against central
-// differences, batched.
+// docs/reference-systems.md section 2: gradients of sum(Rinv(y)^3) w.r.t. y
+// and theta against central differences, batched.
 TEST_F(TorchMonotoneNet, InverseGradientMatchesCentralDifferences) {
   at::Tensor y = at::tensor({0.1, 0.7, 2.0, 5.5, 9.0}, at::kDouble).requires_grad_(true);
   auto out = net->inverse(y);

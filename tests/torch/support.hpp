@@ -1,5 +1,5 @@
 #pragma once
-// Fixtures of the LibTorch tests: the SPEC.md tanh layer on tensors and
+// Fixtures of the LibTorch tests: the tanh layer of docs/reference-systems.md on tensors and
 // central finite differences of a scalar function of one tensor.
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 #pragma once
-// The <cmath> functions Eigen's AutoDiffScalar lacks, so that a functor
+// The `<cmath>` functions Eigen's AutoDiffScalar lacks, so that a functor
 // templated on the scalar type runs unchanged on dual numbers.
 //
 // Write calls unqualified, after a using-declaration:

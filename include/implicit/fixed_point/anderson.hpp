@@ -1,5 +1,6 @@
 #pragma once
-// Anderson acceleration (type II, as in SPEC.md and the DEQ tutorial).
+// Anderson acceleration (type II, as in docs/reference-systems.md section 1
+// and the DEQ tutorial).
 //
 // Keeps the last m pairs (f(z_i), g_i = f(z_i) - z_i) and mixes them with
 // weights alpha from the bordered least-squares system
@@ -12,7 +13,7 @@
 //
 // Regularisation: with a fixed lam = 1e-4 the weights collapse to a plain
 // average once ||g||^2 drops below lam, and Anderson becomes slower than
-// forward iteration at tight tolerances (PEERS.md: 58 vs 38 f calls at
+// forward iteration at tight tolerances (docs/peers.md: 58 vs 38 f calls at
 // n = 10). So the default scales lam by max_i ||g_i||^2; kAbsolute keeps the
 // reference behaviour.
 //
@@ -34,7 +35,7 @@ namespace implicit {
 
 enum class AndersonRegularization {
   kScaled,    // lam_eff = lam * max_i ||g_i||^2 (default; see the header comment)
-  kAbsolute,  // lam_eff = lam, SPEC.md's reference formula
+  kAbsolute,  // lam_eff = lam, the reference formula (docs/reference-systems.md)
 };
 
 struct AndersonOptions {

@@ -24,9 +24,10 @@ namespace implicit {
 // that residual. (fixed_point/stopping.hpp implements this, once, for the
 // dense and the batched drivers.)
 //
-// This one rule covers SPEC.md's two: forward iteration's ||z_prev - z||
-// <= tol is abs_tol = tol, rel_tol = 0 (since z_{k+1} = f(z_k)), and the
-// DEQ rule r_k / (1e-5 + ||f(z_k)||) < tol is `spec_relative(tol)`.
+// This one rule covers the two of the project's original specification
+// (docs/stopping-rules.md): forward iteration's ||z_prev - z|| <= tol is
+// abs_tol = tol, rel_tol = 0 (since z_{k+1} = f(z_k)), and the DEQ rule
+// r_k / (1e-5 + ||f(z_k)||) < tol is `spec_relative(tol)`.
 struct FixedPointOptions {
   // Most solver steps; each step costs at least one f evaluation.
   int max_iter = 500;
@@ -44,7 +45,8 @@ struct FixedPointOptions {
   // Keep r_0, r_1, ... in the result (one double per iteration).
   bool record_history = true;
 
-  // SPEC.md's relative residual r_k / (1e-5 + ||f(z_k)||) < tol.
+  // The specification's relative residual r_k / (1e-5 + ||f(z_k)||) < tol, as
+  // abs_tol = 1e-5 tol, rel_tol = tol (docs/stopping-rules.md, "spec_relative").
   static FixedPointOptions spec_relative(double tol, int max_iter = 500) {
     FixedPointOptions o;
     o.max_iter = max_iter;

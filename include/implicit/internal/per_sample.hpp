@@ -7,7 +7,7 @@
 // these few helpers, so that every sample of a batch gets its own mixing
 // weights, Broyden update and Krylov coefficients: a batch then behaves as B
 // one-at-a-time solves, not as one coupled problem whose whole-batch norm
-// hides a sample that never converges (PEERS.md).
+// hides a sample that never converges (docs/peers.md).
 //
 // Elementwise arithmetic (+, -, *, /) is written directly: it means the same
 // for double and for Eigen arrays.

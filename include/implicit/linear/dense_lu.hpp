@@ -1,7 +1,7 @@
 #pragma once
 // Dense LU solve of A X = B with a singularity check.
 //
-// Eigen's blocked partial-pivoting LU (PEERS.md: KINSOL's unblocked LU is
+// Eigen's blocked partial-pivoting LU (docs/peers.md: KINSOL's unblocked LU is
 // ~300 ms at n = 1000; Eigen's is ~10x faster). Partial pivoting never
 // reports singularity by itself, so the reciprocal condition number is
 // estimated (O(n^2) extra) and a system with rcond below `min_rcond` is

@@ -1,5 +1,6 @@
 #pragma once
-// The monotone network of SPEC.md section 2 and its differentiable inverse.
+// The monotone network of docs/reference-systems.md section 2 and its
+// differentiable inverse.
 //
 // With H hidden units and parameters theta = (w, v, b), each of length H,
 //
@@ -17,7 +18,7 @@
 //
 // How R is evaluated. The formula above subtracts two sums of size
 // ~ sum(exp(v)), so R(x) for small x carries an absolute error of a few
-// ulp of that sum (PEERS.md: |R(x) - y| ~ 5e-15 for H = 10) and small
+// ulp of that sum (docs/peers.md: |R(x) - y| ~ 5e-15 for H = 10) and small
 // targets y lose relative accuracy. Each sigmoid unit's difference is
 // evaluated instead without cancellation. With p = sigmoid(b), q =
 // sigmoid(-b), d = exp(w) x and t = tanh(d / 2),
@@ -391,7 +392,8 @@ class MonotoneNet {
   Vector p_, q_;  // sigmoid(b), sigmoid(-b)
 };
 
-// The seed of the reference example (SPEC.md section 2, PEERS.md's H = 10).
+// The seed of the reference example (docs/reference-systems.md section 2,
+// docs/peers.md's H = 10).
 inline constexpr std::uint64_t kReferenceMonotoneSeed = 0;
 
 // A reproducible network: w, v, b ~ N(0, 1), drawn in that order (all of w,

@@ -1,5 +1,5 @@
 #pragma once
-// The reference deep-equilibrium layer of SPEC.md section 1:
+// The reference deep-equilibrium layer of docs/reference-systems.md section 1:
 //
 //     f(theta, z) = tanh(W z + x),   theta = [vec(W) (column-major); x].
 //
@@ -106,8 +106,8 @@ class TanhLayer {
   Eigen::Index n_;
 };
 
-// SPEC.md's reference problem: W_ij ~ N(0, 1/n), x_i ~ N(0, 1), reproducible
-// from the seed on every platform.
+// The reference problem (docs/reference-systems.md section 1): W_ij ~ N(0, 1/n),
+// x_i ~ N(0, 1), reproducible from the seed on every platform.
 struct TanhProblem {
   TanhLayer layer;
   Eigen::MatrixXd w;

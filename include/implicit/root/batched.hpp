@@ -2,7 +2,7 @@
 // Many independent increasing scalar roots at once: each element gets its
 // own bracket, its own iteration count and its own status, so one element
 // that fails (no bracket, NaN) is reported on its own row instead of hiding
-// in a batch-wide norm (see PEERS.md on batched fixed points). Serial on
+// in a batch-wide norm (see docs/peers.md on batched fixed points). Serial on
 // purpose: one root costs well under a microsecond, and threading belongs to
 // the caller, who knows the machine.
 

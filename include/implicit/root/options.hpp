@@ -30,7 +30,7 @@ enum class ScalarRootMethod {
   // functions", ACM TOMS 21 (1995), via boost::math::tools::toms748_solve:
   // cubic / quadratic inverse interpolation safeguarded by bisection,
   // superlinear on smooth g (about 8 evaluations per inverse on the reference
-  // monotone network, see PEERS.md).
+  // monotone network, see docs/peers.md).
   kToms748,
   // Halve the bracket each step: one bit of x per evaluation (about 55-60 per
   // inverse to adjacent doubles), insensitive to how g looks inside.

@@ -25,7 +25,8 @@ class CellImpl : public ::torch::nn::Module {
   virtual int64_t hidden_size() const = 0;
 };
 
-// f(z, x) = tanh(W z + U x + b): SPEC.md's layer with an input injection.
+// f(z, x) = tanh(W z + U x + b): the layer of docs/reference-systems.md
+// section 1 with an input injection.
 // W starts at spectral norm `initial_contraction`, so the first forward
 // solves converge.
 class TanhCellImpl : public CellImpl {

@@ -1,5 +1,6 @@
 #pragma once
-// SPEC.md section 2's monotone network as a LibTorch module, batched over x:
+// The monotone network of docs/reference-systems.md section 2 as a LibTorch
+// module, batched over x:
 //
 //     R(x) = exp(v)^T reloid(exp(w) x + b) - exp(v)^T reloid(b),
 //
