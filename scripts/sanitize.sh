@@ -10,7 +10,11 @@
 # sanitizers. Part of the README's test command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CCACHE_DIR="${CCACHE_DIR:-$PWD/.cache/ccache}"
+# One compiler cache per user, shared by every checkout (a fresh clone on
+# the same machine reuses it): paths are hashed relative to the checkout.
+export CCACHE_DIR="${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/implicit-ccache}"
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+export CCACHE_NOHASHDIR=1
 # -O1: a sanitizer build at -O3 of these Eigen-heavy files takes twice as long.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O1 -DIMPLICIT_SANITIZE=ON \
   -DIMPLICIT_WITH_TORCH=OFF -DIMPLICIT_BUILD_BENCHMARKS=OFF -DIMPLICIT_BUILD_EXAMPLES=OFF \
