@@ -58,6 +58,9 @@ const char* to_string(Gradient gradient) {
 
 void BackwardOptions::validate() const {
   adjoint.validate();
+  if (failed_samples != FailedSamples::kNaN && failed_samples != FailedSamples::kDrop)
+    throw std::invalid_argument("BackwardOptions::failed_samples is not a FailedSamples, got " +
+                                std::to_string(static_cast<int>(failed_samples)));
   if (phantom_steps < 1)
     throw std::invalid_argument("BackwardOptions::phantom_steps must be >= 1, got " +
                                 std::to_string(phantom_steps));
@@ -348,6 +351,20 @@ ForwardVerdict judge_forward(const PassInfo& forward, const at::Tensor& z_star,
   return v;
 }
 
+// BackwardOptions::FailedSamples::kDrop: the failed samples' rows of u
+// become 0 (they feed no gradient) instead of NaN; their status is kept.
+at::Tensor drop_failed(const at::Tensor& u, const PassInfo& pass, const BackwardOptions& options) {
+  if (options.failed_samples != BackwardOptions::FailedSamples::kDrop || pass.ok()) return u;
+  const int64_t batch = u.size(0);
+  std::vector<int64_t> failed(batch, 0);
+  for (int64_t b = 0; b < batch && b < static_cast<int64_t>(pass.status.size()); ++b)
+    failed[b] = pass.status[b] != Status::kConverged && pass.status[b] != Status::kApproximate;
+  std::vector<int64_t> shape(u.dim(), 1);
+  shape[0] = batch;
+  const at::Tensor mask = at::tensor(failed, at::kLong).to(u.device()).ne(0).view(shape);
+  return at::where(mask, at::zeros_like(u), u);
+}
+
 void fail_or_report(const PassInfo& pass, const BackwardOptions& options) {
   if (options.raise_on_failure && !pass.ok())
     throw std::runtime_error("implicit::torch fixed point backward: adjoint solve failed: " +
@@ -509,6 +526,7 @@ class FixedPointFunction : public autograd::Function<FixedPointFunction> {
     }
     if (!verdict.note.empty()) pass.message += (pass.message.empty() ? "" : "; ") + verdict.note;
     fail_or_report(pass, options);
+    u = drop_failed(u, pass, options);
     auto grads = lin.param_vjp(params, u, create_graph);
     if (create_graph) {
       std::vector<at::Tensor> defined;

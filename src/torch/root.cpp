@@ -120,6 +120,11 @@ class RootFunction : public autograd::Function<RootFunction> {
     const at::Tensor xbar = grad_outputs[0].defined() ? grad_outputs[0] : at::zeros_like(saved[0]);
     const at::Tensor u = at::where(usable, xbar / at::where(usable, slope, at::ones_like(slope)),
                                    at::full_like(slope, std::nan("")));
+    // What param_vjp receives: a failed entry's NaN, or 0 under kDrop.
+    const at::Tensor u_fed =
+        options.failed_samples == BackwardOptions::FailedSamples::kDrop
+            ? at::where(usable, u, at::zeros_like(u))
+            : u;
     // The certificate of the 1 x 1 systems g'(x*) u = xbar: their residual,
     // recomputed (NaN where refused).
     const at::Tensor residual = (slope * u - xbar).abs();
@@ -145,7 +150,7 @@ class RootFunction : public autograd::Function<RootFunction> {
         throw std::runtime_error("implicit::torch root backward: " + pass.brief_report());
     }
     autograd::variable_list result(params.size() + 2);
-    const auto grads = lin.param_vjp(params, -u);
+    const auto grads = lin.param_vjp(params, -u_fed);
     for (size_t i = 0; i < params.size(); ++i) result[1 + i] = grads[i];
     return result;
   }

@@ -426,6 +426,21 @@ TEST(TorchFixedPoint, BackwardRefusesSamplesWhoseForwardFailed) {
   auto raising = fixed_point(f, at::zeros_like(x), {p.w, x}, o);
   EXPECT_THROW(raising.z.sum().backward(), std::exception);
 
+  // kDrop: the refused samples feed no gradient; W's gradient is that of
+  // sample 0's loss alone, and the statuses still say what failed.
+  o.backward.raise_on_failure = false;
+  o.backward.failed_samples = BackwardOptions::FailedSamples::kDrop;
+  auto dropped = fixed_point(f, at::zeros_like(x), {p.w, x}, o);
+  auto grads = ::torch::autograd::grad({dropped.z.sum()}, {p.w, x});
+  EXPECT_FALSE(dropped.info->backward.ok());
+  EXPECT_EQ(dropped.info->backward.status[1], Status::kNotASolution);
+  EXPECT_TRUE(at::isfinite(grads[0]).all().item<bool>());
+  for (int b = 1; b < 4; ++b) EXPECT_EQ(grads[1][b].abs().max().item<double>(), 0.0) << b;
+  auto alone = fixed_point(f, at::zeros_like(x), {p.w, x}, o);
+  auto w_alone = ::torch::autograd::grad({alone.z[0].sum()}, {p.w})[0];
+  EXPECT_LT(max_abs_diff(grads[0], w_alone), 1e-12);
+  o.backward.failed_samples = BackwardOptions::FailedSamples::kNaN;
+
   // Opting in: every sample differentiated at its returned point, the
   // report still says the forward did not converge.
   o.backward.raise_on_failure = false;

@@ -76,9 +76,19 @@ struct BackwardOptions {
   // recomputing ||u - (df/dz)^T u - g|| per sample.
   AdjointOptions adjoint = default_adjoint();
   // true: a sample whose adjoint fails after the fallbacks throws
-  // std::runtime_error. false: its u is NaN (so are the parameter gradients
-  // it feeds) and SolveInfo says why.
+  // std::runtime_error. false: failed_samples says what it gets, and
+  // SolveInfo says why it failed.
   bool raise_on_failure = true;
+  // With raise_on_failure = false, what a failed (or refused) sample's
+  // cotangent becomes: kNaN poisons every gradient it feeds, shared
+  // parameters' included, so no optimiser step can silently use it; kDrop
+  // makes it 0, so the batch's gradient is that of the loss over the other
+  // samples (as if the failed ones were left out of it), while its status
+  // still says it failed. kDrop is what training with a forward iteration
+  // budget needs: one unconverged sample in a batch of 1000 otherwise
+  // costs the whole step (bench/deq_training).
+  enum class FailedSamples { kNaN, kDrop };
+  FailedSamples failed_samples = FailedSamples::kNaN;
   int phantom_steps = 5;         // k of kPhantom
   double phantom_damping = 0.5;  // damping of kPhantom, in (0, 1]
   // Check that params lists every tensor f uses that requires a gradient
