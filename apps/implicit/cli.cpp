@@ -1,56 +1,156 @@
 #include "cli.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <stdexcept>
+
+#include "plot.hpp"
 
 namespace implicit::cli {
 
-bool Args::has_flag(const std::string& name) const {
-  return std::find(flags.begin(), flags.end(), name) != flags.end();
+namespace {
+
+bool is_command(const std::vector<Command>& commands, const std::string& name) {
+  return std::any_of(commands.begin(), commands.end(),
+                     [&](const Command& c) { return c.app->get_name() == name; });
 }
 
-std::string Args::get(const std::string& name, const std::string& fallback) const {
-  auto it = values.find(name);
-  return it == values.end() ? fallback : it->second;
-}
+}  // namespace
 
-double Args::get_double(const std::string& name, double fallback) const {
-  auto it = values.find(name);
-  if (it == values.end()) return fallback;
-  // strtod, not stod: a number too small for a normal double (5e-324) is a
-  // number all the same (stod throws out_of_range for it); each option then
-  // says what it does with tiny values (--tol raises them to its floor).
-  const char* text = it->second.c_str();
-  char* end = nullptr;
-  errno = 0;
-  const double v = std::strtod(text, &end);
-  const bool overflow = errno == ERANGE && std::fabs(v) == HUGE_VAL;
-  if (it->second.empty() || end != text + it->second.size() || overflow)
-    throw std::invalid_argument("--" + name + " expects a number, got '" + it->second + "'");
-  return v;
-}
+const char* const kExitCodes =
+    "Exit codes: 0 all solves converged; 1 a solve did not converge (the output says why);\n"
+    "2 bad input: an unknown option, a bad value, a malformed file, missing data (stderr says "
+    "which).";
 
-Args parse_args(int argc, char** argv, int first, const std::vector<std::string>& value_keys,
-                const std::vector<std::string>& flag_keys) {
-  Args args;
-  for (int i = first; i < argc; ++i) {
-    std::string word = argv[i];
-    if (word.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument '" + word + "'");
-    std::string key = word.substr(2);
-    if (std::find(value_keys.begin(), value_keys.end(), key) != value_keys.end()) {
-      if (i + 1 >= argc) throw std::invalid_argument("--" + key + " needs a value");
-      args.values[key] = argv[++i];
-    } else if (std::find(flag_keys.begin(), flag_keys.end(), key) != flag_keys.end()) {
-      args.flags.push_back(key);
-    } else {
-      throw std::invalid_argument("unknown option '" + word + "'");
+int run_program(CLI::App& program, const std::vector<Command>& commands, int argc, char** argv) {
+  program.require_subcommand(1);
+  if (argc < 2) {
+    std::cerr << program.help();
+    return 2;
+  }
+  const std::string first = argv[1];
+  const bool named = !first.empty() && first[0] != '-';
+  if (named && !is_command(commands, first)) {
+    std::cerr << "implicit: unknown command '" << first << "' (implicit --help lists them)\n";
+    return 2;
+  }
+  const std::string who = named ? "implicit " + first : "implicit";
+  try {
+    program.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a ParseError too, with exit code 0: CLI11 prints the help
+    // of the subcommand it was given to.
+    if (e.get_exit_code() == 0) return program.exit(e, std::cout, std::cerr);
+    std::cerr << who << ": " << e.what() << "\n(" << who << " --help lists the options)\n";
+    return 2;
+  }
+  for (const Command& c : commands) {
+    if (!c.app->parsed()) continue;
+    try {
+      return c.run();
+    } catch (const std::invalid_argument& e) {
+      std::cerr << who << ": " << e.what() << '\n';
+      return 2;
     }
   }
-  return args;
+  return 2;  // not reached: require_subcommand(1) made the parse fail first
+}
+
+const char* to_string(Backend backend) { return backend == Backend::kTorch ? "torch" : "eigen"; }
+
+void add_backend_option(CLI::App& command, Backend& backend) {
+  command
+      .add_option_function<std::string>(
+          "--backend",
+          [&backend](const std::string& name) {
+            backend = name == "torch" ? Backend::kTorch : Backend::kEigen;
+          },
+          "eigen: the dense core on Eigen vectors; torch: the same computation through "
+          "implicit::torch on float64 tensors, to check one against the other (needs --input)")
+      ->type_name("eigen|torch")
+      ->default_str("eigen")
+      ->check(CLI::Validator(
+          [](std::string& name) -> std::string {
+            if (name == "eigen") return "";
+            if (name == "torch") {
+#ifdef IMPLICIT_WITH_TORCH
+              return "";
+#else
+              return "torch: this build has no LibTorch layer (configured with "
+                     "IMPLICIT_WITH_TORCH=OFF)";
+#endif
+            }
+            return "must be eigen or torch, got '" + name + "'";
+          },
+          ""));
+}
+
+void add_json_style_options(CLI::App& command, JsonStyle& style, CLI::Option* needs) {
+  CLI::Option* compact = command.add_flag(
+      "--compact", style.compact,
+      "print the JSON on one line (the default when stdout is not a terminal)");
+  CLI::Option* pretty = command.add_flag(
+      "--pretty", style.pretty, "print the JSON indented (the default on a terminal)");
+  compact->excludes(pretty);
+  if (needs != nullptr) {
+    compact->needs(needs);
+    pretty->needs(needs);
+  }
+}
+
+void print_json(const nlohmann::json& document, const JsonStyle& style) {
+  const bool pretty = style.pretty || (!style.compact && isatty(fileno(stdout)) != 0);
+  // replace, not throw, on a string that is not UTF-8 (a path from the
+  // command line, say): the results must not be lost to a file name.
+  std::cout << document.dump(pretty ? 2 : -1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << '\n';
+}
+
+CLI::Validator one_of(const std::vector<std::string>& names) {
+  std::string list;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return CLI::Validator(
+      [names, list](std::string& value) -> std::string {
+        if (std::find(names.begin(), names.end(), value) != names.end()) return "";
+        return "must be " + list + ", got '" + value + "'";
+      },
+      "");
+}
+
+CLI::Validator integer_in(long long lo, long long hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& value) -> std::string {
+        const std::string expected = "must be an integer from " + std::to_string(lo) + " to " +
+                                     std::to_string(hi) + ", got '" + value + "'";
+        const std::size_t digits_from = !value.empty() && value[0] == '-' ? 1 : 0;
+        if (value.size() == digits_from ||
+            value.find_first_not_of("0123456789", digits_from) != std::string::npos)
+          return expected;
+        errno = 0;
+        const long long v = std::strtoll(value.c_str(), nullptr, 10);
+        if (errno == ERANGE || v < lo || v > hi) return expected;
+        value = std::to_string(v);  // 010 -> 10: CLI11 would read it as octal
+        return "";
+      },
+      "");
+}
+
+CLI::Validator image_file() {
+  return CLI::Validator(
+      [](std::string& path) -> std::string {
+        const std::string ext = apps::plot_detail::extension_of(path);
+        if (ext == "png" || ext == "svg") return "";
+        return "the file name must end in .png or .svg, got '" + path + "'";
+      },
+      "");
 }
 
 nlohmann::json read_json_file(const std::string& path) {
@@ -106,23 +206,6 @@ nlohmann::json to_json(const Eigen::MatrixXd& m) {
   for (Eigen::Index r = 0; r < m.rows(); ++r)
     rows.push_back(to_json(Eigen::VectorXd(m.row(r).transpose())));
   return rows;
-}
-
-const char* to_string(Backend backend) { return backend == Backend::kTorch ? "torch" : "eigen"; }
-
-Backend backend_from(const Args& args) {
-  const std::string name = args.get("backend", "eigen");
-  if (name == "eigen") return Backend::kEigen;
-  if (name == "torch") {
-#ifdef IMPLICIT_WITH_TORCH
-    return Backend::kTorch;
-#else
-    throw std::invalid_argument(
-        "--backend torch: this build has no LibTorch layer (configured with "
-        "IMPLICIT_WITH_TORCH=OFF)");
-#endif
-  }
-  throw std::invalid_argument("--backend must be eigen or torch, got '" + name + "'");
 }
 
 }  // namespace implicit::cli

@@ -1,22 +1,17 @@
 #include "datasets.hpp"
 
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <locale>
-#include <sstream>
 #include <stdexcept>
 #include <string_view>
+
+#include "plot.hpp"
 
 // The build points this at <source>/.cache/data; the fallback keeps a
 // standalone compile working from the repository root.
@@ -178,187 +173,48 @@ std::string default_data_dir() {
   return IMPLICIT_DEFAULT_DATA_DIR;
 }
 
-namespace {
-
-// Removes the file when it goes out of scope, so no early return leaks it.
-struct TempFile {
-  std::string path;
-  TempFile() = default;
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  ~TempFile() {
-    if (!path.empty()) std::remove(path.c_str());
-  }
-};
-
-bool make_temp_file(const std::string& stem, TempFile& out, std::string& error) {
-  const char* dir = std::getenv("TMPDIR");
-  std::string name =
-      std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/implicit-" + stem + "-XXXXXX";
-  // mkstemp rather than tmpnam: it creates the file, so no other process can
-  // claim the name between choosing and opening it.
-  std::vector<char> buffer(name.begin(), name.end());
-  buffer.push_back('\0');
-  int fd = mkstemp(buffer.data());
-  if (fd < 0) {
-    error = "cannot create a temporary file " + name + ": " + std::strerror(errno);
-    return false;
-  }
-  close(fd);
-  out.path = buffer.data();
-  return true;
-}
-
-// popen hands the command to /bin/sh, so a PATH search done here lets a
-// missing gnuplot be reported plainly instead of as a shell's exit code 127.
-std::string find_program(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
-  for (;;) {
-    auto colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    struct stat info {};
-    if (stat(candidate.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
-        access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-    if (colon == std::string_view::npos) return {};
-    dirs.remove_prefix(colon + 1);
-  }
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// In gnuplot's single-quoted strings backslashes are literal and a quote is
-// written twice, so any file name survives.
-std::string gnuplot_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
-
-bool has_png_signature(const std::string& path) {
-  static const unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  std::ifstream in(path, std::ios::binary);
-  unsigned char head[8] = {};
-  in.read(reinterpret_cast<char*>(head), sizeof head);
-  return in.gcount() == sizeof head && std::memcmp(head, kSignature, sizeof head) == 0;
-}
-
-bool fail_with(std::string* error, const std::string& message) {
-  if (error != nullptr) *error = message;
-  return false;
-}
-
-}  // namespace
-
 bool write_quantile_plot(const std::string& png_path, const std::vector<double>& observed_sorted,
                          const std::vector<double>& fitted_before_sorted,
                          const std::vector<double>& fitted_after_sorted, std::string* error) {
   const std::size_t n = observed_sorted.size();
-  if (png_path.empty()) return fail_with(error, "quantile plot: empty output path");
+  auto fail = [error](const std::string& message) {
+    if (error != nullptr) *error = message;
+    return false;
+  };
   if (n == 0 || fitted_before_sorted.size() != n || fitted_after_sorted.size() != n) {
-    return fail_with(error, "quantile plot: need three non-empty series of equal length, got " +
-                                std::to_string(n) + ", " +
-                                std::to_string(fitted_before_sorted.size()) + " and " +
-                                std::to_string(fitted_after_sorted.size()));
+    return fail("quantile plot: need three non-empty series of equal length, got " +
+                std::to_string(n) + ", " + std::to_string(fitted_before_sorted.size()) + " and " +
+                std::to_string(fitted_after_sorted.size()));
   }
   double lo = observed_sorted.front();
   double hi = lo;
   for (const auto* series : {&observed_sorted, &fitted_before_sorted, &fitted_after_sorted}) {
     // Pairing the i-th values is only a Q-Q plot when all three are sorted.
-    if (!std::is_sorted(series->begin(), series->end())) {
-      return fail_with(error, "quantile plot: a series is not sorted ascending");
-    }
+    if (!std::is_sorted(series->begin(), series->end()))
+      return fail("quantile plot: a series is not sorted ascending");
     for (double v : *series) {
-      if (!std::isfinite(v)) return fail_with(error, "quantile plot: non-finite value");
+      if (!std::isfinite(v)) return fail("quantile plot: non-finite value");
       lo = std::min(lo, v);
       hi = std::max(hi, v);
     }
   }
   // Equal axis ranges make the diagonal a true 45-degree line.
-  double pad = hi > lo ? 0.03 * (hi - lo) : 1.0;
+  const double pad = hi > lo ? 0.03 * (hi - lo) : 1.0;
   lo -= pad;
   hi += pad;
 
-  std::string gnuplot = find_program("gnuplot");
-  if (gnuplot.empty()) return fail_with(error, "gnuplot not found: apt-get install gnuplot-nox");
-
-  std::string message;
-  TempFile data;
-  TempFile script;
-  if (!make_temp_file("qq-data", data, message) || !make_temp_file("qq-plot", script, message)) {
-    return fail_with(error, message);
-  }
-  {
-    std::ofstream out(data.path);
-    out.imbue(std::locale::classic());  // gnuplot reads '.' as the decimal sign
-    out.precision(17);
-    out << "# observed before after\n";
-    for (std::size_t i = 0; i < n; ++i) {
-      out << observed_sorted[i] << ' ' << fitted_before_sorted[i] << ' ' << fitted_after_sorted[i]
-          << '\n';
-    }
-    if (!out.flush()) return fail_with(error, "cannot write " + data.path);
-  }
-  {
-    std::ostringstream range;
-    range.imbue(std::locale::classic());
-    range.precision(17);
-    range << '[' << lo << ':' << hi << ']';
-    std::ofstream out(script.path);
-    // pngcairo draws antialiased lines; plain png (libgd) is the fallback for
-    // gnuplot builds without cairo. noenhanced keeps titles literal.
-    out << "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
-           "  set terminal pngcairo noenhanced size 800,800\n"
-           "} else {\n"
-           "  set terminal png noenhanced size 800,800\n"
-           "}\n"
-        << "set output " << gnuplot_quote(png_path) << "\n"
-        << "set title 'Q-Q plot: model quantiles against observed quantiles'\n"
-           "set xlabel 'observed quantile'\n"
-           "set ylabel 'model quantile'\n"
-           "set size square\n"
-           "set grid\n"
-           "set key top left\n"
-        << "set xrange " << range.str() << "\n"
-        << "set yrange " << range.str() << "\n"
-        << "plot x with lines dashtype 2 linecolor rgb 'gray40' title 'y = x', \\\n"
-        << "  " << gnuplot_quote(data.path)
-        << " using 1:2 with linespoints pointtype 7 pointsize 0.5 title 'before training', \\\n"
-           "  '' using 1:3 with linespoints pointtype 7 pointsize 0.5 title 'after training'\n"
-           "unset output\n";
-    if (!out.flush()) return fail_with(error, "cannot write " + script.path);
-  }
-
-  // A PNG left from an earlier run must not pass for this run's output.
-  std::remove(png_path.c_str());
-  std::string command = shell_quote(gnuplot) + " " + shell_quote(script.path) + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr)
-    return fail_with(error, "cannot run gnuplot: " + std::string(std::strerror(errno)));
-  std::string output;
-  char chunk[512];
-  while (std::fgets(chunk, sizeof chunk, pipe) != nullptr) {
-    if (output.size() < 4000) output += chunk;  // enough to explain a failure
-  }
-  int status = pclose(pipe);
-  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::string how = status != -1 && WIFEXITED(status)
-                          ? "exit code " + std::to_string(WEXITSTATUS(status))
-                          : "abnormal termination";
-    return fail_with(error, "gnuplot failed (" + how + ") writing " + png_path + ": " + output);
-  }
-  if (!has_png_signature(png_path)) {
-    return fail_with(error, "gnuplot exited cleanly but " + png_path + " is missing or not a PNG" +
-                                (output.empty() ? "" : ": " + output));
-  }
-  return true;
+  LinePlot plot;
+  plot.title = "Q-Q plot: model quantiles against observed quantiles";
+  plot.xlabel = "observed quantile";
+  plot.ylabel = "model quantile";
+  plot.square = true;
+  plot.x_min = plot.y_min = lo;
+  plot.x_max = plot.y_max = hi;
+  plot.width = plot.height = 800;
+  plot.series = {{"y = x", {lo, hi}, {lo, hi}, true},
+                 {"before training", observed_sorted, fitted_before_sorted, false},
+                 {"after training", observed_sorted, fitted_after_sorted, false}};
+  return write_line_plot(png_path, plot, error);
 }
 
 }  // namespace implicit::apps

@@ -1,7 +1,8 @@
 #pragma once
 // Real datasets for the demos, read straight from the gzip files that
 // scripts/fetch-data.sh puts in the data folder (no Python at run time), and
-// a gnuplot-drawn Q-Q plot to show how well a fitted model matches them.
+// a gnuplot-drawn Q-Q plot (plot.hpp) to show how well a fitted model
+// matches them.
 
 #include <string>
 #include <vector>
@@ -31,10 +32,11 @@ std::vector<double> load_diabetes_target(const std::string& path);
 std::string default_data_dir();
 
 // Draws, with gnuplot, model quantiles before and after training (y) against
-// the observed quantiles (x), with the diagonal y = x, into png_path. The
-// three vectors must be sorted, of equal non-zero length and finite. Returns
-// false and, when error is not null, sets *error (e.g. gnuplot missing or
-// failing) rather than throwing: a plot is a by-product a demo can do without.
+// the observed quantiles (x), with the diagonal y = x, into png_path (a .png
+// or, by its extension, an .svg). The three vectors must be sorted, of equal
+// non-zero length and finite. Returns false and, when error is not null, sets
+// *error (e.g. gnuplot missing or failing) rather than throwing: a plot is a
+// by-product a demo can do without.
 bool write_quantile_plot(const std::string& png_path, const std::vector<double>& observed_sorted,
                          const std::vector<double>& fitted_before_sorted,
                          const std::vector<double>& fitted_after_sorted, std::string* error);

@@ -5,7 +5,9 @@
 //   logits = head(z*)           (a linear layer to the 10 classes)
 //
 // Training reports, per epoch, how hard the forward and adjoint solves
-// worked; --save/--eval write and read the trained weights.
+// worked; --save/--eval write and read the trained weights. With --json the
+// table and the summary line go to stderr and stdout carries only the JSON
+// document (README.md, "The command-line program", has its keys).
 
 #include <torch/torch.h>
 
@@ -17,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -72,6 +75,37 @@ at::Tensor index_tensor(const std::vector<int64_t>& idx, std::size_t begin, std:
   return ::torch::tensor(std::vector<int64_t>(idx.begin() + static_cast<std::ptrdiff_t>(begin),
                                               idx.begin() + static_cast<std::ptrdiff_t>(end)),
                          ::torch::kLong);
+}
+
+// What `implicit digits` was asked, as parsed from the command line.
+struct DigitsArgs {
+  int epochs = kDefaultEpochs;
+  uint64_t seed = 0;
+  std::string save = "digits-deq.pt";
+  std::string eval;  // with --eval: the model to test instead of training
+  std::string data_dir = apps::default_data_dir();
+  bool json = false;
+  JsonStyle style;
+};
+
+// The --json document: one key set for training and --eval, success or
+// failure; what a mode or a failed run has no value for stays null.
+nlohmann::json empty_summary(const std::string& mode, const std::string& model) {
+  return {{"ok", false},
+          {"mode", mode},
+          {"model", model},
+          {"epochs", nullptr},
+          {"seed", nullptr},
+          {"test_accuracy", nullptr},
+          {"test_mean_forward_iterations", nullptr},
+          {"test_unconverged", nullptr},
+          {"train_accuracy", nullptr},
+          {"mean_forward_iterations", nullptr},
+          {"mean_backward_iterations", nullptr},
+          {"unconverged_last_epoch", nullptr},
+          {"skipped_batches_last_epoch", nullptr},
+          {"seconds", nullptr},
+          {"messages", nlohmann::json::array()}};
 }
 
 struct Split {
@@ -194,46 +228,51 @@ Evaluation evaluate(DigitsNet& net, const at::Tensor& x, const at::Tensor& y) {
   return e;
 }
 
-int run_eval(const Args& args, const Split& data) {
+int run_eval(const DigitsArgs& args, const Split& data) {
   const auto start = Clock::now();
-  const std::string path = args.get("eval", "");
+  const std::string& path = args.eval;
   DigitsNet net = load_model(path);
   const Evaluation test = evaluate(net, data.test_x, data.test_y);
   const double seconds = seconds_since(start);
-  std::printf("test accuracy %.4f (%ld images), mean forward iterations %.1f, unconverged %d\n",
-              test.accuracy, static_cast<long>(data.test_x.size(0)), test.mean_iterations,
-              test.unconverged);
-  if (args.has_flag("json")) {
-    const nlohmann::json out = {{"model", path},
-                                {"test_accuracy", test.accuracy},
-                                {"test_mean_forward_iterations", test.mean_iterations},
-                                {"test_unconverged", test.unconverged},
-                                {"seconds", seconds}};
-    std::cout << out.dump() << '\n';
+  std::fprintf(args.json ? stderr : stdout,
+               "test accuracy %.4f (%ld images), mean forward iterations %.1f, unconverged %d\n",
+               test.accuracy, static_cast<long>(data.test_x.size(0)), test.mean_iterations,
+               test.unconverged);
+  if (args.json) {
+    nlohmann::json out = empty_summary("eval", path);
+    out["ok"] = true;
+    out["test_accuracy"] = test.accuracy;
+    out["test_mean_forward_iterations"] = test.mean_iterations;
+    out["test_unconverged"] = test.unconverged;
+    out["seconds"] = seconds;
+    print_json(out, args.style);
   }
   return 0;
 }
 
-int parse_positive_int(const Args& args, const std::string& name, int fallback) {
-  const double v = args.get_double(name, fallback);
-  if (!(v >= 1 && v <= 1e6) || v != std::floor(v))
-    throw std::invalid_argument("--" + name + " must be a positive integer, got '" +
-                                args.get(name, "") + "'");
-  return static_cast<int>(v);
-}
-
-int run_train(const Args& args, const Split& data) {
-  const int epochs = parse_positive_int(args, "epochs", kDefaultEpochs);
-  const double seed_value = args.get_double("seed", 0);
-  if (!(seed_value >= 0 && seed_value < 9e15) || seed_value != std::floor(seed_value))
-    throw std::invalid_argument("--seed must be a non-negative integer");
-  const auto seed = static_cast<uint64_t>(seed_value);
-  const std::string save_path = args.get("save", "digits-deq.pt");
+int run_train(const DigitsArgs& args, const Split& data) {
+  const int epochs = args.epochs;
+  const uint64_t seed = args.seed;
+  const std::string& save_path = args.save;
   // Fail before training, not after it, on a --save into a missing folder.
   const std::filesystem::path save_dir = std::filesystem::path(save_path).parent_path();
   if (!save_dir.empty() && !std::filesystem::is_directory(save_dir))
     throw std::invalid_argument("--save: folder '" + save_dir.string() + "' does not exist");
-  const bool json = args.has_flag("json");
+  const bool json = args.json;
+  // --json: stdout carries the JSON document alone; the table goes to stderr.
+  FILE* report = json ? stderr : stdout;
+  nlohmann::json summary = empty_summary("train", save_path);
+  summary["epochs"] = epochs;
+  summary["seed"] = seed;
+  // A failed run (exit 1) still prints its document, with ok false and why.
+  auto failed = [&](const std::string& why) {
+    std::fprintf(stderr, "implicit digits: %s\n", why.c_str());
+    if (json) {
+      summary["messages"].push_back(why);
+      print_json(summary, args.style);
+    }
+    return 1;
+  };
 
   const auto start = Clock::now();
   ::torch::manual_seed(seed);  // weight init
@@ -242,7 +281,7 @@ int run_train(const Args& args, const Split& data) {
   const int64_t n = data.train_x.size(0);
   const auto batches = static_cast<int>((n + kBatch - 1) / kBatch);
 
-  std::printf("%5s %10s %9s %8s %8s %8s %11s %7s %7s\n", "epoch", "loss", "train_acc", "test_acc",
+  std::fprintf(report, "%5s %10s %9s %8s %8s %8s %11s %7s %7s\n", "epoch", "loss", "train_acc", "test_acc",
               "fwd_its", "bwd_its", "unconverged", "skipped", "seconds");
   Evaluation test;
   double train_acc = 0, fwd_its = 0, bwd_its = 0;
@@ -274,9 +313,10 @@ int run_train(const Args& args, const Split& data) {
       const at::Tensor loss = ::torch::nn::functional::cross_entropy(logits, y);
       const double loss_value = loss.item<double>();
       if (!std::isfinite(loss_value)) {
-        std::fprintf(stderr, "implicit digits: loss is %g at epoch %d, batch %d\n%s\n", loss_value,
-                     epoch, k, out.info->brief_report().c_str());
-        return 1;
+        char where[96];
+        std::snprintf(where, sizeof where, "loss is %g at epoch %d, batch %d: ", loss_value, epoch,
+                      k);
+        return failed(where + out.info->brief_report());
       }
       loss.backward();
       const int64_t rows = static_cast<int64_t>(end - begin);
@@ -299,54 +339,86 @@ int run_train(const Args& args, const Split& data) {
     train_acc = static_cast<double>(correct) / static_cast<double>(n);
     fwd_its = fwd_sum / static_cast<double>(n);
     bwd_its = bwd_sum / static_cast<double>(n);
-    std::printf("%5d %10.4f %9.4f %8.4f %8.1f %8.1f %11d %7d %7.2f\n", epoch,
-                loss_sum / static_cast<double>(n), train_acc, test.accuracy, fwd_its, bwd_its,
-                unconverged, skipped, seconds_since(epoch_start));
-    std::fflush(stdout);
+    std::fprintf(report, "%5d %10.4f %9.4f %8.4f %8.1f %8.1f %11d %7d %7.2f\n", epoch,
+                 loss_sum / static_cast<double>(n), train_acc, test.accuracy, fwd_its, bwd_its,
+                 unconverged, skipped, seconds_since(epoch_start));
+    std::fflush(report);
   }
   // The last step has no later loss to show a NaN; check the weights.
   for (const auto& p : net->parameters())
-    if (!p.isfinite().all().item<bool>()) {
-      std::fprintf(stderr, "implicit digits: training left non-finite weights\n");
-      return 1;
-    }
+    if (!p.isfinite().all().item<bool>()) return failed("training left non-finite weights");
   save_model(net, kHidden, save_path);
   const double seconds = seconds_since(start);
-  std::printf("test accuracy %.4f after %d epochs in %.1f s; model saved to %s\n", test.accuracy,
-              epochs, seconds, save_path.c_str());
+  std::fprintf(report, "test accuracy %.4f after %d epochs in %.1f s; model saved to %s\n",
+               test.accuracy, epochs, seconds, save_path.c_str());
   if (json) {
+    summary["ok"] = true;
+    summary["test_accuracy"] = test.accuracy;
+    summary["test_mean_forward_iterations"] = test.mean_iterations;
+    summary["test_unconverged"] = test.unconverged;
     // train_accuracy is the running accuracy of the last epoch's minibatches.
-    const nlohmann::json out = {{"test_accuracy", test.accuracy},
-                                {"train_accuracy", train_acc},
-                                {"epochs", epochs},
-                                {"seed", seed},
-                                {"seconds", seconds},
-                                {"mean_forward_iterations", fwd_its},
-                                {"mean_backward_iterations", bwd_its},
-                                {"unconverged_last_epoch", unconverged},
-                                {"skipped_batches_last_epoch", skipped},
-                                {"test_mean_forward_iterations", test.mean_iterations},
-                                {"model", save_path}};
-    std::cout << out.dump() << '\n';
+    summary["train_accuracy"] = train_acc;
+    summary["mean_forward_iterations"] = fwd_its;
+    summary["mean_backward_iterations"] = bwd_its;
+    summary["unconverged_last_epoch"] = unconverged;
+    summary["skipped_batches_last_epoch"] = skipped;
+    summary["seconds"] = seconds;
+    print_json(summary, args.style);
   }
   return 0;
 }
 
 }  // namespace
 
-int digits_command(int argc, char** argv) {
-  const Args args =
-      parse_args(argc, argv, 1, {"epochs", "eval", "save", "data-dir", "seed"}, {"json"});
-  if (args.values.count("eval"))
-    for (const char* key : {"epochs", "save", "seed"})
-      if (args.values.count(key))
-        throw std::invalid_argument(std::string("--eval evaluates a saved model; --") + key +
-                                    " applies to training only");
-  // One thread pool: OpenMP and OpenBLAS threads would otherwise compete for
-  // the same cores, and the batches are too small to gain from threads.
-  ::torch::set_num_threads(1);
-  const Split data = load_split(args.get("data-dir", apps::default_data_dir()));
-  return args.values.count("eval") ? run_eval(args, data) : run_train(args, data);
+Command add_digits_command(CLI::App& program) {
+  auto args = std::make_shared<DigitsArgs>();
+  CLI::App* command = program.add_subcommand(
+      "digits", "train a DEQ classifier on the 8x8 digits (1437 train / 360 test images)");
+  command->footer(std::string("Trains z* = tanh(W z* + U x + b), logits = head(z*), through the "
+                              "IFT backward of\nimplicit::torch; with --eval, tests a saved "
+                              "model instead. Exit code 1: training failed\n(a non-finite loss "
+                              "or weights).\n\n") +
+                  kExitCodes);
+  CLI::Option* epochs =
+      command->add_option("--epochs", args->epochs, "training epochs, 1 to 1000000")
+          ->type_name("N")
+          ->capture_default_str()
+          ->transform(integer_in(1, 1000000));
+  CLI::Option* seed =
+      command
+          ->add_option("--seed", args->seed,
+                       "weight-initialisation seed, 0 to 8999999999999999 (the split is fixed)")
+          ->type_name("S")
+          ->capture_default_str()
+          ->transform(integer_in(0, 8999999999999999LL));
+  CLI::Option* save = command->add_option("--save", args->save, "where to write the trained model")
+                          ->type_name("MODEL")
+                          ->capture_default_str();
+  CLI::Option* eval =
+      command->add_option("--eval", args->eval, "only load MODEL and print its test accuracy");
+  eval->type_name("MODEL")
+      ->excludes(epochs)
+      ->excludes(save)
+      ->excludes(seed);
+  command
+      ->add_option("--data-dir", args->data_dir,
+                   "folder of digits.csv.gz (scripts/fetch-data.sh fetches it; "
+                   "$IMPLICIT_DATA_DIR overrides the default)")
+      ->type_name("DIR")
+      ->capture_default_str();
+  CLI::Option* json = command->add_flag(
+      "--json", args->json,
+      "print a JSON summary to stdout, and the progress table to stderr (README.md, \"The "
+      "command-line program\", has its keys)");
+  add_json_style_options(*command, args->style, json);
+  return {command, [args, eval]() {
+            // One thread pool: OpenMP and OpenBLAS threads would otherwise
+            // compete for the same cores, and the batches are too small to
+            // gain from threads.
+            ::torch::set_num_threads(1);
+            const Split data = load_split(args->data_dir);
+            return eval->count() > 0 ? run_eval(*args, data) : run_train(*args, data);
+          }};
 }
 
 }  // namespace implicit::cli

@@ -4,7 +4,9 @@
 // observed sample (the scikit-learn diabetes target) in Wasserstein-2
 // distance. Rinv has no closed form: each x_i is a TOMS 748 root, and the
 // gradient of the distance reaches R's weights by the implicit function
-// theorem (MonotoneNet::inverse).
+// theorem (MonotoneNet::inverse). With --json the progress lines go to
+// stderr and stdout carries only the JSON document (README.md, "The
+// command-line program", has its keys).
 
 #include <torch/torch.h>
 
@@ -13,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -43,15 +46,40 @@ std::vector<double> to_vector(const at::Tensor& t) {
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
-int flow_1d(const Args& args) {
-  const double steps_value = args.get_double("steps", kDefaultSteps);
-  if (!(steps_value >= 0 && steps_value <= 1e6) || steps_value != std::floor(steps_value))
-    throw std::invalid_argument("--steps must be a non-negative integer, got '" +
-                                args.get("steps", "") + "'");
-  const int steps = static_cast<int>(steps_value);
-  const std::string plot_path = args.get("plot", "flow-1d.png");
-  const std::string path =
-      args.get("data-dir", apps::default_data_dir()) + "/diabetes_target.csv.gz";
+// What `implicit flow-1d` was asked, as parsed from the command line.
+struct FlowArgs {
+  int steps = kDefaultSteps;
+  std::string plot = "flow-1d.png";
+  std::string data_dir = apps::default_data_dir();
+  bool json = false;
+  JsonStyle style;
+};
+
+int flow_1d(const FlowArgs& args) {
+  const int steps = args.steps;
+  const std::string& plot_path = args.plot;
+  const std::string path = args.data_dir + "/diabetes_target.csv.gz";
+  // --json: stdout carries the JSON document alone; the progress goes to stderr.
+  FILE* report = args.json ? stderr : stdout;
+  // One key set, success or failure; what a failed run has no value for stays null.
+  nlohmann::json summary = {{"ok", false},
+                            {"distance", "wasserstein2"},
+                            {"distance_before", nullptr},
+                            {"distance_after", nullptr},
+                            {"steps", steps},
+                            {"hidden", kHidden},
+                            {"mean_inverse_evaluations", nullptr},
+                            {"seconds", nullptr},
+                            {"plot", nullptr},
+                            {"messages", nlohmann::json::array()}};
+  auto failed = [&](const std::string& why) {
+    std::fprintf(stderr, "implicit flow-1d: %s\n", why.c_str());
+    if (args.json) {
+      summary["messages"].push_back(why);
+      print_json(summary, args.style);
+    }
+    return 1;
+  };
   std::vector<double> observed;
   try {
     observed = apps::load_diabetes_target(path);
@@ -109,7 +137,8 @@ int flow_1d(const Args& args) {
       w2_before = std::sqrt(fit(out).item<double>()) * scale;
       before = to_vector(out.x * scale + shift);
     }
-    std::printf("step %4d  W2 %9.4f\n", 0, w2_before);
+    summary["distance_before"] = w2_before;
+    std::fprintf(report, "step %4d  W2 %9.4f\n", 0, w2_before);
     for (int step = 1; step <= steps; ++step) {
       adam.zero_grad();
       const at::Tensor loss = fit(out);
@@ -118,49 +147,78 @@ int flow_1d(const Args& args) {
         throw std::runtime_error("IFT backward failed: " + out.info->backward.brief_report());
       mean_evaluations += out.info->forward.mean_iterations() / steps;
       if (step % 100 == 0 || step == steps)
-        std::printf("step %4d  W2 %9.4f  (before this step)\n", step,
-                    std::sqrt(loss.item<double>()) * scale);
+        std::fprintf(report, "step %4d  W2 %9.4f  (before this step)\n", step,
+                     std::sqrt(loss.item<double>()) * scale);
       adam.step();
     }
     ::torch::NoGradGuard no_grad;
     w2 = std::sqrt(fit(out).item<double>()) * scale;
     after = to_vector(out.x * scale + shift);
   } catch (const std::runtime_error& e) {
-    std::fprintf(stderr, "implicit flow-1d: %s\n", e.what());
-    return 1;
+    return failed(e.what());
   }
-  if (!std::isfinite(w2)) {
-    std::fprintf(stderr, "implicit flow-1d: the distance became %g\n", w2);
-    return 1;
-  }
+  if (!std::isfinite(w2)) return failed("the distance became " + std::to_string(w2));
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
   std::string error;
   const bool plotted = apps::write_quantile_plot(plot_path, observed, before, after, &error);
+  // The plot is a by-product: without it the fit still stands (exit 0),
+  // and the JSON says why in messages.
   if (!plotted) std::fprintf(stderr, "implicit flow-1d: warning: no plot: %s\n", error.c_str());
-  std::printf(
-      "Wasserstein-2 distance to the %ld observations: %.3f before, %.3f after %d steps "
-      "(%.1f%%), %.2f s\n",
-      static_cast<long>(n), w2_before, w2, steps, 100 * w2 / w2_before, seconds);
-  if (plotted) std::printf("Q-Q plot: %s\n", plot_path.c_str());
-  if (args.has_flag("json")) {
-    const nlohmann::json json = {{"distance", "wasserstein2"},
-                                 {"distance_before", w2_before},
-                                 {"distance_after", w2},
-                                 {"steps", steps},
-                                 {"hidden", kHidden},
-                                 {"mean_inverse_evaluations", mean_evaluations},
-                                 {"seconds", seconds},
-                                 {"plot", plotted ? nlohmann::json(plot_path) : nlohmann::json()}};
-    std::cout << json.dump() << '\n';
+  std::fprintf(report,
+               "Wasserstein-2 distance to the %ld observations: %.3f before, %.3f after %d steps "
+               "(%.1f%%), %.2f s\n",
+               static_cast<long>(n), w2_before, w2, steps, 100 * w2 / w2_before, seconds);
+  if (plotted) std::fprintf(report, "Q-Q plot: %s\n", plot_path.c_str());
+  if (args.json) {
+    summary["ok"] = true;
+    summary["distance_after"] = w2;
+    summary["mean_inverse_evaluations"] = mean_evaluations;
+    summary["seconds"] = seconds;
+    if (plotted)
+      summary["plot"] = plot_path;
+    else
+      summary["messages"].push_back("no plot: " + error);
+    print_json(summary, args.style);
   }
   return 0;
 }
 
 }  // namespace
 
-int flow_1d_command(int argc, char** argv) {
-  return flow_1d(parse_args(argc, argv, 1, {"steps", "plot", "data-dir"}, {"json"}));
+Command add_flow_1d_command(CLI::App& program) {
+  auto args = std::make_shared<FlowArgs>();
+  CLI::App* command = program.add_subcommand(
+      "flow-1d", "fit a monotone network so that Rinv(Exp(1)) matches the diabetes target");
+  command->footer(std::string("Fits R by Adam so that Rinv(E), E the quantiles of Exp(1), "
+                              "matches the observed sample in\nWasserstein-2 distance; each "
+                              "Rinv is a root solve, differentiated by the implicit\nfunction "
+                              "theorem. Exit code 1: the fit failed (a failed solve or a "
+                              "non-finite distance).\n\n") +
+                  kExitCodes);
+  command->add_option("--steps", args->steps, "Adam steps, 0 to 1000000")
+      ->type_name("N")
+      ->capture_default_str()
+      ->transform(integer_in(0, 1000000));
+  command
+      ->add_option("--plot", args->plot,
+                   "Q-Q plot before/after training, .png or .svg by the extension (needs "
+                   "gnuplot; without it a warning, not a failure)")
+      ->type_name("FILE")
+      ->check(image_file())
+      ->capture_default_str();
+  command
+      ->add_option("--data-dir", args->data_dir,
+                   "folder of diabetes_target.csv.gz (scripts/fetch-data.sh fetches it; "
+                   "$IMPLICIT_DATA_DIR overrides the default)")
+      ->type_name("DIR")
+      ->capture_default_str();
+  CLI::Option* json = command->add_flag(
+      "--json", args->json,
+      "print a JSON summary to stdout, and the progress to stderr (README.md, \"The "
+      "command-line program\", has its keys)");
+  add_json_style_options(*command, args->style, json);
+  return {command, [args]() { return flow_1d(*args); }};
 }
 
 }  // namespace implicit::cli

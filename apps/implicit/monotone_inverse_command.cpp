@@ -2,7 +2,9 @@
 // of SPEC.md section 2 and its gradients by the implicit function theorem.
 //
 // With --input: JSON in ({"w", "v", "b", "y"}), JSON out (x, dx/dy,
-// dx/dtheta per y, statuses, iteration counts). Without: a readable report
+// dx/dtheta per y, statuses, evaluation counts; one schema on both
+// backends, success or failure: README.md, "The command-line program").
+// Without: a readable report
 // on the reproducible H = 10 network comparing TOMS 748 with bisection, the
 // round trip, and IFT gradients of L = Rinv(y)^3 with central differences.
 //
@@ -16,6 +18,7 @@
 #include <cstdio>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,8 +41,18 @@ namespace {
 using Vec = Eigen::VectorXd;
 using Net = MonotoneNet<double>;
 
-ScalarRootOptions options_for(const std::string& method) {
+// What `implicit monotone-inverse` was asked, as parsed from the command line.
+struct MonotoneArgs {
+  std::string input;  // empty: the H = 10 report
+  std::string method = "toms748";
+  int max_iter = ScalarRootOptions{}.max_iter;
+  Backend backend = Backend::kEigen;
+  JsonStyle json;
+};
+
+ScalarRootOptions options_for(const std::string& method, int max_iter) {
   ScalarRootOptions options;
+  options.max_iter = max_iter;
   if (method == "toms748") {
     options.method = ScalarRootMethod::kToms748;
   } else if (method == "bisection") {
@@ -73,7 +86,7 @@ struct InverseRows {
   std::vector<bool> solved;          // forward converged: x is meaningful
   std::vector<bool> differentiated;  // and R'(x*) usable: the derivatives are
   std::vector<Status> status;        // the forward status, or the IFT's where the forward converged
-  nlohmann::json iterations, evaluations;
+  nlohmann::json evaluations;        // g evaluations per target
   std::vector<std::string> messages;
 };
 
@@ -85,7 +98,7 @@ InverseRows eigen_rows(const Net& net, const Vec& y, const ScalarRootOptions& op
   rows.x = forward.x;
   rows.dx_dy = grads.dx_dy;
   rows.dx_dtheta = grads.dx_dtheta;
-  rows.iterations = rows.evaluations = nlohmann::json::array();
+  rows.evaluations = nlohmann::json::array();
   for (std::size_t i = 0; i < forward.results.size(); ++i) {
     const auto& r = forward.results[i];
     rows.solved.push_back(r.ok());
@@ -93,7 +106,6 @@ InverseRows eigen_rows(const Net& net, const Vec& y, const ScalarRootOptions& op
     // A converged root with R'(x*) = 0 has no derivative: report the IFT
     // status in place of the forward one.
     rows.status.push_back(r.ok() ? grads.status[i] : r.status);
-    rows.iterations.push_back(r.iterations);
     rows.evaluations.push_back(r.function_evaluations);
     rows.messages.push_back(r.ok() ? (grads.status[i] == Status::kConverged ? "" : grads.message)
                                    : r.message);
@@ -133,7 +145,7 @@ Eigen::MatrixXd parameter_jacobian_rows(tt::MonotoneNet& net, const at::Tensor& 
   return out;
 }
 
-InverseRows torch_rows(const Net& dense, const Vec& y) {
+InverseRows torch_rows(const Net& dense, const Vec& y, int max_iter) {
   const Eigen::Index n = y.size(), h = dense.hidden();
   tt::MonotoneNet net(h, 0);
   {
@@ -145,6 +157,7 @@ InverseRows torch_rows(const Net& dense, const Vec& y) {
     net->b.copy_(tensor_of(dense.b()));
   }
   tt::RootOptions options;
+  options.max_iter = max_iter;
   options.raise_on_failure = false;  // statuses go into the JSON, as on the dense path
   options.backward.raise_on_failure = false;
   const at::Tensor yt = tensor_of(y).requires_grad_(true);
@@ -161,7 +174,7 @@ InverseRows torch_rows(const Net& dense, const Vec& y) {
   rows.method = forward.method;
   rows.x = vector_of(solved.x);
   rows.dx_dy = vector_of(dx_dy);
-  rows.iterations = rows.evaluations = nlohmann::json::array();
+  rows.evaluations = nlohmann::json::array();
   std::vector<int64_t> good;
   for (Eigen::Index i = 0; i < n; ++i) {
     const bool solved_i = forward.status[i] == Status::kConverged;
@@ -169,9 +182,8 @@ InverseRows torch_rows(const Net& dense, const Vec& y) {
     rows.solved.push_back(solved_i);
     rows.differentiated.push_back(differentiated_i);
     rows.status.push_back(solved_i ? backward.status[i] : forward.status[i]);
-    // The tensor layer reports g evaluations per target only; TOMS 748's
-    // steps inside the bracket are not kept.
-    rows.iterations.push_back(nullptr);
+    // The tensor layer reports g evaluations per target only (its steps
+    // inside the bracket are not kept), so that is what both backends print.
     rows.evaluations.push_back(forward.iterations[i]);
     rows.messages.push_back(differentiated_i ? "" : solved_i ? backward.message : forward.message);
     if (differentiated_i) good.push_back(i);
@@ -191,8 +203,9 @@ InverseRows torch_rows(const Net& dense, const Vec& y) {
 }
 #endif  // IMPLICIT_WITH_TORCH
 
-int run_json(const Args& args, Backend backend) {
-  const nlohmann::json input = read_json_file(args.get("input", ""));
+int run_json(const MonotoneArgs& args) {
+  const Backend backend = args.backend;
+  const nlohmann::json input = read_json_file(args.input);
   if (!input.is_object())
     throw std::invalid_argument("--input must hold an object with \"w\", \"v\", \"b\" and \"y\"");
   for (const char* key : {"w", "v", "b", "y"})
@@ -204,7 +217,7 @@ int run_json(const Args& args, Backend backend) {
   const Vec b = to_vector(input["b"], "b");
   const Vec y = to_vector(input["y"], "y");
   const Net net(w, v, b);  // throws naming 'v' or 'b' when the lengths differ
-  const ScalarRootOptions options = options_for(args.get("method", "toms748"));
+  const ScalarRootOptions options = options_for(args.method, args.max_iter);
 
   InverseRows rows;
 #ifdef IMPLICIT_WITH_TORCH
@@ -213,33 +226,43 @@ int run_json(const Args& args, Backend backend) {
       throw std::invalid_argument(
           "--backend torch solves with TOMS 748 only (implicit::torch::MonotoneNet::inverse); "
           "--method bisection needs --backend eigen");
-    rows = torch_rows(net, y);
+    rows = torch_rows(net, y, args.max_iter);
   }
 #endif
   if (backend == Backend::kEigen) rows = eigen_rows(net, y, options);
 
   bool all_ok = true;
   nlohmann::json status = nlohmann::json::array();
-  for (Status s : rows.status) {
+  std::vector<std::string> messages;
+  for (std::size_t i = 0; i < rows.status.size(); ++i) {
+    const Status s = rows.status[i];
     all_ok = all_ok && s == Status::kConverged;
     status.push_back(to_string(s));
+    if (s == Status::kConverged) continue;
+    // The tensor layer has one message for all its failed rows: say it once.
+    const std::string& why = rows.messages[i];
+    const bool said = std::find(rows.messages.begin(), rows.messages.begin() + i, why) !=
+                      rows.messages.begin() + i;
+    messages.push_back("y[" + std::to_string(i) + "] = " +
+                       internal::format_number(y[static_cast<Eigen::Index>(i)]) + ": " +
+                       to_string(s) + (why.empty() ? "" : said ? " (as above)" : ": " + why));
   }
   Eigen::MatrixXd dx_dw = rows.dx_dtheta.leftCols(net.hidden());
   Eigen::MatrixXd dx_dv = rows.dx_dtheta.middleCols(net.hidden(), net.hidden());
   Eigen::MatrixXd dx_db = rows.dx_dtheta.rightCols(net.hidden());
-  nlohmann::json out = {{"backend", to_string(backend)},
-                        {"method", rows.method},
-                        {"x", vector_or_null(rows.x, rows.solved)},
-                        {"dx_dy", vector_or_null(rows.dx_dy, rows.differentiated)},
-                        {"dx_dtheta",
-                         {{"w", rows_or_null(dx_dw, rows.differentiated)},
-                          {"v", rows_or_null(dx_dv, rows.differentiated)},
-                          {"b", rows_or_null(dx_db, rows.differentiated)}}},
-                        {"status", status},
-                        {"iterations", rows.iterations},
-                        {"function_evaluations", rows.evaluations}};
-  if (!all_ok) out["messages"] = rows.messages;
-  std::cout << out.dump(2) << '\n';
+  const nlohmann::json out = {{"ok", all_ok},
+                              {"backend", to_string(backend)},
+                              {"method", rows.method},
+                              {"x", vector_or_null(rows.x, rows.solved)},
+                              {"dx_dy", vector_or_null(rows.dx_dy, rows.differentiated)},
+                              {"dx_dtheta",
+                               {{"w", rows_or_null(dx_dw, rows.differentiated)},
+                                {"v", rows_or_null(dx_dv, rows.differentiated)},
+                                {"b", rows_or_null(dx_db, rows.differentiated)}}},
+                              {"status", status},
+                              {"function_evaluations", rows.evaluations},
+                              {"messages", messages}};
+  print_json(out, args.json);
   return all_ok ? 0 : 1;
 }
 
@@ -342,15 +365,49 @@ int run_report() {
 
 }  // namespace
 
-int monotone_inverse_command(int argc, char** argv) {
-  const Args args = parse_args(argc, argv, 1, {"input", "method", "backend"}, {});
-  const Backend backend = backend_from(args);
-  if (args.values.count("input")) return run_json(args, backend);
-  if (args.values.count("method"))
-    throw std::invalid_argument("--method needs --input (the report compares both methods)");
-  if (backend != Backend::kEigen)
-    throw std::invalid_argument("--backend torch needs --input (the report runs the dense path)");
-  return run_report();
+Command add_monotone_inverse_command(CLI::App& program) {
+  auto args = std::make_shared<MonotoneArgs>();
+  CLI::App* command = program.add_subcommand(
+      "monotone-inverse", "inverse of a monotone network and its gradients (SPEC.md section 2)");
+  command->footer(
+      std::string("Inverts the monotone network R by a bracketing root solve, x* = Rinv(y), "
+                  "and gives dx*/dy\nand dx*/dtheta by the implicit function theorem. Without "
+                  "--input: a reproducible H = 10\nreport comparing TOMS 748 with bisection, "
+                  "the round trip Rinv(R(x)) = x, and the gradients\nagainst finite "
+                  "differences.\n\n") +
+      kExitCodes);
+  CLI::Option* input = command->add_option(
+      "--input", args->input,
+      "JSON file {\"w\": [...], \"v\": [...], \"b\": [...] (H each), \"y\": [...] "
+      "(targets)}: invert every y and print one JSON document (its keys: README.md, \"The "
+      "command-line program\")");
+  input->type_name("FILE.json");
+  command
+      ->add_option("--method", args->method,
+                   "the bracketing method: toms748 (Alefeld-Potra-Shi, ~8 g evaluations per "
+                   "inverse) or bisection (~55-60); --backend torch has toms748 only; the "
+                   "report runs both")
+      ->type_name("toms748|bisection")
+      ->capture_default_str()
+      ->check(one_of({"toms748", "bisection"}))
+      ->needs(input);
+  command
+      ->add_option("--max-iter", args->max_iter,
+                   "most steps inside the bracket per target (ScalarRootOptions::max_iter), 1 to "
+                   "100000; a target that needs more gets status max_iterations (exit 1)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->transform(integer_in(1, 100000))
+      ->needs(input);
+  add_backend_option(*command, args->backend);
+  add_json_style_options(*command, args->json, input);
+  return {command, [args, input]() {
+            if (input->count() > 0) return run_json(*args);
+            if (args->backend != Backend::kEigen)
+              throw std::invalid_argument(
+                  "--backend torch needs --input (the report runs the dense path)");
+            return run_report();
+          }};
 }
 
 }  // namespace implicit::cli

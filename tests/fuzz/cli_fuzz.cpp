@@ -4,11 +4,14 @@
 // under the fuzzer's sanitizers costs more than the whole fuzz budget).
 //
 // Input: byte 0 picks the command and its options, the rest is the --input
-// file. The outcome must be one of: exit 2 with std::invalid_argument (bad
-// input), exit 1 (a solve did not converge: the JSON says so), or exit 0
-// with valid JSON whose every status is `converged` and whose numbers are
-// finite. Anything else (a crash, another exception, a leak, a hang, exit 0
-// with a failed status or a NaN) aborts, which libFuzzer reports.
+// file. The command line goes through the program's own parser and
+// dispatch (cli::run_program, CLI11), as main() runs it. The outcome must be
+// one of: exit 2 (bad input: run_program turned std::invalid_argument or a
+// parse error into it), exit 1 (a solve did not converge: the JSON says so,
+// with "ok": false), or exit 0 with valid JSON whose "ok" is true, every
+// status `converged` and every number finite. Anything else (a crash,
+// another exception, a leak, a hang, exit 0 with a failed status or a NaN,
+// "ok" disagreeing with the exit code) aborts, which libFuzzer reports.
 //
 // Built and run by scripts/fuzz.sh (clang-14 -fsanitize=fuzzer,address,undefined).
 
@@ -26,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "commands.hpp"
 
 namespace {
@@ -66,38 +70,45 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const char* tols[] = {"1e-10", "0.5", "5e-324", "1e-3"};
   std::vector<std::string> args;
   if (monotone) {
-    args = {"monotone-inverse", "--input", path};
+    args = {"implicit", "monotone-inverse", "--input", path, "--compact"};
     if (mode & 2) args.insert(args.end(), {"--method", (mode & 4) ? "bisection" : "toms748"});
+    if (mode & 8) args.insert(args.end(), {"--max-iter", (mode & 16) ? "3" : "200"});
   } else {
-    args = {"deq", "--input", path, "--solver", solvers[(mode >> 1) & 3]};
+    args = {"implicit", "deq", "--input", path, "--solver", solvers[(mode >> 1) & 3], "--compact"};
     if (mode & 8) args.insert(args.end(), {"--tol", tols[(mode >> 4) & 3]});
     if (mode & 64) args.push_back("--unrolled");
+    if (mode & 128) args.insert(args.end(), {"--max-iter", "5"});
   }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  std::ostringstream captured;
+  // A fresh program per input: a CLI11 app keeps what it parsed.
+  CLI::App program{"implicit", "implicit"};
+  const std::vector<implicit::cli::Command> commands = {
+      implicit::cli::add_deq_command(program), implicit::cli::add_monotone_inverse_command(program)};
+  std::ostringstream captured, errors;
   std::streambuf* saved = std::cout.rdbuf(captured.rdbuf());
-  int code = 0;
-  try {
-    code = monotone
-               ? implicit::cli::monotone_inverse_command(static_cast<int>(args.size()), argv.data())
-               : implicit::cli::deq_command(static_cast<int>(args.size()), argv.data());
-  } catch (const std::invalid_argument&) {
-    code = 2;  // bad input, reported by main() as exit 2
-  }
+  std::streambuf* saved_err = std::cerr.rdbuf(errors.rdbuf());  // exit 2's message, unread
+  // Any exception but the ones run_program maps to exit 2 escapes here, and
+  // libFuzzer reports it as a crash.
+  const int code =
+      implicit::cli::run_program(program, commands, static_cast<int>(args.size()), argv.data());
   std::cout.rdbuf(saved);
+  std::cerr.rdbuf(saved_err);
   const std::string output = captured.str();
-  if (code == 0) {
+  if (code == 0 || code == 1) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(output);
     } catch (const std::exception& e) {
-      fail(std::string("exit 0 without valid JSON: ") + e.what(), output);
+      fail("exit " + std::to_string(code) + " without valid JSON: " + e.what(), output);
     }
-    check_honest(j, "", output);
-  } else if (code != 1 && code != 2) {
+    if (!j.is_object() || !j.contains("ok") || j["ok"] != (code == 0) || !j.contains("messages") ||
+        !j["messages"].is_array())
+      fail("exit " + std::to_string(code) + " with \"ok\" or \"messages\" wrong", output);
+    if (code == 0) check_honest(j, "", output);
+  } else if (code != 2) {
     fail("exit code " + std::to_string(code), output);
   }
   return 0;
