@@ -144,13 +144,11 @@ Split load_split(const std::string& data_dir) {
 // adjoint that reports rather than throws, so one hard batch is skipped
 // instead of ending the run.
 itorch::DEQOptions deq_options() {
-  itorch::DEQOptions o;
-  o.solve.forward.solver = itorch::Solver::kAnderson;
-  o.solve.forward.stop.rel_tol = 1e-4;
-  o.solve.forward.stop.abs_tol = 1e-6;
-  o.solve.forward.stop.max_iter = 50;
-  o.solve.forward.stop.record_history = false;
-  o.solve.forward.raise_on_failure = false;
+  itorch::DEQOptions o;  // the module's training defaults for the forward pass
+  // The exact IFT gradient, not the module's Jacobian-free default: this
+  // demo shows the certified adjoint training a classifier. A sample whose
+  // forward stopped short is refused and dropped (FailedSamples::kDrop).
+  o.solve.backward.gradient = itorch::Gradient::kImplicit;
   o.solve.backward.adjoint.rel_tol = 1e-5;
   o.solve.backward.adjoint.abs_tol = 1e-8;
   o.solve.backward.raise_on_failure = false;
@@ -325,9 +323,12 @@ int run_train(const DigitsArgs& args, const Split& data) {
       fwd_sum += out.info->forward.mean_iterations() * static_cast<double>(rows);
       bwd_sum += out.info->backward.mean_iterations() * static_cast<double>(rows);
       unconverged += count_unconverged(out.info->forward);
-      // An uncertified adjoint leaves NaN in the gradients it feeds (the
-      // library's contract); stepping on them would ruin every weight.
-      if (!out.info->backward.ok()) {
+      // A failed or refused sample feeds no gradient (FailedSamples::kDrop):
+      // the batch steps on the others, unless none is left.
+      const auto& backward = out.info->backward;
+      const auto certified_samples = std::count(backward.status.begin(), backward.status.end(),
+                                                implicit::Status::kConverged);
+      if (certified_samples == 0) {
         ++skipped;
         std::fprintf(stderr, "implicit digits: epoch %d batch %d skipped: backward %s\n", epoch, k,
                      out.info->backward.brief_report().c_str());
