@@ -92,6 +92,22 @@ void add_backend_option(CLI::App& command, Backend& backend) {
           ""));
 }
 
+void add_dataset_options(CLI::App& command, std::string& data_dir, const std::string& file,
+                         bool& json, JsonStyle& style, const std::string& progress) {
+  command
+      .add_option("--data-dir", data_dir,
+                  "folder of " + file +
+                      " (scripts/fetch-data.sh fetches it; $IMPLICIT_DATA_DIR overrides the "
+                      "default)")
+      ->type_name("DIR")
+      ->capture_default_str();
+  CLI::Option* json_flag = command.add_flag(
+      "--json", json,
+      "print a JSON summary to stdout, and " + progress +
+          " to stderr (README.md, \"The command-line program\", has its keys)");
+  add_json_style_options(command, style, json_flag);
+}
+
 void add_json_style_options(CLI::App& command, JsonStyle& style, CLI::Option* needs) {
   CLI::Option* compact = command.add_flag(
       "--compact", style.compact,

@@ -52,6 +52,12 @@ struct JsonStyle {
 // Adds --compact and --pretty (mutually exclusive) to command; each needs
 // `needs` (the option without which no JSON is printed) when it is not null.
 void add_json_style_options(CLI::App& command, JsonStyle& style, CLI::Option* needs);
+// The options every training demo shares: --data-dir DIR (where `file`
+// lives; scripts/fetch-data.sh fetches it, $IMPLICIT_DATA_DIR overrides the
+// default) and --json with --compact / --pretty. `progress` names what goes
+// to stderr under --json ("the progress table").
+void add_dataset_options(CLI::App& command, std::string& data_dir, const std::string& file,
+                         bool& json, JsonStyle& style, const std::string& progress);
 // Writes document and a newline to std::cout in the chosen style.
 void print_json(const nlohmann::json& document, const JsonStyle& style);
 

@@ -401,17 +401,8 @@ Command add_digits_command(CLI::App& program) {
       ->excludes(epochs)
       ->excludes(save)
       ->excludes(seed);
-  command
-      ->add_option("--data-dir", args->data_dir,
-                   "folder of digits.csv.gz (scripts/fetch-data.sh fetches it; "
-                   "$IMPLICIT_DATA_DIR overrides the default)")
-      ->type_name("DIR")
-      ->capture_default_str();
-  CLI::Option* json = command->add_flag(
-      "--json", args->json,
-      "print a JSON summary to stdout, and the progress table to stderr (README.md, \"The "
-      "command-line program\", has its keys)");
-  add_json_style_options(*command, args->style, json);
+  add_dataset_options(*command, args->data_dir, "digits.csv.gz", args->json, args->style,
+                      "the progress table");
   return {command, [args, eval]() {
             // One thread pool: OpenMP and OpenBLAS threads would otherwise
             // compete for the same cores, and the batches are too small to

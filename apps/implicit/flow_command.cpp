@@ -207,17 +207,8 @@ Command add_flow_1d_command(CLI::App& program) {
       ->type_name("FILE")
       ->check(image_file())
       ->capture_default_str();
-  command
-      ->add_option("--data-dir", args->data_dir,
-                   "folder of diabetes_target.csv.gz (scripts/fetch-data.sh fetches it; "
-                   "$IMPLICIT_DATA_DIR overrides the default)")
-      ->type_name("DIR")
-      ->capture_default_str();
-  CLI::Option* json = command->add_flag(
-      "--json", args->json,
-      "print a JSON summary to stdout, and the progress to stderr (README.md, \"The "
-      "command-line program\", has its keys)");
-  add_json_style_options(*command, args->style, json);
+  add_dataset_options(*command, args->data_dir, "diabetes_target.csv.gz", args->json,
+                      args->style, "the progress");
   return {command, [args]() { return flow_1d(*args); }};
 }
 

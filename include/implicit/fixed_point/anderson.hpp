@@ -129,32 +129,46 @@ class Anderson {
   // largest diagonal keeps the weights accurate when ||g||^2 is ~1e-20
   // near convergence, where the bordered matrix mixes entries of 1 and
   // 1e-20 and a pivoted LU of it loses the small block entirely.
+  // Defined below the class, not inline, so that IMPLICIT_PRECOMPILED's
+  // extern declaration keeps it out of the caller's translation unit.
   template <class Vector>
-  void solve_weights(State<Vector>& s, int k, int newest, Eigen::Index b) const {
-    const int m = options_.memory;
-    auto system = s.system.topLeftCorner(k, k);
-    for (int i = 0; i < k; ++i)
-      for (int j = 0; j < k; ++j) system(i, j) = internal::sample(s.gram[i * m + j], b);
-    const double scale = system.diagonal().maxCoeff();
-    auto y = s.solution.head(k);
-    bool ok = scale > 0 && std::isfinite(scale);  // g == 0 exactly: the driver stops first
-    if (ok) {
-      double lam = options_.lam;
-      if (options_.regularization == AndersonRegularization::kAbsolute) lam /= scale;
-      system /= scale;
-      system.diagonal().array() += lam;
-      s.factor.compute(system);  // reallocates only while the history fills up
-      y = s.factor.solve(s.ones.head(k));
-      y /= y.sum();
-      ok = y.allFinite();
-    }
-    // A degenerate history (NaN from f in this sample, or g == 0) gets a
-    // plain forward step: all weight on the newest pair.
-    for (int j = 0; j < k; ++j)
-      internal::sample(s.alpha[j], b) = ok ? y(j) : (j == newest ? 1.0 : 0.0);
-  }
+  void solve_weights(State<Vector>& s, int k, int newest, Eigen::Index b) const;
 
   AndersonOptions options_;
 };
+
+template <class Vector>
+void Anderson::solve_weights(State<Vector>& s, int k, int newest, Eigen::Index b) const {
+  const int m = options_.memory;
+  auto system = s.system.topLeftCorner(k, k);
+  for (int i = 0; i < k; ++i)
+    for (int j = 0; j < k; ++j) system(i, j) = internal::sample(s.gram[i * m + j], b);
+  const double scale = system.diagonal().maxCoeff();
+  auto y = s.solution.head(k);
+  bool ok = scale > 0 && std::isfinite(scale);  // g == 0 exactly: the driver stops first
+  if (ok) {
+    double lam = options_.lam;
+    if (options_.regularization == AndersonRegularization::kAbsolute) lam /= scale;
+    system /= scale;
+    system.diagonal().array() += lam;
+    s.factor.compute(system);  // reallocates only while the history fills up
+    y = s.factor.solve(s.ones.head(k));
+    y /= y.sum();
+    ok = y.allFinite();
+  }
+  // A degenerate history (NaN from f in this sample, or g == 0) gets a
+  // plain forward step: all weight on the newest pair.
+  for (int j = 0; j < k; ++j)
+    internal::sample(s.alpha[j], b) = ok ? y(j) : (j == newest ? 1.0 : 0.0);
+}
+
+// The per-sample weight solve does not depend on the map: compiled once in
+// implicit::precompiled (src/precompiled/anderson.cpp) for Eigen vectors.
+#ifdef IMPLICIT_PRECOMPILED
+extern template void Anderson::solve_weights<Eigen::VectorXd>(Anderson::State<Eigen::VectorXd>&,
+                                                               int, int, Eigen::Index) const;
+extern template void Anderson::solve_weights<Eigen::VectorXf>(Anderson::State<Eigen::VectorXf>&,
+                                                               int, int, Eigen::Index) const;
+#endif
 
 }  // namespace implicit

@@ -6,6 +6,7 @@
 // and walks the fallback chain on failure.
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -52,12 +53,26 @@ MatrixX<T> nan_matrix(Eigen::Index rows, Eigen::Index cols) {
   return MatrixX<T>::Constant(rows, cols, std::numeric_limits<T>::quiet_NaN());
 }
 
+// The operators the solve sees, type-erased: the chain below (GMRES,
+// Anderson and plain iteration on u -> K u + b, dense LU, the certificate)
+// is then one function per scalar type, compiled once per translation unit
+// whatever the number of user maps, and once per program when
+// IMPLICIT_PRECOMPILED declares it extern (the implicit::precompiled
+// target, src/precompiled/linear_system.cpp). One indirect call per product
+// costs nanoseconds against a product that evaluates f.
+template <class T>
+using LinearOperator = std::function<VectorX<T>(const VectorX<T>&)>;
+template <class T>
+using DenseOperator = std::function<MatrixX<T>()>;
+
 // Solves A u = b. `apply_k` may be nullptr (then A has no fixed-point form
 // and the iteration methods are refused); otherwise A = I - K.
-template <class T, class ApplyA, class DenseA, class ApplyK>
-LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const DenseA& dense_a,
-                                                  const ApplyK* apply_k, const VectorX<T>& b,
-                                                  const AdjointOptions& options) {
+template <class T>
+LinearSolveResult<VectorX<T>> solve_linear_system_erased(const LinearOperator<T>& apply_a,
+                                                         const DenseOperator<T>& dense_a,
+                                                         const LinearOperator<T>* apply_k,
+                                                         const VectorX<T>& b,
+                                                         const AdjointOptions& options) {
   options.validate();
   const Eigen::Index n = b.size();
   const double b_norm = static_cast<double>(b.norm());
@@ -152,6 +167,28 @@ LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const D
                        : result.message;
   return result;
 }
+
+// The typed front of solve_linear_system_erased: any callables for A u,
+// the dense A (called only if a dense attempt runs) and K u.
+template <class T, class ApplyA, class DenseA, class ApplyK>
+LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const DenseA& dense_a,
+                                                  const ApplyK* apply_k, const VectorX<T>& b,
+                                                  const AdjointOptions& options) {
+  const LinearOperator<T> a = [&apply_a](const VectorX<T>& u) -> VectorX<T> { return apply_a(u); };
+  const DenseOperator<T> dense = [&dense_a]() -> MatrixX<T> { return dense_a(); };
+  LinearOperator<T> k;
+  if (apply_k) k = [apply_k](const VectorX<T>& u) -> VectorX<T> { return (*apply_k)(u); };
+  return solve_linear_system_erased<T>(a, dense, apply_k ? &k : nullptr, b, options);
+}
+
+#ifdef IMPLICIT_PRECOMPILED
+extern template LinearSolveResult<VectorX<double>> solve_linear_system_erased<double>(
+    const LinearOperator<double>&, const DenseOperator<double>&, const LinearOperator<double>*,
+    const VectorX<double>&, const AdjointOptions&);
+extern template LinearSolveResult<VectorX<float>> solve_linear_system_erased<float>(
+    const LinearOperator<float>&, const DenseOperator<float>&, const LinearOperator<float>*,
+    const VectorX<float>&, const AdjointOptions&);
+#endif
 
 // A derivative refused before any linear solve (the point is no solution, or
 // the forward solve failed): NaN values, so that an unchecked use cannot pass

@@ -50,4 +50,12 @@ LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> solv
   return result;
 }
 
+// Compiled once in implicit::precompiled (src/precompiled/dense_lu.cpp).
+#ifdef IMPLICIT_PRECOMPILED
+extern template LinearSolveResult<Eigen::VectorXd> solve_dense_lu<double, Eigen::VectorXd>(
+    const Eigen::MatrixXd&, const Eigen::VectorXd&, double);
+extern template LinearSolveResult<Eigen::VectorXf> solve_dense_lu<float, Eigen::VectorXf>(
+    const Eigen::MatrixXf&, const Eigen::VectorXf&, double);
+#endif
+
 }  // namespace implicit
