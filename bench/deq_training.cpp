@@ -17,7 +17,7 @@
 // backward at the library's defaults unless the setting says otherwise.
 //
 // Usage: deq_training [--steps N] [--seeds S] [--train N] [--problem spirals|rings|all]
-//                     [--only SUBSTRING-OF-A-SETTING-NAME]
+//                     [--only SUBSTRING-OF-A-SETTING-NAME] [--solver NAME (default anderson)]
 
 #include <torch/torch.h>
 
@@ -88,10 +88,11 @@ struct Outcome {
   double seconds = 0;
 };
 
-Outcome train(const Data& data, const Setting& setting, int steps, int seed) {
+Outcome train(const Data& data, const Setting& setting, int steps, int seed,
+              itorch::Solver solver) {
   ::torch::manual_seed(seed);
   itorch::DEQOptions options;
-  options.solve.forward.solver = itorch::Solver::kAnderson;
+  options.solve.forward.solver = solver;
   options.solve.forward.stop.rel_tol = 1e-4;
   options.solve.forward.stop.abs_tol = 1e-6;
   options.solve.forward.stop.max_iter = 50;
@@ -156,6 +157,7 @@ int main(int argc, char** argv) {
   at::set_num_threads(1);
   int steps = 300, seeds = 3;
   int64_t train_size = 2000;
+  itorch::Solver solver = itorch::Solver::kAnderson;
   std::string problem = "all", only;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
@@ -163,6 +165,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--problem")) problem = argv[i + 1];
     else if (!std::strcmp(argv[i], "--train")) train_size = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--solver")) solver = itorch::solver_from_string(argv[i + 1]);
   }
   const double inf = std::numeric_limits<double>::infinity();
   const std::vector<Setting> settings = {
@@ -188,7 +191,7 @@ int main(int argc, char** argv) {
     for (const auto& s : settings)
       for (int seed = 0; seed < seeds; ++seed) {
         if (!only.empty() && std::string(s.name).find(only) == std::string::npos) continue;
-        const Outcome o = train(data, s, steps, seed);
+        const Outcome o = train(data, s, steps, seed, solver);
         std::printf("| %s | %s | %d | %.3f | %.1f | %.3f | %d | %d | %.3f | %.1f |\n", p.c_str(),
                     s.name, seed, o.test_accuracy, o.forward_iterations, o.unconverged, o.skipped,
                     o.dropped_steps, o.spectral_radius, o.seconds);

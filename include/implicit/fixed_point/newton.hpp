@@ -16,6 +16,7 @@
 // without it (the default) Newton can diverge from a poor start, which the
 // driver reports as kDiverged.
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -43,6 +44,16 @@ struct NewtonOptions {
   int gmres_restart = 30;
   int gmres_max_iter = 200;
 };
+
+namespace internal {
+// An inner GMRES that stopped short of gmres_rel_tol (out of products, or
+// stagnated) but reduced ||A d - g|| below ||g||: d is still a descent
+// step for inexact Newton. NaN never is.
+inline bool useful_inexact_step(Status status, double residual, double g_norm) {
+  return (status == Status::kMaxIterations || status == Status::kLinearSolveFailed) &&
+         std::isfinite(residual) && residual < g_norm;
+}
+}  // namespace internal
 
 class Newton {
  public:
@@ -91,9 +102,12 @@ class Newton {
                internal::checked_size(jvp(f, z, v), n, "solve_fixed_point (Newton)", "(df/dz) v");
       };
       solve = gmres(apply, g, VectorX<T>(VectorX<T>::Zero(n)), gopt);
-      // An inexact step that reduced the residual is still a useful step.
-      if (solve.status == Status::kMaxIterations &&
-          solve.residual_norm < static_cast<double>(g.norm()))
+      // An inexact step that reduced the residual is still a useful step,
+      // whether GMRES ran out of products or stagnated after progress (in
+      // float32 an ill-conditioned system stagnates at its rounding floor
+      // above gmres_rel_tol); the driver judges the step by f anyway.
+      if (internal::useful_inexact_step(solve.status, solve.residual_norm,
+                                        static_cast<double>(g.norm())))
         solve.status = Status::kConverged;
     }
     if (!solve.ok()) {
@@ -141,17 +155,18 @@ class Newton {
     };
     auto solve = gmres(apply, g, Ops::zeros_like(g), gopt);
     // Each sample's inner solve succeeds or fails on its own: an inexact step
-    // that reduced its residual is still a useful step; a sample whose GMRES
-    // stagnated or met NaN fails alone, keeps its iterate, and the others
-    // take their steps (one bad sample never changes another's answer).
+    // that reduced its residual is still a useful step (also after a
+    // stagnation); a sample whose GMRES made no progress or met NaN fails
+    // alone, keeps its iterate, and the others take their steps (one bad
+    // sample never changes another's answer).
     const auto g_norm = Ops::norm(g);
     const Eigen::Index batch = internal::sample_count(g_norm);
     Eigen::Array<bool, Eigen::Dynamic, 1> usable(batch);
     for (Eigen::Index k = 0; k < batch; ++k) {  // gmres fills sample_status for any batch
       const Status st = solve.sample_status[k];
-      usable[k] =
-          st == Status::kConverged ||
-          (st == Status::kMaxIterations && solve.sample_residual[k] < internal::sample(g_norm, k));
+      usable[k] = st == Status::kConverged ||
+                  internal::useful_inexact_step(st, solve.sample_residual[k],
+                                                internal::sample(g_norm, k));
       if (!usable[k]) report.failed_samples.push_back(static_cast<long>(k));
     }
     if (!report.failed_samples.empty()) {
