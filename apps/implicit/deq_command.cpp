@@ -1,5 +1,5 @@
 // implicit deq: the reference deep-equilibrium layer z* = tanh(W z* + x) of
-// SPEC.md section 1, its solve by each solver, and the gradients of
+// docs/reference-systems.md section 1, its solve by each solver, and the gradients of
 // L = sum(z*) by implicit differentiation, by unrolling, and by central
 // finite differences.
 //
@@ -421,7 +421,7 @@ int run_report(const DeqArgs& args) {
   const Eigen::Index n = 10;
   const auto problem = make_reference_tanh_problem(n, 0);
   const FixedPointOptions options = options_for(args.tol, args.max_iter);
-  std::printf("Reference problem (SPEC.md section 1): z* = tanh(W z* + x), n = %ld,\n",
+  std::printf("Reference problem (docs/reference-systems.md section 1): z* = tanh(W z* + x), n = %ld,\n",
               static_cast<long>(n));
   std::printf(
       "W ~ N(0, 1/n), x ~ N(0, 1) (seed 0), z0 = 0, stop at ||f(z)-z|| <= %.0e + %.0e "
@@ -502,7 +502,7 @@ int run_report(const DeqArgs& args) {
 Command add_deq_command(CLI::App& program) {
   auto args = std::make_shared<DeqArgs>();
   CLI::App* deq = program.add_subcommand(
-      "deq", "fixed point z* = tanh(W z* + x) and its gradients (SPEC.md section 1)");
+      "deq", "fixed point z* = tanh(W z* + x) and its gradients (docs/reference-systems.md section 1)");
   deq->footer(std::string(
                   "Solves z* = tanh(W z* + x) and differentiates L = sum(z*) with respect to W "
                   "and x by the\nimplicit function theorem. Without --input: a reproducible "

@@ -32,7 +32,7 @@ namespace {
 
 namespace itorch = implicit::torch;
 
-// The start is SPEC.md's reference network (H = 10, seed 0). From it and
+// The start is the reference network of docs/reference-systems.md section 2 (H = 10, seed 0). From it and
 // three other seeds, H = 10..16, 500 Adam steps at 0.1 end at 3-7% of the
 // starting distance in under a second.
 constexpr int64_t kHidden = 10;

@@ -1,5 +1,5 @@
 // implicit monotone-inverse: the inverse x* = Rinv(y) of the monotone network
-// of SPEC.md section 2 and its gradients by the implicit function theorem.
+// of docs/reference-systems.md section 2 and its gradients by the implicit function theorem.
 //
 // With --input: JSON in ({"w", "v", "b", "y"}), JSON out (x, dx/dy,
 // dx/dtheta per y, statuses, evaluation counts; one schema on both
@@ -279,7 +279,7 @@ int run_report() {
   Vec y(5);
   y << 0.01, 0.5, 2.0, 5.0, 10.0;
 
-  std::printf("monotone network of SPEC.md section 2, H = %ld, theta ~ N(0, 1) (seed %llu)\n",
+  std::printf("monotone network of docs/reference-systems.md section 2, H = %ld, theta ~ N(0, 1) (seed %llu)\n",
               static_cast<long>(h), static_cast<unsigned long long>(kReferenceMonotoneSeed));
   std::printf(
       "R(x) = exp(v)^T reloid(exp(w) x + b) - exp(v)^T reloid(b); relu kink at x = %.4f\n\n", kink);
@@ -368,7 +368,7 @@ int run_report() {
 Command add_monotone_inverse_command(CLI::App& program) {
   auto args = std::make_shared<MonotoneArgs>();
   CLI::App* command = program.add_subcommand(
-      "monotone-inverse", "inverse of a monotone network and its gradients (SPEC.md section 2)");
+      "monotone-inverse", "inverse of a monotone network and its gradients (docs/reference-systems.md section 2)");
   command->footer(
       std::string("Inverts the monotone network R by a bracketing root solve, x* = Rinv(y), "
                   "and gives dx*/dy\nand dx*/dtheta by the implicit function theorem. Without "
