@@ -1,5 +1,6 @@
 # Installs the build tree into a scratch prefix, then configures, builds and
-# runs tests/package/ against it. -DBUILD=<build dir> -DSOURCE=<source dir>.
+# runs tests/package/ against it. -DBUILD=<build dir> -DSOURCE=<source dir>
+# [-DCONSUMER_FLAGS=<compile and link flags of the consumer, e.g. sanitizers>].
 set(work "${BUILD}/package-test")
 file(REMOVE_RECURSE "${work}")
 execute_process(COMMAND ${CMAKE_COMMAND} --install "${BUILD}" --prefix "${work}/prefix"
@@ -10,6 +11,8 @@ endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE}/tests/package" -B "${work}/build"
                         -DCMAKE_PREFIX_PATH=${work}/prefix -DCMAKE_BUILD_TYPE=Release
                         -DIMPLICIT_EXAMPLE=${SOURCE}/examples/user_model.cpp
+                        "-DCMAKE_CXX_FLAGS=${CONSUMER_FLAGS}"
+                        "-DCMAKE_EXE_LINKER_FLAGS=${CONSUMER_FLAGS}"
                 RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "configuring the consumer failed: ${rc}")
