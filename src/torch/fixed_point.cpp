@@ -279,6 +279,15 @@ std::string format_tol(double abs_tol, double rel_tol) {
   return buf;
 }
 
+// (B, 1, ..., 1) boolean mask, broadcastable to `like`, true in the rows
+// whose flag is set: how a per-sample verdict reaches a batched tensor.
+at::Tensor row_mask(const std::vector<char>& flags, const at::Tensor& like) {
+  std::vector<int64_t> shape(like.dim(), 1);
+  shape[0] = static_cast<int64_t>(flags.size());
+  const std::vector<int64_t> values(flags.begin(), flags.end());
+  return at::tensor(values, at::kLong).to(like.device()).ne(0).view(shape);
+}
+
 // Which samples the backward may differentiate, from the forward's own
 // per-sample outcome: a converged sample always (its tolerance is the
 // caller's choice); an unconverged one under kImplicit only while
@@ -287,18 +296,12 @@ std::string format_tol(double abs_tol, double rel_tol) {
 // of the order of that residual times the adjoint's condition number).
 struct ForwardVerdict {
   std::vector<char> refused;  // per sample
-  std::vector<double> residual;
   std::string note;           // for the backward's message; empty if all converged
   int64_t batch = 0;
 
   bool any_refused() const { return std::find(refused.begin(), refused.end(), 1) != refused.end(); }
   // (B, 1, ..., 1) mask of the refused samples, broadcastable to t.
-  at::Tensor refused_rows(const at::Tensor& t) const {
-    std::vector<int64_t> shape(t.dim(), 1);
-    shape[0] = batch;
-    std::vector<int64_t> flags(refused.begin(), refused.end());
-    return at::tensor(flags, at::kLong).to(t.device()).ne(0).view(shape);
-  }
+  at::Tensor refused_rows(const at::Tensor& t) const { return row_mask(refused, t); }
   // NaN in the refused samples' rows of u, kNotASolution in their status.
   at::Tensor refuse(const at::Tensor& u, PassInfo& pass) const {
     if (!any_refused()) return u;
@@ -356,13 +359,10 @@ ForwardVerdict judge_forward(const PassInfo& forward, const at::Tensor& z_star,
 at::Tensor drop_failed(const at::Tensor& u, const PassInfo& pass, const BackwardOptions& options) {
   if (options.failed_samples != BackwardOptions::FailedSamples::kDrop || pass.ok()) return u;
   const int64_t batch = u.size(0);
-  std::vector<int64_t> failed(batch, 0);
+  std::vector<char> failed(batch, 0);
   for (int64_t b = 0; b < batch && b < static_cast<int64_t>(pass.status.size()); ++b)
     failed[b] = pass.status[b] != Status::kConverged && pass.status[b] != Status::kApproximate;
-  std::vector<int64_t> shape(u.dim(), 1);
-  shape[0] = batch;
-  const at::Tensor mask = at::tensor(failed, at::kLong).to(u.device()).ne(0).view(shape);
-  return at::where(mask, at::zeros_like(u), u);
+  return at::where(row_mask(failed, u), at::zeros_like(u), u);
 }
 
 void fail_or_report(const PassInfo& pass, const BackwardOptions& options) {
