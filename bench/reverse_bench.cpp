@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "implicit.hpp"
+#include "timing.hpp"
 
 #ifdef IMPLICIT_BENCH_ADOLC
 #include <adolc/adolc.h>
@@ -63,22 +64,7 @@ using implicit::DerivativeMode;
 using implicit::MatrixX;
 using implicit::VectorX;
 
-using Clock = std::chrono::steady_clock;
-
-// Median seconds of `run` over repeats filling about `budget` seconds.
-double median_seconds(const std::function<void()>& run, double budget, int min_reps = 3) {
-  std::vector<double> times;
-  const auto start = Clock::now();
-  while (static_cast<int>(times.size()) < min_reps ||
-         std::chrono::duration<double>(Clock::now() - start).count() < budget) {
-    const auto t0 = Clock::now();
-    run();
-    times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-    if (times.size() >= 10000) break;
-  }
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
-}
+using bench::median_seconds;
 
 // tanh(W z + x) as a user writes it: no derivative members.
 struct PlainLayer {
