@@ -10,8 +10,11 @@
 //       solver: forward (iteration) | anderson (memory 5, scaled lam: the
 //       defaults); adjoint: fpi (kFixedPointIteration, the Python hook's
 //       method) | gmres. n = 10, 100, 256, 1024.
-//   BM_DeqFloor/<n>   the kernels of BM_Deq/forward_fpi/<n> alone (f evaluations
-//       and VJPs in a plain loop): the time no solver overhead could beat.
+//       Counters vs_floor (forward + backward over the floor, measured
+//       alternately in the same benchmark) and floor_ms.
+//   BM_DeqFloor/<solver>/<n>   the kernels of BM_Deq/<solver>_fpi/<n> alone (f
+//       evaluations and VJPs in a plain loop): the time no solver overhead
+//       could beat.
 //   BM_ForcedIft/<K>/<n>, BM_ForcedUnrolled/<K>/<n>
 //       exactly K evaluations of f, no stopping test, then the IFT backward
 //       (K - 1 steps without a graph, then fixed_point with max_iter = 0,
@@ -57,6 +60,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
@@ -272,22 +276,78 @@ bool time_ift(benchmark::State& state, const Problem& p, const tt::Options& opti
   return true;
 }
 
-void BM_Deq(benchmark::State& state, tt::Solver solver, implicit::AdjointMethod adjoint) {
-  const Problem& p = problem(state.range(0));
-  auto zeros = [](const Leaves& l) { return at::zeros_like(l.x); };
-  (void)time_ift(state, p, deq_options(solver, adjoint), zeros, /*forward_must_converge=*/true);
-}
 
-// The floor under BM_Deq/forward_fpi: the same LibTorch work with no solver
+// The floor under BM_Deq/<solver>_fpi: the same LibTorch work with no solver
 // around it. Forward: fwd_evals plain z <- f(z) without a graph; backward:
 // one f with a graph at z (what the adjoint linearises), bwd_products VJPs
 // u <- (df/dz)^T u + 1, and the VJP into W and x. What BM_Deq spends above
-// this is the library's overhead; Python / floor bounds the ratio any
-// library could reach against the baseline, which runs the same kernels.
-void BM_DeqFloor(benchmark::State& state) {
+// this is the library's overhead (Anderson's mixing included); Python /
+// floor bounds the ratio any library could reach against the baseline,
+// which runs the same kernels.
+struct FloorTimes {
+  double forward_s = 0, backward_s = 0;
+};
+
+FloorTimes floor_run(const Problem& p, int evals, int products) {
+  const Leaves leaves(p);
+  const tt::Map f = tanh_map(leaves.w, leaves.x);
+  const auto t0 = Clock::now();
+  at::Tensor z = at::zeros_like(leaves.x);
+  {
+    at::NoGradGuard no_grad;
+    for (int i = 0; i < evals; ++i) z = f(z);
+  }
+  const double fs = seconds_since(t0);
+  const auto t1 = Clock::now();
+  const at::Tensor z_leaf = z.requires_grad_(true);
+  const at::Tensor fz = f(z_leaf);
+  const at::Tensor g = at::ones_like(z);
+  at::Tensor u = g;
+  for (int i = 0; i < products; ++i)
+    u = ::torch::autograd::grad({fz}, {z_leaf}, {u}, /*retain_graph=*/true)[0] + g;
+  const auto grads = ::torch::autograd::grad({fz}, {leaves.w, leaves.x}, {u});
+  const double bs = seconds_since(t1);
+  benchmark::DoNotOptimize(grads[0].data_ptr());
+  return {fs, bs};
+}
+
+// BM_Deq/<solver>_<adjoint>: after each timed run, one untimed run of the
+// floor with the same f evaluations and VJPs, alternating, so the counter
+// vs_floor = (forward + backward) / floor is measured under the same load
+// (absolute times on a shared machine drift 2-3x; the ratio does not).
+void BM_Deq(benchmark::State& state, tt::Solver solver, implicit::AdjointMethod adjoint) {
   const Problem& p = problem(state.range(0));
-  const tt::Options options =
-      deq_options(tt::Solver::kForwardIteration, implicit::AdjointMethod::kFixedPointIteration);
+  auto zeros = [](const Leaves& l) { return at::zeros_like(l.x); };
+  const tt::Options options = deq_options(solver, adjoint);
+  Run probe;
+  const Leaves probe_leaves(p);
+  const Memory memory = count_bytes(
+      [&](auto after_forward) { probe = ift_run(probe_leaves, options, zeros, after_forward); });
+  if (!check(state, *probe.info, /*forward_must_converge=*/true)) return;
+  const int evals = probe.info->forward.evaluations;
+  const int products = probe.info->backward.evaluations;
+  double forward_s = 0, backward_s = 0, floor_s = 0;
+  for (auto _ : state) {
+    const Run r = ift_run(Leaves(p), options, zeros, [] {});
+    forward_s += r.forward_s;
+    backward_s += r.backward_s;
+    state.SetIterationTime(r.forward_s + r.backward_s);
+    state.PauseTiming();
+    const FloorTimes fl = floor_run(p, evals, products);
+    floor_s += fl.forward_s + fl.backward_s;
+    state.ResumeTiming();
+  }
+  set_counters(state, forward_s, backward_s, *probe.info);
+  set_memory_counters(state, memory);
+  using benchmark::Counter;
+  state.counters["floor_ms"] = Counter(1e3 * floor_s, Counter::kAvgIterations);
+  state.counters["vs_floor"] = floor_s > 0 ? (forward_s + backward_s) / floor_s : 0.0;
+}
+
+// The floor alone, with the f evaluations and VJPs of BM_Deq/<solver>_fpi.
+void BM_DeqFloor(benchmark::State& state, tt::Solver solver) {
+  const Problem& p = problem(state.range(0));
+  const tt::Options options = deq_options(solver, implicit::AdjointMethod::kFixedPointIteration);
   const Run probe = ift_run(
       Leaves(p), options, [](const Leaves& l) { return at::zeros_like(l.x); }, [] {});
   if (!check(state, *probe.info, true)) return;
@@ -295,28 +355,10 @@ void BM_DeqFloor(benchmark::State& state) {
   const int products = probe.info->backward.evaluations;
   double forward_s = 0, backward_s = 0;
   for (auto _ : state) {
-    const Leaves leaves(p);
-    const tt::Map f = tanh_map(leaves.w, leaves.x);
-    const auto t0 = Clock::now();
-    at::Tensor z = at::zeros_like(leaves.x);
-    {
-      at::NoGradGuard no_grad;
-      for (int i = 0; i < evals; ++i) z = f(z);
-    }
-    const double fs = seconds_since(t0);
-    const auto t1 = Clock::now();
-    const at::Tensor z_leaf = z.requires_grad_(true);
-    const at::Tensor fz = f(z_leaf);
-    const at::Tensor g = at::ones_like(z);
-    at::Tensor u = g;
-    for (int i = 0; i < products; ++i)
-      u = ::torch::autograd::grad({fz}, {z_leaf}, {u}, /*retain_graph=*/true)[0] + g;
-    const auto grads = ::torch::autograd::grad({fz}, {leaves.w, leaves.x}, {u});
-    const double bs = seconds_since(t1);
-    benchmark::DoNotOptimize(grads[0].data_ptr());
-    forward_s += fs;
-    backward_s += bs;
-    state.SetIterationTime(fs + bs);
+    const FloorTimes fl = floor_run(p, evals, products);
+    forward_s += fl.forward_s;
+    backward_s += fl.backward_s;
+    state.SetIterationTime(fl.forward_s + fl.backward_s);
   }
   set_counters(state, forward_s, backward_s, *probe.info);
 }
@@ -331,6 +373,8 @@ void BM_ForcedIft(benchmark::State& state) {
       deq_options(tt::Solver::kForwardIteration, implicit::AdjointMethod::kFixedPointIteration);
   options.forward.stop.max_iter = 0;  // one evaluation of f: z_K = f(z_{K-1})
   options.forward.raise_on_failure = false;
+  // z_K is no fixed point: differentiate it anyway, as the baseline does.
+  options.backward.adjoint.solution_tol = std::numeric_limits<double>::infinity();
   auto steps = [&](const Leaves& l) {  // z_{K-1}, no graph (the baseline's no_grad steps)
     at::NoGradGuard no_grad;
     const tt::Map f = tanh_map(l.w, l.x);
@@ -462,7 +506,8 @@ BENCHMARK_CAPTURE(BM_Deq, forward_gmres, Solver::kForwardIteration, AdjointMetho
 BENCHMARK_CAPTURE(BM_Deq, anderson_fpi, Solver::kAnderson, AdjointMethod::kFixedPointIteration)
     ->DEQ_SIZES;
 BENCHMARK_CAPTURE(BM_Deq, anderson_gmres, Solver::kAnderson, AdjointMethod::kGmres)->DEQ_SIZES;
-BENCHMARK(BM_DeqFloor)->DEQ_SIZES;
+BENCHMARK_CAPTURE(BM_DeqFloor, forward, Solver::kForwardIteration)->DEQ_SIZES;
+BENCHMARK_CAPTURE(BM_DeqFloor, anderson, Solver::kAnderson)->DEQ_SIZES;
 
 #define FORCED_K                            \
   ArgsProduct({{10, 30, 100}, {256, 1024}}) \
@@ -508,6 +553,7 @@ int memory_child(const std::string& mode, int64_t n, int64_t k) {
   tt::Options options = deq_options(Solver::kForwardIteration, AdjointMethod::kFixedPointIteration);
   options.forward.stop.max_iter = 0;
   options.forward.raise_on_failure = false;
+  options.backward.adjoint.solution_tol = std::numeric_limits<double>::infinity();
   // The leaves are made outside the count, as the baseline excludes W, x.
   auto once = [&](int64_t steps, const Leaves& leaves, auto after_forward) {
     if (mode == "unrolled") return (void)unrolled_run(leaves, steps, after_forward);

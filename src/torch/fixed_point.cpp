@@ -10,10 +10,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
+#include <vector>
 
 #include "implicit/fixed_point/solve_batched.hpp"
+#include "batched_solve.hpp"
+#include "implicit/fixed_point/stopping.hpp"
 #include "implicit/torch/tensor_ops.hpp"
 #include "linear_solve.hpp"
 #include "linearization.hpp"
@@ -166,12 +171,9 @@ void check_batch(const char* who, const at::Tensor& z0) {
                                 std::string(c10::toString(z0.scalar_type())));
 }
 
-template <class Solver>
-FixedPointOutput run(const Map& f, const at::Tensor& z0, const Solver& solver,
-                     const ForwardOptions& options) {
-  auto r = solve_fixed_point_batched(TensorMap{f}, z0, solver, options.stop);
+FixedPointOutput report(BatchedFixedPointResult<at::Tensor> r, const ForwardOptions& options) {
   FixedPointOutput out;
-  out.z = r.x;
+  out.z = std::move(r.x);
   out.info = std::make_shared<SolveInfo>();
   PassInfo& p = out.info->forward;
   p.ran = true;
@@ -196,19 +198,25 @@ FixedPointOutput solve(const Map& f, const at::Tensor& z0, const ForwardOptions&
   check_batch("implicit::torch::solve", z0);
   at::NoGradGuard no_grad;
   const at::Tensor start = z0.detach();
+  const TensorMap map{f};
+  // Forward iteration and Anderson: the kernel loop (batched_solve.hpp).
+  const internal::TensorFn fn = [&map](const at::Tensor& z) { return map(z); };
   FixedPointOutput out;
   switch (options.solver) {
     case Solver::kForwardIteration:
-      out = run(f, start, ForwardIteration(options.forward_iteration), options);
+      out = report(internal::solve_batched(fn, start, options.forward_iteration, options.stop),
+                   options);
       break;
     case Solver::kAnderson:
-      out = run(f, start, Anderson(options.anderson), options);
+      out = report(internal::solve_batched(fn, start, options.anderson, options.stop), options);
       break;
     case Solver::kBroyden:
-      out = run(f, start, Broyden(options.broyden), options);
+      out = report(solve_fixed_point_batched(map, start, Broyden(options.broyden), options.stop),
+                   options);
       break;
     case Solver::kNewton:
-      out = run(f, start, Newton(options.newton), options);
+      out = report(solve_fixed_point_batched(map, start, Newton(options.newton), options.stop),
+                   options);
       break;
   }
   out.z = out.z.detach();
@@ -598,3 +606,409 @@ JvpOutput fixed_point_jvp(const Map& f, const at::Tensor& z0, const std::vector<
 }
 
 }  // namespace implicit::torch
+
+// ---- the batched loop for forward iteration and Anderson (batched_solve.hpp)
+
+namespace implicit::torch::internal {
+
+namespace {
+
+// We hold the only reference to t and to its storage: writing into it
+// cannot change anything the caller or f can see.
+bool exclusively_ours(const at::Tensor& t) {
+  return t.defined() && t.use_count() == 1 && t.storage().use_count() == 1 &&
+         !t.requires_grad() && t.is_contiguous();
+}
+
+// A (B, ...) buffer like `like` to write the next iterate into: `spare`
+// (an earlier iterate) when nobody else holds it, else a new one.
+at::Tensor take_buffer(at::Tensor& spare, const at::Tensor& like) {
+  at::Tensor out = std::move(spare);
+  spare = at::Tensor();
+  if (exclusively_ours(out) && out.sizes() == like.sizes()) return out;
+  return at::empty(like.sizes(), like.options().memory_format(at::MemoryFormat::Contiguous));
+}
+
+// ||v|| where the sum of squares overflowed (or v has a NaN/Inf entry):
+// max|v| sqrt(sum (v / max|v|)^2), NaN if v has a NaN.
+template <class T>
+double scaled_norm(const T* v, int64_t n) {
+  double scale = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double a = std::abs(static_cast<double>(v[i]));
+    if (std::isnan(a)) return a;
+    scale = std::max(scale, a);
+  }
+  if (!(scale > 0) || std::isinf(scale)) return scale;
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double a = static_cast<double>(v[i]) / scale;
+    sum += a * a;
+  }
+  return scale * std::sqrt(sum);
+}
+
+template <class T>
+using RowMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using MutableRowMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+// Per-sample ||f(z) - z||, ||f(z)||, ||z|| of one row (sums of squares in
+// T, vectorised, as VectorOps<at::Tensor>::norm sums them; the scaled form
+// where they overflow); g (if given) receives f(z) - z.
+template <class T>
+void row_norms(const T* z, const T* fz, T* g, int64_t n, double& residual, double& fz_norm,
+               double& z_norm) {
+  const RowMap<T> zr(z, n), fr(fz, n);
+  double rr;
+  if (g) {
+    MutableRowMap<T> gr(g, n);
+    gr = fr - zr;
+    rr = static_cast<double>(gr.square().sum());
+  } else {
+    rr = static_cast<double>((fr - zr).square().sum());
+  }
+  const double ff = static_cast<double>(fr.square().sum());
+  const double zz = static_cast<double>(zr.square().sum());
+  residual = std::sqrt(rr);
+  fz_norm = std::sqrt(ff);
+  z_norm = std::sqrt(zz);
+  if (!std::isfinite(rr)) {  // rare: overflow or NaN/Inf; g's entries again, scaled
+    const Eigen::Array<T, Eigen::Dynamic, 1> d = fr - zr;
+    residual = scaled_norm(d.data(), n);
+  }
+  if (!std::isfinite(ff)) fz_norm = scaled_norm(fz, n);
+  if (!std::isfinite(zz)) z_norm = scaled_norm(z, n);
+}
+
+// Forward iteration z <- z + damping (f(z) - z).
+template <class T>
+class KernelForwardIteration {
+ public:
+  KernelForwardIteration(const ForwardIterationOptions& o, int64_t, int64_t)
+      : damping_(o.damping) {}
+  const char* name() const { return "forward_iteration"; }
+
+  void measure(const T* z, const T* fz, int64_t b, int64_t n, double& residual, double& fz_norm,
+               double& z_norm) {
+    (void)b;
+    row_norms<T>(z, fz, nullptr, n, residual, fz_norm, z_norm);
+  }
+  // The next iterate; rows of stopped samples are left for the driver.
+  at::Tensor step(const at::Tensor& z, at::Tensor& fz, at::Tensor& spare,
+                  const std::vector<char>& running) {
+    if (damping_ == 1.0) {
+      // z <- f(z): f's output is the next iterate; the driver then writes
+      // the stopped samples' rows into it, so it must be ours alone.
+      if (!exclusively_ours(fz)) fz = fz.clone(at::MemoryFormat::Contiguous);
+      return fz;
+    }
+    at::Tensor next = take_buffer(spare, z);
+    const int64_t batch = z.size(0), n = z.numel() / batch;
+    const T* zp = z.data_ptr<T>();
+    const T* fp = fz.data_ptr<T>();
+    T* out = next.data_ptr<T>();
+    const T d = static_cast<T>(damping_);
+    for (int64_t b = 0; b < batch; ++b) {
+      if (!running[b]) continue;
+      const RowMap<T> zr(zp + b * n, n), fr(fp + b * n, n);
+      MutableRowMap<T>(out + b * n, n) = zr + d * (fr - zr);
+    }
+    return next;
+  }
+
+ private:
+  double damping_;
+};
+
+// Anderson (type II) with the history in (B, m, n) buffers of its own; the
+// algorithm of fixed_point/anderson.hpp, per sample.
+template <class T>
+class KernelAnderson {
+ public:
+  KernelAnderson(const AndersonOptions& o, int64_t batch, int64_t n)
+      : o_(o),
+        m_(o.memory),
+        n_(n),
+        f_values_(static_cast<size_t>(batch * o.memory * n)),
+        residuals_(static_cast<size_t>(batch * o.memory * n)),
+        gram_(static_cast<size_t>(batch * o.memory * o.memory), 0.0),
+        alpha_(o.memory),
+        system_(o.memory, o.memory),
+        solution_(o.memory),
+        ones_(Eigen::VectorXd::Ones(o.memory)) {}
+  const char* name() const { return "anderson"; }
+
+  // The new pair (f(z), g = f(z) - z) goes straight into slot next_.
+  void measure(const T* z, const T* fz, int64_t b, int64_t n, double& residual, double& fz_norm,
+               double& z_norm) {
+    T* f_slot = f_values_.data() + (b * m_ + next_) * n_;
+    T* g_slot = residuals_.data() + (b * m_ + next_) * n_;
+    std::copy(fz, fz + n, f_slot);
+    row_norms<T>(z, fz, g_slot, n, residual, fz_norm, z_norm);
+  }
+
+  at::Tensor step(const at::Tensor& z, at::Tensor& fz, at::Tensor& spare,
+                  const std::vector<char>& running) {
+    (void)fz;
+    const int slot = next_;
+    filled_ = std::min(filled_ + 1, m_);
+    next_ = (slot + 1) % m_;
+    const int k = filled_;
+    at::Tensor next = take_buffer(spare, z);
+    T* out = next.data_ptr<T>();
+    const int64_t batch = z.size(0);
+    for (int64_t b = 0; b < batch; ++b) {
+      if (!running[b]) continue;  // the driver pins its row
+      const T* f_hist = f_values_.data() + b * m_ * n_;
+      const T* g_hist = residuals_.data() + b * m_ * n_;
+      double* gram = gram_.data() + b * m_ * m_;
+      const T* g_new = g_hist + slot * n_;
+      for (int j = 0; j < k; ++j) {
+        const T* g_j = g_hist + j * n_;
+        const double dot = static_cast<double>((RowMap<T>(g_new, n_) * RowMap<T>(g_j, n_)).sum());
+        gram[slot * m_ + j] = gram[j * m_ + slot] = dot;
+      }
+      solve_weights(gram, k, slot);
+      // z = sum_j alpha_j f_j - (1 - beta) sum_j alpha_j g_j, in the
+      // order of Anderson::step.
+      MutableRowMap<T> row(out + b * n_, n_);
+      row.setZero();
+      for (int j = 0; j < k; ++j) {
+        row += static_cast<T>(alpha_[j]) * RowMap<T>(f_hist + j * n_, n_);
+        if (o_.beta != 1.0)
+          row += static_cast<T>(-(1.0 - o_.beta) * alpha_[j]) * RowMap<T>(g_hist + j * n_, n_);
+      }
+    }
+    return next;
+  }
+
+ private:
+  // Anderson::solve_weights for one sample: alpha = y / 1^T y with
+  // (G G^T / s + lam I) y = 1, s the largest diagonal entry (kScaled; lam / s
+  // for kAbsolute); a degenerate history (NaN, or g == 0) puts all weight
+  // on the newest pair.
+  void solve_weights(const double* gram, int k, int newest) {
+    auto system = system_.topLeftCorner(k, k);
+    for (int i = 0; i < k; ++i)
+      for (int j = 0; j < k; ++j) system(i, j) = gram[i * m_ + j];
+    const double scale = system.diagonal().maxCoeff();
+    auto y = solution_.head(k);
+    bool ok = scale > 0 && std::isfinite(scale);
+    if (ok) {
+      double lam = o_.lam;
+      if (o_.regularization == AndersonRegularization::kAbsolute) lam /= scale;
+      system /= scale;
+      system.diagonal().array() += lam;
+      factor_.compute(system);  // reallocates only while the history fills up
+      y = factor_.solve(ones_.head(k));
+      y /= y.sum();
+      ok = y.allFinite();
+    }
+    for (int j = 0; j < k; ++j) alpha_[j] = ok ? y(j) : (j == newest ? 1.0 : 0.0);
+  }
+
+  AndersonOptions o_;
+  int m_;
+  int64_t n_;
+  int filled_ = 0;
+  int next_ = 0;
+  std::vector<T> f_values_, residuals_;  // (B, m, n): f(z_i), g_i
+  std::vector<double> gram_;             // (B, m, m): G G^T per sample, slot order
+  std::vector<double> alpha_;
+  Eigen::MatrixXd system_;
+  Eigen::VectorXd solution_, ones_;
+  Eigen::LDLT<Eigen::MatrixXd> factor_;
+};
+
+// The loop of solve_fixed_point_batched (fixed_point/solve_batched.hpp),
+// with per-row work done by `solver` on the tensors' data.
+template <class T, class Solver>
+BatchedResult kernel_loop(const TensorFn& f, const at::Tensor& z0, Solver& solver,
+                          const FixedPointOptions& options, const Eigen::ArrayXd* relative_to) {
+  at::NoGradGuard no_grad;
+  const int64_t batch = z0.size(0);
+  const int64_t n = batch > 0 ? z0.numel() / batch : 0;
+  BatchedResult result;
+  result.solver = solver.name();
+  result.status.assign(batch, Status::kMaxIterations);
+  result.iterations.assign(batch, 0);
+  result.residual_norm = Eigen::ArrayXd::Zero(batch);
+  const double rel_tol = std::fmax(options.rel_tol, 8 * VectorOps<at::Tensor>::epsilon(z0));
+
+  at::Tensor z = z0.contiguous();  // read only: it may be the caller's
+  {
+    const T* p = z.data_ptr<T>();
+    for (int64_t i = 0; i < batch * n; ++i)
+      if (!std::isfinite(static_cast<double>(p[i])))
+        throw std::invalid_argument("solve_fixed_point_batched: z0 has a NaN or Inf entry");
+  }
+  at::Tensor frozen = z.clone(at::MemoryFormat::Contiguous);  // the outputs of stopped samples
+  at::Tensor best_z = z.clone(at::MemoryFormat::Contiguous);  // per sample, its best iterate
+  at::Tensor spare;
+  std::vector<char> running(batch, 1);
+  std::vector<double> best(batch, std::numeric_limits<double>::infinity());
+  std::vector<double> start_scale(batch, 1.0);
+  Eigen::ArrayXd residual(batch), fz_norm(batch), z_norm(batch);
+  int still_running = static_cast<int>(batch);
+  bool first_failure[8] = {true, true, true, true, true, true, true, true};
+  const size_t row_bytes = static_cast<size_t>(n) * sizeof(T);
+
+  auto stop = [&](int64_t b, Status status, const std::string& why) {
+    running[b] = 0;
+    --still_running;
+    result.status[b] = status;
+    const int kind = static_cast<int>(status);
+    if (status != Status::kConverged && first_failure[kind]) {
+      first_failure[kind] = false;
+      char buf[320];
+      std::snprintf(buf, sizeof buf, "%s%s (sample %ld): %s", result.message.empty() ? "" : "; ",
+                    to_string(status), static_cast<long>(b), why.c_str());
+      result.message += buf;
+    }
+  };
+
+  for (int k = 0;; ++k) {
+    at::Tensor fz = f(z);
+    ++result.function_evaluations;
+    if (fz.sizes() != z.sizes())
+      throw std::invalid_argument("solve_fixed_point_batched: f changed the shape of its input");
+    if (fz.scalar_type() != z.scalar_type() || fz.device() != z.device() || !fz.is_contiguous())
+      fz = fz.to(z.options(), /*non_blocking=*/false, /*copy=*/false,
+                 at::MemoryFormat::Contiguous);
+    const T* zp = z.data_ptr<T>();
+    const T* fp = fz.data_ptr<T>();
+    for (int64_t b = 0; b < batch; ++b)
+      if (running[b]) solver.measure(zp + b * n, fp + b * n, b, n, residual[b], fz_norm[b], z_norm[b]);
+    if (k == 0)
+      for (int64_t b = 0; b < batch; ++b)
+        if (std::isfinite(fz_norm[b])) start_scale[b] = std::max({1.0, z_norm[b], fz_norm[b]});
+    result.steps = k;
+
+    // Newly stopped samples output z_k (converged) or their best iterate.
+    T* best_p = best_z.data_ptr<T>();
+    T* frozen_p = frozen.data_ptr<T>();
+    for (int64_t b = 0; b < batch; ++b) {
+      if (!running[b]) continue;
+      ::implicit::internal::StoppingInput in;
+      in.iteration = k;
+      in.residual = residual[b];
+      in.threshold = options.abs_tol + rel_tol * (relative_to ? (*relative_to)[b] : fz_norm[b]);
+      in.best_residual = best[b];
+      in.iterate_norm = z_norm[b];
+      in.start_scale = start_scale[b];
+      in.values_finite = std::isfinite(fz_norm[b]);
+      const ::implicit::internal::StoppingVerdict verdict =
+          ::implicit::internal::stopping_verdict(in, options);
+      result.iterations[b] = k;
+      if (in.values_finite && residual[b] < best[b]) {
+        best[b] = residual[b];
+        std::memcpy(best_p + b * n, zp + b * n, row_bytes);
+      }
+      if (!verdict.stop) continue;
+      stop(b, verdict.status, verdict.message);
+      if (verdict.status == Status::kConverged) {
+        std::memcpy(frozen_p + b * n, zp + b * n, row_bytes);
+        result.residual_norm[b] = residual[b];
+      } else {
+        std::memcpy(frozen_p + b * n, best_p + b * n, row_bytes);
+        result.residual_norm[b] = best[b];
+      }
+    }
+    if (still_running == 0) break;
+
+    at::Tensor next = solver.step(z, fz, spare, running);
+    // Stopped samples stay pinned to their output.
+    if (still_running < batch) {
+      T* np = next.data_ptr<T>();
+      for (int64_t b = 0; b < batch; ++b)
+        if (!running[b]) std::memcpy(np + b * n, frozen_p + b * n, row_bytes);
+    }
+    fz = at::Tensor();  // (forward iteration's next iterate may be fz itself)
+    spare = std::move(z);
+    z = std::move(next);
+  }
+  result.x = frozen.view(z0.sizes());
+  return result;
+}
+
+}  // namespace
+
+bool kernel_path_applies(const at::Tensor& z0) {
+  return z0.defined() && z0.is_cpu() && z0.layout() == at::kStrided && z0.dim() >= 1 &&
+         (z0.scalar_type() == at::kDouble || z0.scalar_type() == at::kFloat);
+}
+
+namespace {
+
+void check_relative_to(const Eigen::ArrayXd* relative_to, const at::Tensor& z0) {
+  if (relative_to && relative_to->size() != z0.size(0))
+    throw std::invalid_argument("implicit::torch::internal::solve_batched: relative_to has " +
+                                std::to_string(relative_to->size()) + " entries for a batch of " +
+                                std::to_string(z0.size(0)));
+}
+
+// The generic driver's rule for relative_to: one absolute tolerance for
+// the batch,
+// from its smallest positive reference (a sample with a zero reference,
+// e.g. a zero cotangent, meets abs_tol at u = 0).
+FixedPointOptions generic_rule(FixedPointOptions stop, const Eigen::ArrayXd* relative_to) {
+  if (!relative_to) return stop;
+  double smallest = std::numeric_limits<double>::infinity();
+  for (Eigen::Index b = 0; b < relative_to->size(); ++b)
+    if ((*relative_to)[b] > 0) smallest = std::min(smallest, (*relative_to)[b]);
+  if (std::isfinite(smallest)) {
+    stop.abs_tol += stop.rel_tol * smallest;
+    stop.rel_tol = 0;
+  }
+  return stop;
+}
+
+template <class Kernel, class Options>
+BatchedResult run_kernel(const TensorFn& f, const at::Tensor& z0, const Options& solver,
+                         const FixedPointOptions& stop, const Eigen::ArrayXd* relative_to) {
+  const int64_t batch = z0.size(0);
+  const int64_t n = z0.numel() / batch;
+  if (z0.scalar_type() == at::kDouble) {
+    typename Kernel::template Of<double> k(solver, batch, n);
+    return kernel_loop<double>(f, z0, k, stop, relative_to);
+  }
+  typename Kernel::template Of<float> k(solver, batch, n);
+  return kernel_loop<float>(f, z0, k, stop, relative_to);
+}
+
+struct ForwardIterationKernel {
+  template <class T>
+  using Of = KernelForwardIteration<T>;
+};
+struct AndersonKernel {
+  template <class T>
+  using Of = KernelAnderson<T>;
+};
+
+}  // namespace
+
+BatchedResult solve_batched(const TensorFn& f, const at::Tensor& z0,
+                            const ForwardIterationOptions& solver, const FixedPointOptions& stop,
+                            const Eigen::ArrayXd* relative_to, bool allow_kernel) {
+  check_relative_to(relative_to, z0);
+  if (!allow_kernel || !kernel_path_applies(z0))
+    return solve_fixed_point_batched(f, z0, ForwardIteration(solver),
+                                     generic_rule(stop, relative_to));
+  stop.validate();
+  ForwardIteration(solver).validate();
+  return run_kernel<ForwardIterationKernel>(f, z0, solver, stop, relative_to);
+}
+
+BatchedResult solve_batched(const TensorFn& f, const at::Tensor& z0, const AndersonOptions& solver,
+                            const FixedPointOptions& stop, const Eigen::ArrayXd* relative_to,
+                            bool allow_kernel) {
+  check_relative_to(relative_to, z0);
+  if (!allow_kernel || !kernel_path_applies(z0))
+    return solve_fixed_point_batched(f, z0, Anderson(solver), generic_rule(stop, relative_to));
+  stop.validate();
+  Anderson(solver).validate();
+  return run_kernel<AndersonKernel>(f, z0, solver, stop, relative_to);
+}
+
+}  // namespace implicit::torch::internal

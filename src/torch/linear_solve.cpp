@@ -10,6 +10,7 @@
 #include "implicit/fixed_point/solve_batched.hpp"
 #include "implicit/internal/certificate.hpp"
 #include "implicit/linear/gmres.hpp"
+#include "batched_solve.hpp"
 #include "implicit/torch/tensor_ops.hpp"
 
 namespace implicit::torch::internal {
@@ -27,8 +28,10 @@ struct Attempt {
   std::string message;
 };
 
-Attempt run_iteration(const LinearMap& apply_k, const at::Tensor& b, const AdjointOptions& options,
-                      bool anderson) {
+// u <- K u + b (or Anderson on it) from u = 0, stopped per sample by the
+// certificate's own rule ||u - K u - b|| <= abs_tol + rel_tol ||b||.
+Attempt run_iteration(const LinearMap& apply_k, const at::Tensor& b, const Eigen::ArrayXd& b_norm,
+                      const AdjointOptions& options, bool anderson) {
   auto map = [&](const at::Tensor& u) { return apply_k(u) + b; };
   FixedPointOptions fp;
   fp.max_iter = options.max_iter;
@@ -40,8 +43,8 @@ Attempt run_iteration(const LinearMap& apply_k, const at::Tensor& b, const Adjoi
   // starts after tens of products, not hundreds.
   fp.divergence_ratio = 1e4;
   const at::Tensor u0 = at::zeros_like(b);
-  auto r = anderson ? solve_fixed_point_batched(map, u0, Anderson(options.anderson), fp)
-                    : solve_fixed_point_batched(map, u0, ForwardIteration(), fp);
+  auto r = anderson ? solve_batched(map, u0, options.anderson, fp, &b_norm)
+                    : solve_batched(map, u0, ForwardIterationOptions{}, fp, &b_norm);
   return {r.x, r.status, r.function_evaluations, r.iterations, r.message};
 }
 
@@ -125,7 +128,8 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
     switch (method) {
       case AdjointMethod::kFixedPointIteration:
       case AdjointMethod::kAnderson:
-        attempt = run_iteration(apply_k, b, effective, method == AdjointMethod::kAnderson);
+        attempt =
+            run_iteration(apply_k, b, b_norm, effective, method == AdjointMethod::kAnderson);
         break;
       case AdjointMethod::kGmres:
       case AdjointMethod::kAuto:

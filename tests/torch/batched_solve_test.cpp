@@ -1,0 +1,188 @@
+// The tensor layer's batched loop (src/torch/batched_solve.hpp): on CPU
+// float/double tensors it must do what the generic solve_fixed_point_batched
+// does (statuses, iterations, returned rows, residuals), leave every tensor
+// it does not own untouched, and stop the adjoint by the certificate's rule.
+
+#include "src/torch/batched_solve.hpp"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "implicit/torch/fixed_point.hpp"
+#include "tests/torch/support.hpp"
+
+namespace implicit::torch {
+namespace {
+
+using internal::solve_batched;
+using testing::make_tanh_problem;
+using testing::max_abs_diff;
+
+// Rows that converge fast, slowly, never (z + 1), blow up (3 z + 1), meet a
+// NaN, and the tanh layer: every status the loop can give, in one batch.
+struct MixedBatch {
+  at::Tensor w, x, rate, shift;
+  explicit MixedBatch(at::ScalarType dtype) {
+    auto p = make_tanh_problem(6, 5, 7, 0.9, dtype);
+    w = p.w.detach();
+    x = p.x.detach();
+    rate = at::tensor({0.0, 0.1, 0.9, 1.0, 3.0, 0.5}, at::kDouble).to(dtype).view({6, 1});
+    shift = at::tensor({0.0, 1.0, 1.0, 1.0, 1.0, std::nan("")}, at::kDouble).to(dtype).view({6, 1});
+  }
+  at::Tensor operator()(const at::Tensor& z) const {
+    // Row 0 is the tanh layer; rows 1-5 the affine maps.
+    at::Tensor affine = rate * z + shift;
+    at::Tensor layer = at::tanh(z.matmul(w.t()) + x);
+    return at::cat({layer.slice(0, 0, 1), affine.slice(0, 1, 6)});
+  }
+};
+
+FixedPointOptions stop_rule(int max_iter = 200) {
+  FixedPointOptions o;
+  o.max_iter = max_iter;
+  o.abs_tol = 1e-12;
+  o.rel_tol = 1e-10;
+  return o;
+}
+
+template <class Options>
+void expect_same_as_generic(const Options& solver, at::ScalarType dtype, const char* what) {
+  const MixedBatch f(dtype);
+  const at::Tensor z0 = at::zeros({6, 5}, at::TensorOptions().dtype(dtype));
+  const internal::TensorFn fn = [&f](const at::Tensor& z) { return f(z); };
+  const auto kernel = solve_batched(fn, z0, solver, stop_rule(), nullptr, /*allow_kernel=*/true);
+  const auto generic = solve_batched(fn, z0, solver, stop_rule(), nullptr, /*allow_kernel=*/false);
+  const bool dbl = dtype == at::kDouble;
+  EXPECT_EQ(kernel.status, generic.status) << what;
+  EXPECT_EQ(kernel.function_evaluations, generic.function_evaluations) << what;
+  for (int64_t b = 0; b < 6; ++b) {
+    // Double: the same iterates to rounding (sums taken in another order),
+    // so the same stopping step. Float: a few steps either way near the
+    // float floor.
+    if (dbl)
+      EXPECT_EQ(kernel.iterations[b], generic.iterations[b]) << what << " sample " << b;
+    else
+      EXPECT_NEAR(kernel.iterations[b], generic.iterations[b], 3) << what << " sample " << b;
+    const at::Tensor a = kernel.x.slice(0, b, b + 1), g = generic.x.slice(0, b, b + 1);
+    if (b == 5) {  // the NaN sample returns its start, on both paths
+      EXPECT_TRUE(at::equal(a, g)) << what;
+      continue;
+    }
+    // No fixed point (z + 1: every iterate's residual is the same, so
+    // rounding picks the "best"), or diverged: compared by status only.
+    if (b == 3 || b == 4) continue;
+    const double scale = 1 + g.abs().max().item<double>();
+    EXPECT_LT(max_abs_diff(a, g), (dbl ? 1e-12 : 1e-4) * scale) << what << " sample " << b;
+    EXPECT_NEAR(kernel.residual_norm[b], generic.residual_norm[b],
+                (dbl ? 1e-12 : 1e-4) * scale + 1e-3 * generic.residual_norm[b])
+        << what << " sample " << b;
+  }
+  EXPECT_EQ(kernel.status[0], Status::kConverged);
+  EXPECT_EQ(kernel.status[3], Status::kMaxIterations);
+  EXPECT_EQ(kernel.status[5], Status::kNonFinite);
+  EXPECT_NE(kernel.message.find("sample 5"), std::string::npos) << kernel.message;
+}
+
+TEST(TorchBatchedSolve, KernelLoopMatchesTheGenericDriver) {
+  for (at::ScalarType dtype : {at::kDouble, at::kFloat}) {
+    expect_same_as_generic(ForwardIterationOptions{}, dtype, "forward iteration");
+    expect_same_as_generic(ForwardIterationOptions{0.7}, dtype, "damped forward iteration");
+    AndersonOptions anderson;
+    expect_same_as_generic(anderson, dtype, "anderson");
+    anderson.beta = 0.8;
+    anderson.memory = 3;
+    anderson.regularization = AndersonRegularization::kAbsolute;
+    expect_same_as_generic(anderson, dtype, "anderson beta 0.8, m 3, absolute lam");
+  }
+}
+
+// The loop writes only into tensors it holds alone: a map that returns a
+// captured tensor, or keeps the iterates it is given, sees them unchanged.
+TEST(TorchBatchedSolve, TensorsTheLoopDoesNotOwnStayUnchanged) {
+  const at::Tensor constant = at::full({4, 3}, 2.0, at::kDouble);
+  const at::Tensor constant_copy = constant.clone();
+  const at::Tensor z0 = at::zeros({4, 3}, at::kDouble);
+  for (int variant : {0, 1, 2}) {
+    const bool anderson = variant == 2;
+    const ForwardIterationOptions iteration{variant == 0 ? 1.0 : 0.9};
+    // f(z) = constant: converges at the second evaluation, whose z is the
+    // constant itself; rows stopped and pinned must not be written into it.
+    const internal::TensorFn returns_captured = [&](const at::Tensor&) { return constant; };
+    auto r = anderson ? solve_batched(returns_captured, z0, AndersonOptions{}, stop_rule())
+                      : solve_batched(returns_captured, z0, iteration, stop_rule());
+    EXPECT_TRUE(r.ok());
+    EXPECT_TRUE(at::equal(constant, constant_copy));
+    EXPECT_TRUE(at::equal(z0, at::zeros_like(z0)));
+
+    // A map that keeps every z it is given (and its output), with rows that
+    // stop at different steps so the loop pins rows while others run.
+    std::vector<at::Tensor> seen, seen_copies;
+    const at::Tensor rate = at::tensor({0.1, 0.5, 0.8, 0.9}, at::kDouble).view({4, 1});
+    const internal::TensorFn keeps = [&](const at::Tensor& z) {
+      at::Tensor out = rate * z + 1.0;
+      seen.push_back(z);
+      seen_copies.push_back(z.clone());
+      seen.push_back(out);
+      seen_copies.push_back(out.clone());
+      return out;
+    };
+    auto s = anderson ? solve_batched(keeps, z0, AndersonOptions{}, stop_rule(2000))
+                      : solve_batched(keeps, z0, iteration, stop_rule(2000));
+    EXPECT_TRUE(s.ok());
+    for (size_t i = 0; i < seen.size(); ++i)
+      EXPECT_TRUE(at::equal(seen[i], seen_copies[i])) << "variant " << variant << ", tensor " << i;
+  }
+}
+
+// relative_to: the relative part of the rule is measured against the given
+// per-sample norms (the adjoint's ||b||), not ||f(u)||.
+TEST(TorchBatchedSolve, RelativeToSetsThePerSampleTolerance) {
+  // u <- 0.9 u + b: ||f(u)|| -> 10 ||b||, so the two rules differ by 10x.
+  const at::Tensor b = at::tensor({1.0, 100.0}, at::kDouble).view({2, 1}).expand({2, 4}).clone();
+  const internal::TensorFn map = [&](const at::Tensor& u) { return 0.9 * u + b; };
+  FixedPointOptions o = stop_rule(2000);
+  o.abs_tol = 1e-14;
+  o.rel_tol = 1e-9;
+  const Eigen::ArrayXd b_norm = (Eigen::ArrayXd(2) << 2.0, 200.0).finished();
+  for (bool kernel : {true, false}) {
+    auto by_b = solve_batched(map, at::zeros_like(b), ForwardIterationOptions{}, o, &b_norm, kernel);
+    ASSERT_TRUE(by_b.ok());
+    const at::Tensor r = (map(by_b.x) - by_b.x).norm(2, {1});
+    for (int64_t s = 0; s < 2; ++s)
+      EXPECT_LE(r[s].item<double>(), (o.abs_tol + o.rel_tol * b_norm[s]) * (1 + 1e-6))
+          << (kernel ? "kernel " : "generic ") << s;
+    auto by_f = solve_batched(map, at::zeros_like(b), ForwardIterationOptions{}, o, nullptr, kernel);
+    EXPECT_GT(by_b.iterations[1], by_f.iterations[1]);  // the stricter rule takes longer
+  }
+  const Eigen::ArrayXd wrong(3);
+  EXPECT_THROW((void)solve_batched(map, at::zeros_like(b), ForwardIterationOptions{}, o, &wrong),
+               std::invalid_argument);
+}
+
+// The adjoint iteration stops by the rule its certificate checks, so its
+// answer is accepted as it is (no fallback redoing the solve by GMRES).
+TEST(TorchBatchedSolve, AdjointIterationIsCertifiedWithoutFallback) {
+  for (Solver s : {Solver::kForwardIteration, Solver::kAnderson}) {
+    auto p = make_tanh_problem(16, 20, 1, 0.9);
+    Options o;
+    o.forward.solver = s;
+    for (AdjointMethod m : {AdjointMethod::kFixedPointIteration, AdjointMethod::kAnderson}) {
+      o.backward.adjoint.method = m;
+      auto out = fixed_point(p.map(), at::zeros_like(p.x), {p.w, p.x}, o);
+      out.z.sum().backward();
+      const PassInfo& back = out.info->backward;
+      EXPECT_TRUE(back.certified()) << back.brief_report();
+      EXPECT_EQ(back.method, to_string(m)) << back.brief_report();
+      EXPECT_TRUE(back.message.empty()) << back.message;
+      p.w.mutable_grad() = at::Tensor();
+      p.x.mutable_grad() = at::Tensor();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace implicit::torch
