@@ -23,7 +23,8 @@
 //                          KINSOL has no adjoint of its own)
 //              and dL/dW = (s .* a) z^T, dL/dx = s .* a, s = 1 - z^2.
 //
-// Usage: dense_peers [--quick] [--sizes 10,100,1000]
+// Usage: dense_peers [--quick] [--sizes 10,100,1000] [--only TEXT]
+// (--only: just the methods whose name contains TEXT, e.g. for a profile)
 // Output: one table per size and a summary of the issue's targets.
 
 #include <kinsol/kinsol.h>
@@ -72,7 +73,8 @@ struct Outcome {
 };
 
 template <class Solver>
-Outcome implicit_gradient(const implicit::TanhProblem& p, const Solver& solver) {
+Outcome implicit_gradient(const implicit::TanhProblem& p, const Solver& solver,
+                          const implicit::AdjointOptions& adjoint = {}) {
   const Eigen::Index n = p.x.size();
   auto forward = implicit::solve_fixed_point(implicit::bind_theta(p.layer, p.theta),
                                              VectorXd(VectorXd::Zero(n)), solver, forward_options());
@@ -80,7 +82,7 @@ Outcome implicit_gradient(const implicit::TanhProblem& p, const Solver& solver) 
   out.f_evals = forward.function_evaluations;
   if (!forward.ok()) return out;
   const auto g =
-      implicit::fixed_point_vjp(p.layer, p.theta, forward.x, VectorXd(VectorXd::Ones(n)));
+      implicit::fixed_point_vjp(p.layer, p.theta, forward.x, VectorXd(VectorXd::Ones(n)), adjoint);
   out.ok = g.ok();
   out.checksum = g.value.sum();
   return out;
@@ -234,6 +236,7 @@ Outcome kinsol_gradient(SUNContext context, const implicit::TanhProblem& p, Kins
 struct Row {
   std::string name;
   bool peer;
+  bool diagnostic;  // a non-default adjoint: shown, not in the summary
   Outcome outcome;
   double seconds;
 };
@@ -258,13 +261,16 @@ std::vector<int> parse_sizes(const char* text) {
 int main(int argc, char** argv) {
   bool quick = false;
   std::vector<int> sizes{10, 100, 1000};
+  std::string only;  // run only the methods whose name contains this (for profiling)
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;
     } else if (std::strcmp(argv[i], "--sizes") == 0 && i + 1 < argc) {
       sizes = parse_sizes(argv[++i]);
+    } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+      only = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: dense_peers [--quick] [--sizes 10,100,1000]\n");
+      std::fprintf(stderr, "usage: dense_peers [--quick] [--sizes 10,100,1000] [--only TEXT]\n");
       return 2;
     }
   }
@@ -289,13 +295,26 @@ int main(int argc, char** argv) {
     dense_newton.linear_solver = implicit::NewtonOptions::LinearSolver::kDense;
     std::vector<Row> rows;
     auto add = [&](std::string name, bool peer, const std::function<Outcome()>& run) {
-      Row row{std::move(name), peer, run(), 0};
+      if (!only.empty() && name.find(only) == std::string::npos) return;
+      const bool diagnostic = name.find(" + ") != std::string::npos && !peer;
+      Row row{std::move(name), peer, diagnostic, run(), 0};
       row.seconds = median_seconds([&] { sink = sink + run().checksum; }, budget,
                                    n >= 1000 ? 3 : 5);
       rows.push_back(std::move(row));
     };
     add("implicit forward iteration", false,
         [&] { return implicit_gradient(p, implicit::ForwardIteration()); });
+    // The backward alone varies here: the same forward solve with each
+    // adjoint method forced (diagnostic rows, marked *; the summary counts
+    // only the default kAuto).
+    for (auto [method, aname] : {std::pair{implicit::AdjointMethod::kDenseLU, "LU"},
+                                 std::pair{implicit::AdjointMethod::kGmres, "GMRES"},
+                                 std::pair{implicit::AdjointMethod::kFixedPointIteration, "fp"}}) {
+      implicit::AdjointOptions adjoint;
+      adjoint.method = method;
+      add(std::string("implicit forward iteration + ") + aname, false,
+          [&, adjoint] { return implicit_gradient(p, implicit::ForwardIteration(), adjoint); });
+    }
     add("implicit Anderson", false, [&] { return implicit_gradient(p, implicit::Anderson()); });
     add("implicit Newton (auto)", false, [&] { return implicit_gradient(p, implicit::Newton()); });
     if (n > implicit::NewtonOptions{}.dense_max_size)
@@ -313,7 +332,7 @@ int main(int argc, char** argv) {
     double best_peer = INFINITY, best_implicit = INFINITY, newton = NAN, peer_newton = INFINITY;
     double reference = NAN;  // the checksum every gradient must agree with
     for (const Row& r : rows) {
-      if (!r.outcome.ok) continue;
+      if (!r.outcome.ok || r.diagnostic) continue;
       double& best = r.peer ? best_peer : best_implicit;
       best = std::min(best, r.seconds / tf);
       if (std::isnan(reference)) reference = r.outcome.checksum;
@@ -321,11 +340,11 @@ int main(int argc, char** argv) {
       if (r.name.rfind("KINSOL newton", 0) == 0) peer_newton = std::min(peer_newton, r.seconds / tf);
     }
     std::printf("\nn = %d   one f = %.3f us\n", n, tf * 1e6);
-    std::printf("  %-30s %8s %12s %12s %14s\n", "method", "f evals", "f-equiv", "/ best peer",
+    std::printf("  %-34s %8s %12s %12s %14s\n", "method", "f evals", "f-equiv", "/ best peer",
                 "gradient sum");
     for (const Row& r : rows) {
       const double rel = std::abs(r.outcome.checksum - reference) / std::max(1.0, std::abs(reference));
-      std::printf("  %-30s %8d %12.1f %12.2f %14.8f%s\n", r.name.c_str(), r.outcome.f_evals,
+      std::printf("  %-34s %8d %12.1f %12.2f %14.8f%s\n", (r.name + (r.diagnostic ? " *" : "")).c_str(), r.outcome.f_evals,
                   r.seconds / tf, r.seconds / tf / best_peer, r.outcome.checksum,
                   !r.outcome.ok ? "  FAILED" : (rel > 1e-6 ? "  DISAGREES" : ""));
     }

@@ -7,6 +7,7 @@
 #include "implicit/diff/autodiff.hpp"
 #include "implicit/diff/finite_difference.hpp"
 #include "implicit/diff/fixed_point_ift.hpp"
+#include "implicit/diff/linearization.hpp"
 #include "implicit/diff/parametric.hpp"
 #include "implicit/diff/root_ift.hpp"
 #include "implicit/diff/unrolled.hpp"

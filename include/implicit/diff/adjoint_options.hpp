@@ -18,8 +18,9 @@
 namespace implicit {
 
 enum class AdjointMethod {
-  kAuto,                 // dense LU when n <= dense_max_size (VJPs of a map without a
-                         // hand-written vjp_z: dense_max_size_automatic), else GMRES
+  kAuto,                 // dense LU first when n <= dense_first_max_size (cheap products)
+                         // or dense_max_size (AD products; VJPs of a map without vjp_z:
+                         // dense_max_size_automatic), else GMRES first
   kDenseLU,              // form I - df/dz (or dg/dx) and factorise: n JVPs + n^3/3 flops
   kGmres,                // matrix-free Krylov on VJP/JVP products
   kFixedPointIteration,  // u <- (df/dz)^T u + zbar: converges iff f is a contraction at z*
@@ -46,6 +47,17 @@ struct AdjointOptions {
   AdjointMethod method = AdjointMethod::kAuto;
   // Largest n for which kAuto and the fallback use a dense LU.
   int dense_max_size = 200;
+  // Largest n for which kAuto tries the dense LU first when the products are
+  // cheap: the map's hand-written vjp_z (jvp_z for JVPs) or linearization
+  // (diff/linearization.hpp), ~1 f each. Above it GMRES goes first and the
+  // dense LU stays the fallback up to dense_max_size. Measured on
+  // tanh(W z + x) (bench/dense_peers, forward iteration + each adjoint, in
+  // f evaluations): n = 35 LU 134 / GMRES 138; n = 50 LU 79 / GMRES 75;
+  // n = 100 LU 139 / GMRES 95. An LU costs ~n^3/3 flops at well under the
+  // speed of a matrix-vector product, GMRES ~30 products of 2 n^2 flops.
+  // With AD products (a dual pass or a tape sweep each) the dense LU stays
+  // first up to dense_max_size (dense_max_size_automatic).
+  int dense_first_max_size = 40;
   // The same for a VJP of a map without a hand-written vjp_z: each GMRES
   // product is then a reverse sweep of f's tape (~100-600 f for a dense
   // layer) while the dense df/dz costs ceil(n / 8) forward passes (~4 f per
@@ -112,6 +124,9 @@ struct AdjointOptions {
     if (dense_max_size < 0)
       throw std::invalid_argument("AdjointOptions::dense_max_size must be >= 0, got " +
                                   std::to_string(dense_max_size));
+    if (dense_first_max_size < 0)
+      throw std::invalid_argument("AdjointOptions::dense_first_max_size must be >= 0, got " +
+                                  std::to_string(dense_first_max_size));
     if (dense_max_size_automatic < 0)
       throw std::invalid_argument("AdjointOptions::dense_max_size_automatic must be >= 0, got " +
                                   std::to_string(dense_max_size_automatic));

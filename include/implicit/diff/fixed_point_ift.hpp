@@ -31,6 +31,7 @@
 
 #include "implicit/diff/adjoint_options.hpp"
 #include "implicit/diff/autodiff.hpp"
+#include "implicit/diff/linearization.hpp"
 #include "implicit/diff/parametric.hpp"
 #include "implicit/internal/adjoint_products.hpp"
 #include "implicit/internal/linear_system.hpp"
@@ -179,18 +180,34 @@ AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& thet
     return *refused;
   const auto f_of_z = bind_theta(map, theta);
   const internal::LazyJacobian<std::decay_t<decltype(f_of_z)>, T> jac(f_of_z, z_star);
+  using Point = internal::PointLinearization<Map, T>;
+  const Point point(map, theta, z_star);
   const Eigen::Index n = z_star.size();
-  const VectorX<T> rhs = internal::checked_size(jvp(bind_state(map, z_star), theta, dtheta), n,
-                                                "fixed_point_jvp", "(df/dtheta) dtheta");
+  auto parameter_jvp = [&]() -> VectorX<T> {
+    if constexpr (Point::kJvpTheta) return point.get().jvp_theta(dtheta);
+    else return jvp(bind_state(map, z_star), theta, dtheta);
+  };
+  const VectorX<T> rhs =
+      internal::checked_size(parameter_jvp(), n, "fixed_point_jvp", "(df/dtheta) dtheta");
   auto apply_k = [&](const VectorX<T>& v) -> VectorX<T> {
-    return internal::checked_size(jvp(f_of_z, z_star, v), n, "fixed_point_jvp", "(df/dz) v");
+    if constexpr (Point::kJvpZ)
+      return internal::checked_size(point.get().jvp_z(v), n, "fixed_point_jvp", "(df/dz) v");
+    else
+      return internal::checked_size(jvp(f_of_z, z_star, v), n, "fixed_point_jvp", "(df/dz) v");
   };
   auto apply_a = [&](const VectorX<T>& v) -> VectorX<T> { return v - apply_k(v); };
   auto dense_a = [&]() -> MatrixX<T> {
-    return MatrixX<T>::Identity(n, n) -
-           internal::checked_shape(jac.get(), n, n, "fixed_point_jvp", "df/dz");
+    if constexpr (Point::kJacobianZ)
+      return MatrixX<T>::Identity(n, n) - internal::checked_shape(MatrixX<T>(point.get().jacobian_z()),
+                                                                  n, n, "fixed_point_jvp", "df/dz");
+    else
+      return MatrixX<T>::Identity(n, n) -
+             internal::checked_shape(jac.get(), n, n, "fixed_point_jvp", "df/dz");
   };
-  auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, rhs, options);
+  constexpr bool kCheapProducts =
+      Point::kJvpZ || internal::has_jvp<std::decay_t<decltype(f_of_z)>, VectorX<T>>::value;
+  auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, rhs,
+                                             internal::for_product_cost(options, kCheapProducts));
   VectorX<T> dz = solve.ok() ? solve.x : internal::nan_vector<T>(n);
   return internal::to_adjoint_result(solve, std::move(dz));
 }

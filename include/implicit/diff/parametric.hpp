@@ -13,7 +13,9 @@
 // and may add hand-written derivatives, each optional and each used by the
 // matching binder below when present:
 //   jacobian_z(theta, z), jvp_z(theta, z, v), vjp_z(theta, z, u),
-//   jacobian_theta(theta, z), jvp_theta(theta, z, v), vjp_theta(theta, z, u).
+//   jacobian_theta(theta, z), jvp_theta(theta, z, v), vjp_theta(theta, z, u),
+// and linearize(theta, z), the same derivatives at one point sharing their
+// common work (diff/linearization.hpp).
 
 #include <string>
 #include <type_traits>
@@ -174,6 +176,12 @@ class BoundTheta {
   auto vjp(const VectorX<T>& z, const VectorX<T>& u) const
       -> decltype(std::declval<const M&>().vjp_z(std::declval<const VectorX<T>&>(), z, u)) {
     return map_.vjp_z(theta_, z, u);
+  }
+  // The map's linearization at (theta, z) (diff/linearization.hpp).
+  template <class M = Map>
+  auto linearize(const VectorX<T>& z) const
+      -> decltype(std::declval<const M&>().linearize(std::declval<const VectorX<T>&>(), z)) {
+    return map_.linearize(theta_, z);
   }
 
  private:

@@ -69,8 +69,11 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
     return internal::checked_shape(jac.get(), n, n, "root_jvp", "dg/dx");
   };
   using NoFixedPointForm = decltype(apply_a);
-  auto solve = internal::solve_linear_system(
-      apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), rhs, options);
+  constexpr bool kCheapProducts =
+      internal::has_jvp<std::decay_t<decltype(g_of_x)>, VectorX<T>>::value;
+  auto solve = internal::solve_linear_system(apply_a, dense_a,
+                                             static_cast<const NoFixedPointForm*>(nullptr), rhs,
+                                             internal::for_product_cost(options, kCheapProducts));
   VectorX<T> dx = solve.ok() ? solve.x : internal::nan_vector<T>(x_star.size());
   return internal::to_adjoint_result(solve, std::move(dx));
 }

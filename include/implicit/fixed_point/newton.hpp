@@ -17,10 +17,13 @@
 // driver reports as kDiverged.
 
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "implicit/diff/autodiff.hpp"
+#include "implicit/diff/linearization.hpp"
 #include "implicit/fixed_point/solve.hpp"
 #include "implicit/linear/dense_lu.hpp"
 #include "implicit/linear/gmres.hpp"
@@ -46,6 +49,19 @@ struct NewtonOptions {
 };
 
 namespace internal {
+// Whether a unary map z -> f(z) on Eigen vectors has linearize(z) with the
+// member `Member` (diff/linearization.hpp; BoundTheta forwards the map's).
+template <class F, class T, class = void>
+struct unary_linearization {
+  using type = void;
+};
+template <class F, class T>
+struct unary_linearization<
+    F, T, std::void_t<decltype(std::declval<const F&>().linearize(std::declval<const VectorX<T>&>()))>> {
+  using type =
+      std::decay_t<decltype(std::declval<const F&>().linearize(std::declval<const VectorX<T>&>()))>;
+};
+
 // An inner GMRES that stopped short of gmres_rel_tol (out of products, or
 // stagnated) but reduced ||A d - g|| below ||g||: d is still a descent
 // step for inexact Newton. NaN never is.
@@ -89,17 +105,35 @@ class Newton {
     const bool dense = options_.linear_solver == NewtonOptions::LinearSolver::kDense ||
                        (options_.linear_solver == NewtonOptions::LinearSolver::kAuto &&
                         n <= options_.dense_max_size);
+    // With a linearization (diff/linearization.hpp), every product of this
+    // step shares its work at z (TanhLayer: the slope, so a JVP is one
+    // matrix-vector product instead of an f evaluation and one).
+    using Linearization = typename internal::unary_linearization<F, T>::type;
+    constexpr bool kLinearJacobian = internal::point_jacobian_z<Linearization, T>::value;
+    constexpr bool kLinearJvp = internal::point_jvp_z<Linearization, T>::value;
+    std::optional<std::conditional_t<kLinearJvp || kLinearJacobian, Linearization, char>> at_z;
+    if constexpr (kLinearJvp || kLinearJacobian) at_z.emplace(f.linearize(z));
     LinearSolveResult<VectorX<T>> solve;
     if (dense) {
-      const MatrixX<T> a = MatrixX<T>::Identity(n, n) -
-                           internal::checked_shape(internal::square_jacobian(f, z), n, n,
-                                                   "solve_fixed_point (Newton)", "df/dz");
+      MatrixX<T> a;
+      if constexpr (kLinearJacobian)
+        a = internal::checked_shape(MatrixX<T>(at_z->jacobian_z()), n, n,
+                                    "solve_fixed_point (Newton)", "df/dz");
+      else
+        a = internal::checked_shape(internal::square_jacobian(f, z), n, n,
+                                    "solve_fixed_point (Newton)", "df/dz");
+      a = -a;
+      a.diagonal().array() += T(1);  // I - df/dz, in place
       solve = solve_dense_lu(a, g);
     } else {
       const GmresOptions gopt = gmres_options();
       auto apply = [&](const VectorX<T>& v) -> VectorX<T> {
-        return v -
-               internal::checked_size(jvp(f, z, v), n, "solve_fixed_point (Newton)", "(df/dz) v");
+        if constexpr (kLinearJvp)
+          return v - internal::checked_size(at_z->jvp_z(v), n, "solve_fixed_point (Newton)",
+                                            "(df/dz) v");
+        else
+          return v - internal::checked_size(jvp(f, z, v), n, "solve_fixed_point (Newton)",
+                                            "(df/dz) v");
       };
       solve = gmres(apply, g, VectorX<T>(VectorX<T>::Zero(n)), gopt);
       // An inexact step that reduced the residual is still a useful step,

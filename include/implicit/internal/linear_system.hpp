@@ -5,6 +5,7 @@
 // AdjointOptions::method, certifies the answer by recomputing ||A u - b||,
 // and walks the fallback chain on failure.
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -65,6 +66,15 @@ using LinearOperator = std::function<VectorX<T>(const VectorX<T>&)>;
 template <class T>
 using DenseOperator = std::function<MatrixX<T>()>;
 
+// kAuto's limits by the cost of one product (AdjointOptions::
+// dense_first_max_size): with products by AD, the dense LU goes first up to
+// dense_max_size, as it is then the cheaper method.
+inline AdjointOptions for_product_cost(AdjointOptions options, bool cheap_products) {
+  if (!cheap_products)
+    options.dense_first_max_size = std::max(options.dense_first_max_size, options.dense_max_size);
+  return options;
+}
+
 // Solves A u = b. `apply_k` may be nullptr (then A has no fixed-point form
 // and the iteration methods are refused); otherwise A = I - K.
 template <class T>
@@ -80,7 +90,9 @@ LinearSolveResult<VectorX<T>> solve_linear_system_erased(const LinearOperator<T>
 
   AdjointMethod first = options.method;
   if (first == AdjointMethod::kAuto)
-    first = n <= options.dense_max_size ? AdjointMethod::kDenseLU : AdjointMethod::kGmres;
+    first = n <= std::min(options.dense_first_max_size, options.dense_max_size)
+                ? AdjointMethod::kDenseLU
+                : AdjointMethod::kGmres;
   if (!apply_k &&
       (first == AdjointMethod::kFixedPointIteration || first == AdjointMethod::kAnderson))
     throw std::invalid_argument(

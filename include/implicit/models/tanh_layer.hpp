@@ -34,33 +34,72 @@ class TanhLayer {
     return (weights(theta) * z + bias(theta)).array().tanh().matrix();
   }
 
-  // diag(1 - y^2) W, with y = f(theta, z).
+  // The layer's derivatives at one point (diff/linearization.hpp): the
+  // slope s = 1 - f(theta, z)^2 computed once, so each product below is one
+  // matrix-vector product (or outer product) and never evaluates f again.
+  // Holds a view of theta's W: theta must outlive it.
+  template <class T>
+  class Linearization {
+   public:
+    Linearization(const TanhLayer& layer, const VectorX<T>& theta, const VectorX<T>& z)
+        : w_(layer.weights(theta)), z_(z), slope_(layer.slope(theta, z)) {}
+
+    // diag(s) W.
+    MatrixX<T> jacobian_z() const { return slope_.asDiagonal() * w_; }
+    VectorX<T> jvp_z(const VectorX<T>& v) const { return slope_.cwiseProduct(w_ * v); }
+    VectorX<T> vjp_z(const VectorX<T>& u) const {
+      return w_.transpose() * slope_.cwiseProduct(u);
+    }
+    // d/dtheta: dW contributes s .* (dW z), dx contributes s .* dx.
+    VectorX<T> jvp_theta(const VectorX<T>& dtheta) const {
+      const Eigen::Index n = z_.size();
+      const Eigen::Map<const MatrixX<T>> dw(dtheta.data(), n, n);
+      return slope_.cwiseProduct(dw * z_ + dtheta.tail(n));
+    }
+    // thetabar = [vec(r z^T); r] with r = s .* u.
+    VectorX<T> vjp_theta(const VectorX<T>& u) const {
+      const Eigen::Index n = z_.size();
+      const VectorX<T> r = slope_.cwiseProduct(u);
+      VectorX<T> out(n * n + n);
+      Eigen::Map<MatrixX<T>>(out.data(), n, n).noalias() = r * z_.transpose();
+      out.tail(n) = r;
+      return out;
+    }
+
+   private:
+    Eigen::Map<const MatrixX<T>> w_;
+    VectorX<T> z_;
+    VectorX<T> slope_;
+  };
+
+  // Throws std::invalid_argument on wrong sizes, as operator() does.
+  template <class T>
+  Linearization<T> linearize(const VectorX<T>& theta, const VectorX<T>& z) const {
+    return Linearization<T>(*this, theta, z);
+  }
+
+  // The per-call members: each is one linearization and one product, so it
+  // evaluates f once (use linearize() for many products at one point).
   template <class T>
   MatrixX<T> jacobian_z(const VectorX<T>& theta, const VectorX<T>& z) const {
-    return slope(theta, z).asDiagonal() * weights(theta);
+    return linearize(theta, z).jacobian_z();
   }
   template <class T>
   VectorX<T> jvp_z(const VectorX<T>& theta, const VectorX<T>& z, const VectorX<T>& v) const {
-    return slope(theta, z).cwiseProduct(weights(theta) * v);
+    return linearize(theta, z).jvp_z(v);
   }
   template <class T>
   VectorX<T> vjp_z(const VectorX<T>& theta, const VectorX<T>& z, const VectorX<T>& u) const {
-    return weights(theta).transpose() * slope(theta, z).cwiseProduct(u);
+    return linearize(theta, z).vjp_z(u);
   }
-  // d/dtheta: dW contributes (1 - y^2) .* (dW z), dx contributes (1 - y^2) .* dx.
   template <class T>
   VectorX<T> jvp_theta(const VectorX<T>& theta, const VectorX<T>& z,
                        const VectorX<T>& dtheta) const {
-    return slope(theta, z).cwiseProduct(weights(dtheta) * z + bias(dtheta));
+    return linearize(theta, z).jvp_theta(dtheta);
   }
-  // thetabar = [vec(s z^T); s] with s = (1 - y^2) .* u.
   template <class T>
   VectorX<T> vjp_theta(const VectorX<T>& theta, const VectorX<T>& z, const VectorX<T>& u) const {
-    const VectorX<T> s = slope(theta, z).cwiseProduct(u);
-    VectorX<T> out(parameter_size());
-    Eigen::Map<MatrixX<T>>(out.data(), n_, n_).noalias() = s * z.transpose();
-    out.tail(n_) = s;
-    return out;
+    return linearize(theta, z).vjp_theta(u);
   }
 
   // Views of theta's blocks (no copy).
