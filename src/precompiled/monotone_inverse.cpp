@@ -361,7 +361,7 @@ void monotone_simd_disable_avx512(bool disable) {
   avx512 |= HWY_AVX3_ZEN4;
 #endif
   hwy::DisableTargets(disable ? avx512 : 0);
-  (void)hwy::SupportedTargets();  // re-chooses the dispatch target
+  hwy::GetChosenTarget().Update(hwy::SupportedTargets());  // re-chooses the dispatch target
 }
 
 }  // namespace internal

@@ -436,5 +436,354 @@ TEST(MonotoneNetGenericIft, ClosedFormMatchesGenericRootIft) {
   }
 }
 
+// ---- safeguarded Newton and the SIMD batch (inverse_newton) -------------
+
+ScalarRootOptions newton_options() {
+  ScalarRootOptions o;
+  o.method = ScalarRootMethod::kNewton;
+  return o;
+}
+
+// Targets that exercise every branch of the start and the kernel: tiny
+// (down to 1e-300), exactly 0, near the relu kink (y = R(kink) and a few
+// ulp around it), at and between table knots, in the tail beyond the last
+// knot, and huge.
+Vec hard_targets(const MonotoneNet<double>& net) {
+  std::vector<double> ys = {0.0, 1e-300, 1e-200, 1e-100, 1e-30, 1e-12, 1e-9, 1e-6, 1e-3,
+                            0.5,  1.0,   3.0,    9.99,   50.0,  1e3,   1e4,  1e6,  1e9,
+                            1e12, 1e15};
+  const double y_kink = net.value(std::max(kink(net), 0.0));
+  for (double f : {1 - 1e-15, 1 - 1e-9, 1.0, 1 + 1e-12, 1 + 1e-6}) ys.push_back(y_kink * f);
+  for (int k = 0; k < 400; ++k) ys.push_back(std::pow(10.0, -14.0 + 18.0 * k / 399.0));
+  for (int k = 0; k < 1000; ++k) ys.push_back(10.0 * (k + 0.5) / 1000);
+  Vec y(static_cast<Eigen::Index>(ys.size()));
+  for (std::size_t i = 0; i < ys.size(); ++i) y[static_cast<Eigen::Index>(i)] = ys[i];
+  return y;
+}
+
+TEST(MonotoneNetNewton, ValueAndSlopeMatchValueAndDerivative) {
+  // value_and_slope uses 1 - e = -expm1(-d) and p + q e; value() uses the
+  // tanh identity: two cancellation-free formulas, so they agree to a few
+  // ulp of R itself, also for tiny x (relative, not absolute).
+  auto net = make_reference_monotone_net();
+  for (double x : {1e-300, 1e-100, 1e-12, 1e-6, 0.01, 0.5, 0.82, 1.0, 3.0, 40.0, 1e3, 1e8}) {
+    const auto v = net.value_and_slope(x);
+    EXPECT_NEAR(v.value, net.value(x), 8e-16 * net.value(x)) << x;
+    const AD r = net.value(AD(x, 1, 0));
+    EXPECT_NEAR(v.slope, r.derivatives()[0], 1e-14 * r.derivatives()[0]) << x;
+  }
+  // b << 0: p = sigmoid(b) ~ 1e-13, where p + q (1 + expm1(-d)) would lose
+  // ~13 digits once e << 1; exp_and_complement takes e from exp there.
+  Vec w(3), v(3), b(3);
+  w << 0.0, 1.0, 0.0;
+  v << 0.0, 0.0, 0.0;
+  b << -30.0, -2.0, 0.5;
+  MonotoneNet<double> steep(w, v, b);
+  for (double x : {1e-8, 0.5, 2.0, 20.0, 31.0, 40.0}) {
+    EXPECT_NEAR(steep.value_and_slope(x).value, steep.value(x), 8e-16 * steep.value(x)) << x;
+    const AD r = steep.value(AD(x, 1, 0));
+    EXPECT_NEAR(steep.value_and_slope(x).slope, r.derivatives()[0], 1e-14 * r.derivatives()[0])
+        << x;
+  }
+}
+
+// What kConverged promises, recomputed from the returned numbers only: x is
+// an end of [lower, upper], the bracket meets the ScalarRootOptions rule
+// (width <= 4 eps max|end|, or adjacent doubles), and |R(x) - y| is what a
+// root inside it allows: R' (upper - lower) for the distance to the root
+// plus the rounding of R and of R - y, ~4 eps R (value_and_slope and the
+// SIMD kernel each round to ~2 eps), so the bound is
+// 1.01 R'(x) (upper - lower) + 8 eps y.
+void expect_converged_claim_holds(const MonotoneNet<double>& net, double y, double x,
+                                  double lower, double upper, double residual, const char* who) {
+  const double eps = std::numeric_limits<double>::epsilon();
+  EXPECT_TRUE(x == lower || x == upper) << who << " y = " << y;
+  EXPECT_LE(lower, upper) << who << " y = " << y;
+  const bool width_ok = upper - lower <= 4 * eps * std::max(std::abs(lower), std::abs(upper)) ||
+                        std::nextafter(lower, upper) == upper;
+  EXPECT_TRUE(width_ok) << who << " y = " << y << " bracket [" << lower << ", " << upper << "]";
+  const auto v = net.value_and_slope(x);
+  const double r_minus_y = v.value - y;
+  EXPECT_LE(std::abs(r_minus_y), 1.01 * v.slope * (upper - lower) + 8 * eps * y)
+      << who << " y = " << y << " x = " << x;
+  // The residual the solver reports is R(x) - y with its own rounding.
+  EXPECT_NEAR(residual, r_minus_y, 8 * eps * y) << who << " y = " << y;
+}
+
+TEST(MonotoneNetNewton, ConvergedStatusesAreTrueOfTheReturnedX) {
+  auto net = make_reference_monotone_net();
+  const Vec y = hard_targets(net);
+  const auto batch = net.inverse_newton(y);
+  ASSERT_TRUE(batch.ok()) << batch.failures.front().second;
+  const auto reference = net.inverse_batched(y);  // TOMS 748
+  ASSERT_TRUE(reference.ok());
+  const double eps = std::numeric_limits<double>::epsilon();
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
+    const std::size_t k = static_cast<std::size_t>(i);
+    ASSERT_EQ(batch.status[k], Status::kConverged) << y[i];
+    expect_converged_claim_holds(net, y[i], batch.x[i], batch.lower[i], batch.upper[i],
+                                 batch.residual[i], "batch");
+    auto one = net.inverse(y[i], newton_options());
+    ASSERT_TRUE(one.ok()) << one.brief_report();
+    expect_converged_claim_holds(net, y[i], one.x, one.lower, one.upper, one.residual, "scalar");
+    // Both brackets have width <= 4 eps x around the root (RoundTripRecoversX
+    // adds the ~eps R/R' that rounding of R moves the root by).
+    if (y[i] > 0) {
+      const double scale = batch.x[i] + y[i] / net.derivative(batch.x[i]);
+      EXPECT_LE(std::abs(batch.x[i] - reference.x[i]), 8 * eps * scale) << y[i];
+    } else {
+      EXPECT_EQ(batch.x[i], 0.0);
+    }
+  }
+}
+
+// The SIMD lanes against the scalar rule, on AVX-512 and forced AVX2 where
+// the kernel is compiled in (the scalar loop against itself otherwise).
+void expect_batch_equals_scalar(const MonotoneNet<double>& net, const Vec& y) {
+  const auto batch = net.inverse_newton(y);
+  const double eps = std::numeric_limits<double>::epsilon();
+  Eigen::Index evaluations_differ = 0;
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
+    const std::size_t k = static_cast<std::size_t>(i);
+    const auto one = net.inverse(y[i], newton_options());
+    ASSERT_EQ(batch.status[k], one.status) << y[i] << ": " << one.brief_report();
+    if (!one.ok()) continue;
+    // Same start, same rule; the exponentials differ in the last bit, which
+    // can flip the sign test at a point within ~eps R / R' of the root and
+    // so end on the other adjacent bracket: each x is within its bracket
+    // (<= 4 eps x) of the root, so they differ by at most 8 eps x plus that
+    // rounding shift. Measured: <= 6 ulp on these targets.
+    const double scale = one.x + (y[i] > 0 ? y[i] / net.derivative(one.x) : 0.0);
+    EXPECT_LE(std::abs(batch.x[i] - one.x), 8 * eps * scale) << y[i];
+    evaluations_differ += batch.evaluations[k] != one.function_evaluations;
+    EXPECT_LE(std::abs(batch.evaluations[k] - one.function_evaluations), 2) << y[i];
+  }
+  // The sign flips above are the only source of different counts.
+  EXPECT_LE(evaluations_differ, y.size() / 2);
+}
+
+TEST(MonotoneNetNewton, SimdBatchEqualsTheScalarRule) {
+  auto net = make_reference_monotone_net();
+  const Vec y = hard_targets(net);
+  {
+    SCOPED_TRACE(MonotoneNet<double>::batch_backend());
+    expect_batch_equals_scalar(net, y);
+  }
+#ifdef IMPLICIT_MONOTONE_SIMD
+  internal::monotone_simd_disable_avx512(true);
+  {
+    SCOPED_TRACE(MonotoneNet<double>::batch_backend());
+    expect_batch_equals_scalar(net, y);
+  }
+  internal::monotone_simd_disable_avx512(false);
+#endif
+  // A net with b << 0 units, an inactive-at-0 relu (b_H < 0) and H = 2.
+  Vec w(2), v(2), b(2);
+  w << -1.0, 0.5;
+  v << 0.3, -0.7;
+  b << -25.0, -3.0;
+  MonotoneNet<double> odd(w, v, b);
+  expect_batch_equals_scalar(odd, hard_targets(odd));
+}
+
+TEST(MonotoneNetNewton, FewEvaluationsPerInverse) {
+  // 10^4 targets in (0, 10): measured 2.63 evaluations of R and R' per
+  // inverse on average (max 6), against TOMS 748's 8.4 of R.
+  auto net = make_reference_monotone_net();
+  Vec y(10000);
+  for (Eigen::Index i = 0; i < y.size(); ++i) y[i] = 10.0 * (static_cast<double>(i) + 0.5) / 1e4;
+  const auto batch = net.inverse_newton(y);
+  ASSERT_TRUE(batch.ok());
+  EXPECT_LE(batch.mean_evaluations(), 3.0);
+  EXPECT_LE(*std::max_element(batch.evaluations.begin(), batch.evaluations.end()), 8);
+}
+
+TEST(MonotoneNetNewton, BadTargetsFailOnlyTheirOwnEntry) {
+  auto net = make_reference_monotone_net();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  Vec y(9), clean(9);
+  y << 1.0, nan, -1.0, inf, 2.0, 0.0, 1e-300, -inf, 7.5;
+  clean << 1.0, 0.5, 0.5, 0.5, 2.0, 0.0, 1e-300, 0.5, 7.5;
+  const auto batch = net.inverse_newton(y);
+  const auto good = net.inverse_newton(clean);
+  EXPECT_FALSE(batch.ok());
+  ASSERT_EQ(batch.failures.size(), 4u);
+  const std::vector<Eigen::Index> bad = {1, 2, 3, 7};
+  for (std::size_t f = 0; f < bad.size(); ++f) {
+    EXPECT_EQ(batch.failures[f].first, bad[f]);
+    EXPECT_EQ(batch.status[static_cast<std::size_t>(bad[f])], Status::kInvalidBracket);
+  }
+  EXPECT_NE(batch.failures[0].second.find("NaN"), std::string::npos) << batch.failures[0].second;
+  EXPECT_NE(batch.failures[1].second.find("y = -1 < 0"), std::string::npos);
+  EXPECT_NE(batch.failures[2].second.find("no finite solution"), std::string::npos);
+  for (Eigen::Index i : {0, 4, 5, 6, 8}) {
+    EXPECT_EQ(batch.status[static_cast<std::size_t>(i)], Status::kConverged) << i;
+    // Lanes are independent: the same x, bit for bit, as without neighbours.
+    EXPECT_EQ(batch.x[i], good.x[i]) << i;
+    EXPECT_EQ(batch.evaluations[static_cast<std::size_t>(i)],
+              good.evaluations[static_cast<std::size_t>(i)]);
+  }
+  EXPECT_EQ(batch.result(2).message, batch.failures[1].second);
+  // The gradients of that batch: NaN rows with the forward status there.
+  const auto grads = net.inverse_gradients(batch);
+  EXPECT_EQ(grads.status[1], Status::kInvalidBracket);
+  EXPECT_TRUE(std::isnan(grads.dx_dy[3]));
+  EXPECT_EQ(grads.status[4], Status::kConverged);
+  EXPECT_NE(grads.message.find("row 1"), std::string::npos) << grads.message;
+  // inverse_batched keeps its contract (NaN throws, before any solve) and
+  // gives ScalarRootResults for kNewton.
+  EXPECT_THROW((void)net.inverse_batched(y, newton_options()), std::invalid_argument);
+  const auto detailed = net.inverse_batched(clean, newton_options());
+  ASSERT_TRUE(detailed.ok());
+  for (Eigen::Index i = 0; i < clean.size(); ++i) {
+    EXPECT_EQ(detailed.x[i], good.x[i]);
+    EXPECT_EQ(detailed.results[static_cast<std::size_t>(i)].method, ScalarRootMethod::kNewton);
+  }
+  EXPECT_THROW((void)net.inverse(nan, newton_options()), std::invalid_argument);
+}
+
+TEST(MonotoneNetNewton, MaxIterationsIsAStatus) {
+  auto net = make_reference_monotone_net();
+  ScalarRootOptions one = newton_options();
+  one.max_iter = 1;
+  Vec y(3);
+  y << 0.3, 4.0, 9.0;  // (in the tail, R is linear and the first point can be exact)
+  const auto batch = net.inverse_newton(y, one);
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
+    const auto single = net.inverse(y[i], one);
+    EXPECT_EQ(batch.status[static_cast<std::size_t>(i)], Status::kMaxIterations);
+    EXPECT_EQ(single.status, Status::kMaxIterations);
+    EXPECT_LE(batch.lower[i], batch.upper[i]);
+  }
+  ASSERT_EQ(batch.failures.size(), 3u);
+  EXPECT_NE(batch.failures[0].second.find("max_iter = 1"), std::string::npos)
+      << batch.failures[0].second;
+}
+
+TEST(MonotoneNetNewton, FlatStartAndReluOnlyNet) {
+  // H = 1, b < 0: R = 0 on [0, 1], then x - 1. R' = 0 at the first knots.
+  Vec w(1), v(1), b(1);
+  w << 0.0;
+  v << 0.0;
+  b << -1.0;
+  MonotoneNet<double> net(w, v, b);
+  Vec y(4);
+  y << 0.0, 1e-300, 0.5, 1e6;
+  const auto batch = net.inverse_newton(y);
+  ASSERT_TRUE(batch.ok()) << batch.failures.front().second;
+  EXPECT_EQ(batch.x[0], 0.0);
+  EXPECT_NEAR(batch.x[1], 1.0, 1e-15);
+  EXPECT_NEAR(batch.x[2], 1.5, 1e-15);
+  EXPECT_NEAR(batch.x[3], 1e6 + 1, 1e-9);
+  for (Eigen::Index i = 0; i < y.size(); ++i)
+    EXPECT_EQ(net.inverse(y[i], newton_options()).x, batch.x[i]) << i;
+}
+
+TEST(MonotoneNetNewton, GradientsMatchFiniteDifferencesOfTheNewtonInverse) {
+  auto net = make_reference_monotone_net();
+  const Eigen::Index h = net.hidden();
+  const Vec theta = net.theta();
+  Vec y(4);
+  y << 0.05, 0.6, 2.5, 7.0;  // x* = 0.03, 0.32, 1.25, 2.9: away from the kink at 0.82
+  const auto forward = net.inverse_newton(y);
+  ASSERT_TRUE(forward.ok());
+  const auto grads = net.inverse_gradients(forward);
+  ASSERT_TRUE(grads.ok()) << grads.message;
+  auto newton_x = [](const MonotoneNet<double>& n, double target) {
+    auto r = n.inverse(target, newton_options());
+    EXPECT_TRUE(r.ok()) << r.brief_report();
+    return r.x;
+  };
+  auto net_at = [&](const Vec& t) {
+    return MonotoneNet<double>(t.head(h), t.segment(h, h), t.tail(h));
+  };
+  // Central differences with step 1e-6: truncation h^2 |x^(3)| / 6 ~ 1e-12,
+  // rounding: each solve returns x within ~2 eps (x + R/R') <~ 3e-15 of its
+  // root, so the quotient carries <~ 3e-15 / 1e-6 = 3e-9; 1e-7 relative to
+  // max(1, |derivative|) leaves a factor 30.
+  const double step = 1e-6;
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
+    const double fd_y = (newton_x(net, y[i] + step) - newton_x(net, y[i] - step)) / (2 * step);
+    EXPECT_NEAR(grads.dx_dy[i], fd_y, 1e-7 * std::max(1.0, std::abs(fd_y))) << i;
+    for (Eigen::Index j = 0; j < 3 * h; ++j) {
+      Vec plus = theta, minus = theta;
+      plus[j] += step;
+      minus[j] -= step;
+      const double fd =
+          (newton_x(net_at(plus), y[i]) - newton_x(net_at(minus), y[i])) / (2 * step);
+      EXPECT_NEAR(grads.dx_dtheta(i, j), fd, 1e-7 * std::max(1.0, std::abs(fd)))
+          << "y = " << y[i] << ", theta index " << j;
+    }
+  }
+}
+
+TEST(MonotoneNetNewton, BatchGradientsEqualForwardModeThroughTheSpecFormula) {
+  // dx/dy = 1/R' and dx/dtheta = -dR/dtheta / R' with R' and dR/dtheta by
+  // forward-mode AD of monotone_forward (the spec's formula, no code shared
+  // with the SIMD kernel), on many roots including tiny and huge x.
+  auto net = make_reference_monotone_net();
+  const Eigen::Index h = net.hidden();
+  const Vec y = hard_targets(net);
+  const auto forward = net.inverse_newton(y);
+  ASSERT_TRUE(forward.ok());
+  const auto grads = net.inverse_gradients(forward);
+  const Vec theta = net.theta();
+  MonotoneVector<AD> w(h), v(h), b(h);
+  for (Eigen::Index i = 0; i < h; ++i) {
+    w[i] = AD(theta[i], 3 * h + 1, i);
+    v[i] = AD(theta[h + i], 3 * h + 1, h + i);
+    b[i] = AD(theta[2 * h + i], 3 * h + 1, 2 * h + i);
+  }
+  for (Eigen::Index i = 0; i < y.size(); i += 3) {
+    const double x = forward.x[i];
+    const AD r = monotone_forward<AD>(w, v, b, AD(x, 3 * h + 1, 3 * h));
+    const double slope = r.derivatives()[3 * h];
+    ASSERT_EQ(grads.status[static_cast<std::size_t>(i)], Status::kConverged);
+    // 1/R' to ~ulps; dR/dtheta: the spec formula's dR/db is a difference of
+    // sigmoid slopes, accurate to ~eps absolute (see GradThetaMatches...),
+    // so 1e-14 (1 + max |row|).
+    EXPECT_NEAR(grads.dx_dy[i], 1 / slope, 1e-14 / slope) << x;
+    const Vec expected = -r.derivatives().head(3 * h) / slope;
+    EXPECT_LE((grads.dx_dtheta.row(i).transpose() - expected).cwiseAbs().maxCoeff(),
+              1e-14 * (1 + expected.cwiseAbs().maxCoeff()))
+        << x;
+  }
+  // The scalar rows (T = float has no SIMD path) against the double ones:
+  // parameters rounded to float move 1/R' by ~eps_f times O(1) condition
+  // numbers (FloatAndDoubleAgree).
+  auto net_f = make_reference_monotone_net<float>();
+  // The last 60 roots lie near x = 4, far from the relu kink (which a
+  // rounded x could cross).
+  const Eigen::Index tail = forward.x.size() - 60;
+  const Eigen::VectorXf x_f = forward.x.tail(60).cast<float>();
+  const auto grads_f = net_f.inverse_gradients(x_f);
+  const double eps_f = std::numeric_limits<float>::epsilon();
+  for (Eigen::Index i = 0; i < 60; ++i)
+    EXPECT_NEAR(grads_f.dx_dy[i], grads.dx_dy[tail + i], 64 * eps_f * grads.dx_dy[tail + i]) << i;
+}
+
+TEST(MonotoneNetNewton, IntoVariantsReuseAndOverwrite) {
+  auto net = make_reference_monotone_net();
+  Vec y(20);
+  for (Eigen::Index i = 0; i < y.size(); ++i) y[i] = 0.4 * static_cast<double>(i);
+  MonotoneNewtonBatch<double> out;
+  Vec with_bad = y;
+  with_bad[3] = -1;
+  net.inverse_newton_into(with_bad, out);
+  EXPECT_EQ(out.failures.size(), 1u);
+  const double* storage = out.x.data();
+  net.inverse_newton_into(y, out);
+  EXPECT_TRUE(out.ok());  // the old failure is gone
+  EXPECT_EQ(out.x.data(), storage);
+  MonotoneInverseGradients<double> g;
+  net.inverse_gradients_into(out, g);
+  const double* g_storage = g.dx_dtheta.data();
+  net.inverse_gradients_into(out, g);
+  EXPECT_EQ(g.dx_dtheta.data(), g_storage);
+  EXPECT_TRUE(g.ok());
+  EXPECT_TRUE(g.message.empty());
+}
+
 }  // namespace
 }  // namespace implicit
