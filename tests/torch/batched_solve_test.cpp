@@ -100,6 +100,23 @@ TEST(TorchBatchedSolve, KernelLoopMatchesTheGenericDriver) {
   }
 }
 
+// Without regularisation (lam = 0) the weight system can lose definiteness;
+// the Cholesky then hands the sample to the LDLT of Anderson::solve_weights.
+// On the tanh layer (full-rank histories) both paths agree.
+TEST(TorchBatchedSolve, AndersonWithoutRegularisationMatchesTheGenericDriver) {
+  auto p = make_tanh_problem(4, 8, 2, 0.95);
+  const at::Tensor w = p.w.detach(), x = p.x.detach();
+  const internal::TensorFn fn = [&](const at::Tensor& z) { return at::tanh(z.matmul(w.t()) + x); };
+  AndersonOptions o;
+  o.lam = 0;
+  const at::Tensor z0 = at::zeros_like(x);
+  const auto kernel = solve_batched(fn, z0, o, stop_rule(), nullptr, true);
+  const auto generic = solve_batched(fn, z0, o, stop_rule(), nullptr, false);
+  ASSERT_TRUE(kernel.ok()) << kernel.brief_report();
+  EXPECT_EQ(kernel.iterations, generic.iterations);
+  EXPECT_LT(max_abs_diff(kernel.x, generic.x), 1e-10);
+}
+
 // The loop writes only into tensors it holds alone: a map that returns a
 // captured tensor, or keeps the iterates it is given, sees them unchanged.
 TEST(TorchBatchedSolve, TensorsTheLoopDoesNotOwnStayUnchanged) {
