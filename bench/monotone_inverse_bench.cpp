@@ -131,22 +131,26 @@ void BM_MonotoneInverseGradient(benchmark::State& state, ScalarRootMethod method
   report(state, probe, count);
 }
 
-// Which kernel inverse_newton runs: the best the machine has, AVX2 forced,
-// or the scalar loop (inverse(y, kNewton) per target, what runs without
-// Highway).
-enum class Backend { kBest, kAvx2, kScalar };
+// Which kernel inverse_newton runs: the best the machine has, AVX2 or SSE4
+// forced (4 and 2 lanes; SSE2-width is what Eigen arrays vectorise to under
+// the project's generic x86-64 flags), or the scalar loop (inverse(y,
+// kNewton) per target, what runs without Highway).
+enum class Backend { kBest, kAvx2, kSse4, kScalar };
 
 struct BackendScope {
   explicit BackendScope(Backend b) {
 #ifdef IMPLICIT_MONOTONE_SIMD
-    implicit::internal::monotone_simd_disable_avx512(b == Backend::kAvx2);
+    using implicit::internal::MonotoneSimdLimit;
+    implicit::internal::monotone_simd_limit(b == Backend::kAvx2   ? MonotoneSimdLimit::kAvx2
+                                            : b == Backend::kSse4 ? MonotoneSimdLimit::kSse4
+                                                                  : MonotoneSimdLimit::kBest);
 #else
     (void)b;
 #endif
   }
   ~BackendScope() {
 #ifdef IMPLICIT_MONOTONE_SIMD
-    implicit::internal::monotone_simd_disable_avx512(false);
+    implicit::internal::monotone_simd_limit(implicit::internal::MonotoneSimdLimit::kBest);
 #endif
   }
 };
@@ -195,7 +199,7 @@ void BM_MonotoneNewtonGradient(benchmark::State& state, Backend backend) {
   net().inverse_newton_into(y, out);
   net().inverse_gradients_into(out, gradients);
   if (!out.ok() || !gradients.ok()) state.SkipWithError("a Newton inverse or gradient failed");
-  state.SetLabel(Net::batch_backend());
+  state.SetLabel(backend == Backend::kScalar ? "scalar" : Net::batch_backend());
   for (auto _ : state) {
     run_newton(backend, y, out);
     net().inverse_gradients_into(out.x, gradients);
@@ -483,6 +487,7 @@ BENCHMARK_CAPTURE(BM_MonotoneInverseGradient, bisection, ScalarRootMethod::kBise
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MonotoneNewton, best, Backend::kBest)->Arg(kTargets)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MonotoneNewton, avx2, Backend::kAvx2)->Arg(kTargets)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_MonotoneNewton, sse4, Backend::kSse4)->Arg(kTargets)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MonotoneNewton, scalar, Backend::kScalar)
     ->Arg(kTargets)
     ->Unit(benchmark::kMillisecond);
@@ -490,6 +495,9 @@ BENCHMARK_CAPTURE(BM_MonotoneNewtonGradient, best, Backend::kBest)
     ->Arg(kTargets)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MonotoneNewtonGradient, avx2, Backend::kAvx2)
+    ->Arg(kTargets)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_MonotoneNewtonGradient, sse4, Backend::kSse4)
     ->Arg(kTargets)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MonotoneNewtonFresh)->Arg(kTargets)->Unit(benchmark::kMillisecond);

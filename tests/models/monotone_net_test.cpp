@@ -537,8 +537,8 @@ TEST(MonotoneNetNewton, ConvergedStatusesAreTrueOfTheReturnedX) {
   }
 }
 
-// The SIMD lanes against the scalar rule, on AVX-512 and forced AVX2 where
-// the kernel is compiled in (the scalar loop against itself otherwise).
+// The SIMD lanes against the scalar rule, on AVX-512, forced AVX2 and SSE4
+// where the kernel is compiled in (the scalar loop against itself otherwise).
 void expect_batch_equals_scalar(const MonotoneNet<double>& net, const Vec& y) {
   const auto batch = net.inverse_newton(y);
   const double eps = std::numeric_limits<double>::epsilon();
@@ -570,12 +570,12 @@ TEST(MonotoneNetNewton, SimdBatchEqualsTheScalarRule) {
     expect_batch_equals_scalar(net, y);
   }
 #ifdef IMPLICIT_MONOTONE_SIMD
-  internal::monotone_simd_disable_avx512(true);
-  {
+  for (auto limit : {internal::MonotoneSimdLimit::kAvx2, internal::MonotoneSimdLimit::kSse4}) {
+    internal::monotone_simd_limit(limit);
     SCOPED_TRACE(MonotoneNet<double>::batch_backend());
     expect_batch_equals_scalar(net, y);
   }
-  internal::monotone_simd_disable_avx512(false);
+  internal::monotone_simd_limit(internal::MonotoneSimdLimit::kBest);
 #endif
   // A net with b << 0 units, an inactive-at-0 relu (b_H < 0) and H = 2.
   Vec w(2), v(2), b(2);
