@@ -485,9 +485,15 @@ BENCHMARK_CAPTURE(BM_MonotoneInverseGradient, toms748, ScalarRootMethod::kToms74
 BENCHMARK_CAPTURE(BM_MonotoneInverseGradient, bisection, ScalarRootMethod::kBisection)
     ->Arg(kTargets)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_MonotoneNewton, best, Backend::kBest)->Arg(kTargets)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_MonotoneNewton, avx2, Backend::kAvx2)->Arg(kTargets)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_MonotoneNewton, sse4, Backend::kSse4)->Arg(kTargets)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_MonotoneNewton, best, Backend::kBest)
+    ->Arg(kTargets)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_MonotoneNewton, avx2, Backend::kAvx2)
+    ->Arg(kTargets)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_MonotoneNewton, sse4, Backend::kSse4)
+    ->Arg(kTargets)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MonotoneNewton, scalar, Backend::kScalar)
     ->Arg(kTargets)
     ->Unit(benchmark::kMillisecond);
@@ -501,8 +507,12 @@ BENCHMARK_CAPTURE(BM_MonotoneNewtonGradient, sse4, Backend::kSse4)
     ->Arg(kTargets)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MonotoneNewtonFresh)->Arg(kTargets)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_BoostNewton, naive, PeerStart::kNaive)->Arg(kTargets)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_BoostNewton, table, PeerStart::kTable)->Arg(kTargets)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_BoostNewton, naive, PeerStart::kNaive)
+    ->Arg(kTargets)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_BoostNewton, table, PeerStart::kTable)
+    ->Arg(kTargets)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BoostNewtonGradient)->Arg(kTargets)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Ratios)->Arg(kTargets)->Unit(benchmark::kMillisecond);
 

@@ -26,8 +26,8 @@
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "src/precompiled/monotone_inverse.cpp"
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/aligned_allocator.h>
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
 #include "implicit/models/monotone_net.hpp"
@@ -78,7 +78,8 @@ HWY_INLINE void ExpAndComplement(D d, V dist, V& e, V& one_minus_e) {
   // AVX2 lacks (Highway emulates it; this took AVX2 from 5.7e6 to 8.1e6
   // inverses / s, AVX-512 from 12.4e6 to 14.5e6).
   const DI di;
-  const V biased = hn::Add(hn::Max(k, hn::Set(d, -1022.0)), hn::Set(d, 1023.0 + 6755399441055744.0));
+  const V biased =
+      hn::Add(hn::Max(k, hn::Set(d, -1022.0)), hn::Set(d, 1023.0 + 6755399441055744.0));
   const V s = hn::BitCast(d, hn::ShiftLeft<52>(hn::BitCast(di, biased)));
   const V one = hn::Set(d, 1.0);
   const M tiny = hn::Lt(x, hn::Set(d, -708.0));
@@ -101,8 +102,8 @@ HWY_INLINE void ValueAndSlope(D d, const MonotoneKernelData& k, V x, V& r, V& s)
   const V act = hn::Add(dist, hn::Set(d, k.relu_b));
   const M on = hn::Gt(act, hn::Zero(d));
   // relu(b + dist) - relu(b), as internal::relu_difference.
-  const V diff = k.relu_b > 0 ? hn::IfThenElse(on, dist, hn::Set(d, -k.relu_b))
-                              : hn::IfThenElseZero(on, act);
+  const V diff =
+      k.relu_b > 0 ? hn::IfThenElse(on, dist, hn::Set(d, -k.relu_b)) : hn::IfThenElseZero(on, act);
   r = hn::MulAdd(diff, hn::Set(d, k.relu_ev), r);
   s = hn::Add(s, hn::IfThenElseZero(on, hn::Set(d, k.relu_slope)));
 }
@@ -112,9 +113,9 @@ HWY_INLINE void ValueAndSlope(D d, const MonotoneKernelData& k, V x, V& r, V& s)
 // internal::BracketTolerance.
 HWY_INLINE M Converged(D d, const MonotoneKernelData& k, V a, V b) {
   const DI di;
-  const M width = hn::Le(hn::Sub(b, a), hn::MulAdd(hn::Set(d, k.rel_tol),
-                                                   hn::Max(hn::Abs(a), hn::Abs(b)),
-                                                   hn::Set(d, k.abs_tol)));
+  const M width = hn::Le(
+      hn::Sub(b, a),
+      hn::MulAdd(hn::Set(d, k.rel_tol), hn::Max(hn::Abs(a), hn::Abs(b)), hn::Set(d, k.abs_tol)));
   const auto gap = hn::Sub(hn::BitCast(di, b), hn::BitCast(di, a));
   return hn::Or(width, hn::RebindMask(d, hn::Gt(hn::Set(di, 2), gap)));
 }
@@ -130,8 +131,8 @@ HWY_INLINE V NextPoint(D d, const MonotoneKernelData& k, V x, V g, V slope, V a,
   V next = hn::Add(x, dx);
   // next == x: the adjacent double toward the root (bits + 1 up, - 1 down).
   const auto bits = hn::BitCast(di, x);
-  const auto step = hn::IfThenElse(hn::RebindMask(di, hn::Gt(dx, hn::Zero(d))), hn::Set(di, 1),
-                                   hn::Set(di, -1));
+  const auto step =
+      hn::IfThenElse(hn::RebindMask(di, hn::Gt(dx, hn::Zero(d))), hn::Set(di, 1), hn::Set(di, -1));
   next = hn::IfThenElse(hn::Eq(next, x), hn::BitCast(d, hn::Add(bits, step)), next);
   const M inside = hn::And(hn::Gt(next, a), hn::Lt(next, b));
   const V adx = hn::Abs(dx);
@@ -260,7 +261,8 @@ void MonotoneNewton(const MonotoneKernelData& k, const double* y, std::size_t n,
       eb[kMaxLanes], cb[kMaxLanes];
   for (std::size_t i = 0; i < n; i += lanes) {
     const std::size_t m = n - i < lanes ? n - i : lanes;
-    for (std::size_t j = 0; j < lanes; ++j) yb[j] = j < m ? y[i + j] : 0.0;  // pad: y = 0 costs nothing
+    for (std::size_t j = 0; j < lanes; ++j)
+      yb[j] = j < m ? y[i + j] : 0.0;  // pad: y = 0 costs nothing
     NewtonVector(d, k, yb, xb, lb, ub, rb, eb, cb);
     for (std::size_t j = 0; j < m; ++j) {
       x[i + j] = xb[j];

@@ -449,9 +449,8 @@ ScalarRootOptions newton_options() {
 // ulp around it), at and between table knots, in the tail beyond the last
 // knot, and huge.
 Vec hard_targets(const MonotoneNet<double>& net) {
-  std::vector<double> ys = {0.0, 1e-300, 1e-200, 1e-100, 1e-30, 1e-12, 1e-9, 1e-6, 1e-3,
-                            0.5,  1.0,   3.0,    9.99,   50.0,  1e3,   1e4,  1e6,  1e9,
-                            1e12, 1e15};
+  std::vector<double> ys = {0.0, 1e-300, 1e-200, 1e-100, 1e-30, 1e-12, 1e-9, 1e-6, 1e-3, 0.5,
+                            1.0, 3.0,    9.99,   50.0,   1e3,   1e4,   1e6,  1e9,  1e12, 1e15};
   const double y_kink = net.value(std::max(kink(net), 0.0));
   for (double f : {1 - 1e-15, 1 - 1e-9, 1.0, 1 + 1e-12, 1 + 1e-6}) ys.push_back(y_kink * f);
   for (int k = 0; k < 400; ++k) ys.push_back(std::pow(10.0, -14.0 + 18.0 * k / 399.0));
@@ -494,8 +493,8 @@ TEST(MonotoneNetNewton, ValueAndSlopeMatchValueAndDerivative) {
 // plus the rounding of R and of R - y, ~4 eps R (value_and_slope and the
 // SIMD kernel each round to ~2 eps), so the bound is
 // 1.01 R'(x) (upper - lower) + 8 eps y.
-void expect_converged_claim_holds(const MonotoneNet<double>& net, double y, double x,
-                                  double lower, double upper, double residual, const char* who) {
+void expect_converged_claim_holds(const MonotoneNet<double>& net, double y, double x, double lower,
+                                  double upper, double residual, const char* who) {
   const double eps = std::numeric_limits<double>::epsilon();
   EXPECT_TRUE(x == lower || x == upper) << who << " y = " << y;
   EXPECT_LE(lower, upper) << who << " y = " << y;
@@ -710,8 +709,7 @@ TEST(MonotoneNetNewton, GradientsMatchFiniteDifferencesOfTheNewtonInverse) {
       Vec plus = theta, minus = theta;
       plus[j] += step;
       minus[j] -= step;
-      const double fd =
-          (newton_x(net_at(plus), y[i]) - newton_x(net_at(minus), y[i])) / (2 * step);
+      const double fd = (newton_x(net_at(plus), y[i]) - newton_x(net_at(minus), y[i])) / (2 * step);
       EXPECT_NEAR(grads.dx_dtheta(i, j), fd, 1e-7 * std::max(1.0, std::abs(fd)))
           << "y = " << y[i] << ", theta index " << j;
     }

@@ -86,8 +86,11 @@ TEST(FindRootNewton, Statuses) {
 
   ScalarRootOptions one_step;
   one_step.max_iter = 1;
-  auto slow = find_root_newton([](double x) { return ValueAndSlope<double>{std::cbrt(x), 1.0}; },
-                               -1.0, 2.0, one_step);
+  auto slow = find_root_newton(
+      [](double x) {
+        return ValueAndSlope<double>{std::cbrt(x), 1.0};
+      },
+      -1.0, 2.0, one_step);
   EXPECT_EQ(slow.status, Status::kMaxIterations);
   EXPECT_EQ(slow.iterations, 1);
   EXPECT_LE(slow.lower, 0.0);

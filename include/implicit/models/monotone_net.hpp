@@ -150,20 +150,20 @@ void exp_and_complement(T d, T& e, T& one_minus_e) {
 // theta-only terms over the H - 1 sigmoid units as arrays, the relu unit,
 // the Newton start table and the stopping rule. Double only.
 struct MonotoneKernelData {
-  int sigmoids = 0;                    // H - 1
-  const double* ew = nullptr;          // exp(w_i)
-  const double* p = nullptr;           // sigmoid(b_i)
-  const double* q = nullptr;           // sigmoid(-b_i)
-  const double* ev = nullptr;          // exp(v_i)
-  const double* value_coef = nullptr;  // exp(v_i) p_i q_i
-  const double* slope_coef = nullptr;  // exp(v_i + w_i) p_i q_i
+  int sigmoids = 0;                                             // H - 1
+  const double* ew = nullptr;                                   // exp(w_i)
+  const double* p = nullptr;                                    // sigmoid(b_i)
+  const double* q = nullptr;                                    // sigmoid(-b_i)
+  const double* ev = nullptr;                                   // exp(v_i)
+  const double* value_coef = nullptr;                           // exp(v_i) p_i q_i
+  const double* slope_coef = nullptr;                           // exp(v_i + w_i) p_i q_i
   double relu_ew = 0, relu_b = 0, relu_ev = 0, relu_slope = 0;  // exp(w_H), b_H, exp(v_H), product
-  int knots = 0;                       // K; knot i at y_i = y_half i / (K - i)
+  int knots = 0;  // K; knot i at y_i = y_half i / (K - i)
   double y_half = 0;
-  const double* knot_x = nullptr;      // x_i (knot_x[0] = 0)
-  const double* knot_y = nullptr;      // R(x_i) as value_and_slope computes it
-  const double* knot_dxdy = nullptr;   // 1 / R'(x_i) (inf where R' = 0)
-  double abs_tol = 0, rel_tol = 0;     // BracketTolerance
+  const double* knot_x = nullptr;     // x_i (knot_x[0] = 0)
+  const double* knot_y = nullptr;     // R(x_i) as value_and_slope computes it
+  const double* knot_dxdy = nullptr;  // 1 / R'(x_i) (inf where R' = 0)
+  double abs_tol = 0, rel_tol = 0;    // BracketTolerance
   int max_iter = 0;
 };
 
@@ -245,11 +245,11 @@ struct [[nodiscard]] MonotoneInverseBatch {
 // an inverse), and the message of every target that failed.
 template <class T>
 struct [[nodiscard]] MonotoneNewtonBatch {
-  MonotoneVector<T> x;         // the end of the final bracket with the smaller |R - y|
-  MonotoneVector<T> residual;  // R(x) - y as the solver computed it
-  MonotoneVector<T> lower;     // final bracket [lower, upper]: the root lies inside
-  MonotoneVector<T> upper;     //   when status is kConverged
-  std::vector<Status> status;  // per target, as ScalarRootResult::status
+  MonotoneVector<T> x;           // the end of the final bracket with the smaller |R - y|
+  MonotoneVector<T> residual;    // R(x) - y as the solver computed it
+  MonotoneVector<T> lower;       // final bracket [lower, upper]: the root lies inside
+  MonotoneVector<T> upper;       //   when status is kConverged
+  std::vector<Status> status;    // per target, as ScalarRootResult::status
   std::vector<int> evaluations;  // evaluations of R and R' per target (table starts are free)
   // (index, message) for every target whose status is not kConverged, in
   // index order; the message has y and the numbers that stopped it.
@@ -486,7 +486,8 @@ class MonotoneNet {
   // Cost: ~2.6 evaluations of R and R' per target on the reference net, no
   // allocation beyond the result's arrays. Throws std::invalid_argument for
   // invalid options only.
-  MonotoneNewtonBatch<T> inverse_newton(const Vector& y, const ScalarRootOptions& options = {}) const {
+  MonotoneNewtonBatch<T> inverse_newton(const Vector& y,
+                                        const ScalarRootOptions& options = {}) const {
     MonotoneNewtonBatch<T> out;
     inverse_newton_into(y, out, options);
     return out;
@@ -562,7 +563,8 @@ class MonotoneNet {
       s.x0 = hermite(t, k, y);
     } else {
       s.x0 = s.lower + (y - t.y[k]) * t.dxdy[k];
-      s.upper = (s.lower + (y - t.y[k]) / relu_slope()) * (1 + 16 * std::numeric_limits<T>::epsilon());
+      s.upper =
+          (s.lower + (y - t.y[k]) / relu_slope()) * (1 + 16 * std::numeric_limits<T>::epsilon());
       s.g_upper = std::numeric_limits<T>::infinity();
     }
     return s;
@@ -595,9 +597,9 @@ class MonotoneNet {
 #ifdef IMPLICIT_MONOTONE_SIMD
     if constexpr (std::is_same_v<T, double>) {
       if (n > 0) {
-        internal::monotone_gradients_simd(kernel_data(nullptr, ScalarRootOptions{}),
-                                          x_star.data(), static_cast<std::size_t>(n),
-                                          out.dx_dy.data(), out.dx_dtheta.data());
+        internal::monotone_gradients_simd(kernel_data(nullptr, ScalarRootOptions{}), x_star.data(),
+                                          static_cast<std::size_t>(n), out.dx_dy.data(),
+                                          out.dx_dtheta.data());
       }
       done = true;
     }
@@ -731,7 +733,7 @@ class MonotoneNet {
                 : y < 0       ? "y = " + format_number(y) +
                               " < 0 = R(0): R is increasing from R(0) = 0, so no x >= 0 has "
                               "R(x) = y"
-                              : "y = " + format_number(y) + ": R(x) = y has no finite solution";
+                        : "y = " + format_number(y) + ": R(x) = y has no finite solution";
     return r;
   }
 
@@ -856,9 +858,9 @@ class MonotoneNet {
 
   Vector w_, v_, b_;
   Vector exp_w_, exp_v_;
-  Vector p_, q_;                     // sigmoid(b), sigmoid(-b)
-  Vector value_coef_, slope_coef_;   // exp(v) p q, exp(v + w) p q
-  std::shared_ptr<Table> table_;     // built by knot_table(), shared by copies
+  Vector p_, q_;                    // sigmoid(b), sigmoid(-b)
+  Vector value_coef_, slope_coef_;  // exp(v) p q, exp(v + w) p q
+  std::shared_ptr<Table> table_;    // built by knot_table(), shared by copies
 };
 
 // The seed of the reference example (docs/reference-systems.md section 2,
