@@ -22,19 +22,13 @@ namespace internal {
 template <class T, class G>
 ScalarRootResult<T> bisect_bracket(G& g, T a, T b, T ga, T gb, const ScalarRootOptions& options,
                                    ScalarRootResult<T> r) {
-  using internal::format_number;
   r.method = ScalarRootMethod::kBisection;
   if (finish_if_root_at_an_end(r, a, b, ga, gb)) return r;
   const BracketTolerance<T> converged(options);
   const bool a_negative = ga < 0;  // the side of the bracket each new point replaces
   while (!converged(a, b)) {
-    if (r.iterations >= options.max_iter) {
-      finish_from_bracket(r, a, b, ga, gb);
-      r.status = Status::kMaxIterations;
-      r.message = "max_iter = " + std::to_string(options.max_iter) +
-                  " reached with bracket width " + format_number(b - a);
-      return r;
-    }
+    if (r.iterations >= options.max_iter)
+      return stop_at_max_iter(r, a, b, ga, gb, options.max_iter);
     // a + (b - a) / 2 stays inside [a, b] in floating point; when b - a
     // overflows (ends near -max and +max) the halves are added instead.
     T m = a + (b - a) / 2;
@@ -42,20 +36,8 @@ ScalarRootResult<T> bisect_bracket(G& g, T a, T b, T ga, T gb, const ScalarRootO
     const T gm = static_cast<T>(g(m));
     ++r.iterations;
     ++r.function_evaluations;
-    if (!std::isfinite(gm)) {
-      finish_from_bracket(r, a, b, ga, gb);
-      r.status = Status::kNonFinite;
-      r.message = "g(" + format_number(m) + ") = " + format_number(gm) + " inside [" +
-                  format_number(a) + ", " + format_number(b) + "]";
-      return r;
-    }
-    if (gm == 0) {
-      r.x = r.lower = r.upper = m;
-      r.residual = T(0);
-      r.status = Status::kConverged;
-      r.message = "g is exactly 0 at x";
-      return r;
-    }
+    if (!std::isfinite(gm)) return stop_at_non_finite(r, a, b, ga, gb, m, gm);
+    if (gm == 0) return stop_at_zero(r, m);
     if ((gm < 0) == a_negative) {
       a = m;
       ga = gm;

@@ -221,6 +221,37 @@ bool finish_if_root_at_an_end(ScalarRootResult<T>& r, T a, T b, T ga, T gb) {
   return true;
 }
 
+// The three other ends of a step loop on the bracket [a, b], shared by
+// bisection, ITP and Newton: max_iter reached, g not finite at a step's
+// point x, g exactly 0 there. Each fills r (bracket, x, residual, status,
+// message with the numbers) and returns it.
+template <class T>
+ScalarRootResult<T> stop_at_max_iter(ScalarRootResult<T>& r, T a, T b, T ga, T gb, int max_iter) {
+  finish_from_bracket(r, a, b, ga, gb);
+  r.status = Status::kMaxIterations;
+  r.message = "max_iter = " + std::to_string(max_iter) + " reached with bracket width " +
+              format_number(b - a);
+  return r;
+}
+
+template <class T>
+ScalarRootResult<T> stop_at_non_finite(ScalarRootResult<T>& r, T a, T b, T ga, T gb, T x, T gx) {
+  finish_from_bracket(r, a, b, ga, gb);
+  r.status = Status::kNonFinite;
+  r.message = "g(" + format_number(x) + ") = " + format_number(gx) + " inside [" +
+              format_number(a) + ", " + format_number(b) + "]";
+  return r;
+}
+
+template <class T>
+ScalarRootResult<T> stop_at_zero(ScalarRootResult<T>& r, T x) {
+  r.x = r.lower = r.upper = x;
+  r.residual = T(0);
+  r.status = Status::kConverged;
+  r.message = "g is exactly 0 at x";
+  return r;
+}
+
 }  // namespace internal
 
 }  // namespace implicit

@@ -71,13 +71,8 @@ ScalarRootResult<T> itp_bracket(G& g, T a, T b, T ga, T gb, const ScalarRootOpti
   T w0 = T(0);
   int j0 = 0;
   while (!converged(a, b)) {
-    if (r.iterations >= options.max_iter) {
-      finish_from_bracket(r, a, b, ga, gb);
-      r.status = Status::kMaxIterations;
-      r.message = "max_iter = " + std::to_string(options.max_iter) +
-                  " reached with bracket width " + format_number(b - a);
-      return r;
-    }
+    if (r.iterations >= options.max_iter)
+      return stop_at_max_iter(r, a, b, ga, gb, options.max_iter);
     const T w = b - a;
     T x;
     if (!std::isfinite(w)) {
@@ -111,20 +106,8 @@ ScalarRootResult<T> itp_bracket(G& g, T a, T b, T ga, T gb, const ScalarRootOpti
     const T gx = static_cast<T>(g(x));
     ++r.iterations;
     ++r.function_evaluations;
-    if (!std::isfinite(gx)) {
-      finish_from_bracket(r, a, b, ga, gb);
-      r.status = Status::kNonFinite;
-      r.message = "g(" + format_number(x) + ") = " + format_number(gx) + " inside [" +
-                  format_number(a) + ", " + format_number(b) + "]";
-      return r;
-    }
-    if (gx == 0) {
-      r.x = r.lower = r.upper = x;
-      r.residual = T(0);
-      r.status = Status::kConverged;
-      r.message = "g is exactly 0 at x";
-      return r;
-    }
+    if (!std::isfinite(gx)) return stop_at_non_finite(r, a, b, ga, gb, x, gx);
+    if (gx == 0) return stop_at_zero(r, x);
     if ((gx < 0) == a_negative) {
       a = x;
       ga = gx;

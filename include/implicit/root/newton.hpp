@@ -77,37 +77,19 @@ T newton_next_point(T x, T g, T slope, T a, T b, T abs_tol, T rel_tol, T& dx_old
 template <class T, class GD>
 ScalarRootResult<T> newton_bracket(GD& gd, T a, T b, T ga, T gb, T x0,
                                    const ScalarRootOptions& options, ScalarRootResult<T> r) {
-  using internal::format_number;
   r.method = ScalarRootMethod::kNewton;
   if (finish_if_root_at_an_end(r, a, b, ga, gb)) return r;
   const BracketTolerance<T> converged(options);
   T x = x0 > a && x0 < b ? x0 : a + (b - a) / 2;
   T dx_old1 = std::numeric_limits<T>::infinity(), dx_old2 = dx_old1;
   while (true) {
-    if (r.iterations >= options.max_iter) {
-      finish_from_bracket(r, a, b, ga, gb);
-      r.status = Status::kMaxIterations;
-      r.message = "max_iter = " + std::to_string(options.max_iter) +
-                  " reached with bracket width " + format_number(b - a);
-      return r;
-    }
+    if (r.iterations >= options.max_iter)
+      return stop_at_max_iter(r, a, b, ga, gb, options.max_iter);
     const ValueAndSlope<T> v = gd(x);
     ++r.iterations;
     ++r.function_evaluations;
-    if (!std::isfinite(v.value)) {
-      finish_from_bracket(r, a, b, ga, gb);
-      r.status = Status::kNonFinite;
-      r.message = "g(" + format_number(x) + ") = " + format_number(v.value) + " inside [" +
-                  format_number(a) + ", " + format_number(b) + "]";
-      return r;
-    }
-    if (v.value == 0) {
-      r.x = r.lower = r.upper = x;
-      r.residual = T(0);
-      r.status = Status::kConverged;
-      r.message = "g is exactly 0 at x";
-      return r;
-    }
+    if (!std::isfinite(v.value)) return stop_at_non_finite(r, a, b, ga, gb, x, v.value);
+    if (v.value == 0) return stop_at_zero(r, x);
     if (v.value < 0) {
       a = x;
       ga = v.value;
