@@ -1,5 +1,6 @@
 #include "linear_solve.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -31,7 +32,7 @@ struct Attempt {
 // u <- K u + b (or Anderson on it) from u = 0, stopped per sample by the
 // certificate's own rule ||u - K u - b|| <= abs_tol + rel_tol ||b||.
 Attempt run_iteration(const LinearMap& apply_k, const at::Tensor& b, const Eigen::ArrayXd& b_norm,
-                      const AdjointOptions& options, bool anderson) {
+                      const AdjointOptions& options, bool anderson, bool allow_kernel) {
   auto map = [&](const at::Tensor& u) { return apply_k(u) + b; };
   FixedPointOptions fp;
   fp.max_iter = options.max_iter;
@@ -43,17 +44,197 @@ Attempt run_iteration(const LinearMap& apply_k, const at::Tensor& b, const Eigen
   // starts after tens of products, not hundreds.
   fp.divergence_ratio = 1e4;
   const at::Tensor u0 = at::zeros_like(b);
-  auto r = anderson ? solve_batched(map, u0, options.anderson, fp, &b_norm)
-                    : solve_batched(map, u0, ForwardIterationOptions{}, fp, &b_norm);
+  auto r = anderson ? solve_batched(map, u0, options.anderson, fp, &b_norm, allow_kernel)
+                    : solve_batched(map, u0, ForwardIterationOptions{}, fp, &b_norm, allow_kernel);
   return {r.x, r.status, r.function_evaluations, r.iterations, r.message};
 }
 
-Attempt run_gmres(const LinearMap& apply_k, const at::Tensor& b, const AdjointOptions& options) {
+// GMRES on CPU float/double tensors: gmres() of linear/gmres.hpp (the same
+// restarted Arnoldi with modified Gram-Schmidt, per-sample Givens rotations,
+// stopping, stagnation and NaN rules, and messages), with the basis in one
+// (m + 1, B, n) buffer and every dot, axpy and norm done per row in plain
+// C++: the generic version issues two LibTorch calls and a CPU copy per
+// Gram-Schmidt coefficient, i.e. 4 (j + 1) calls for the j-th product
+// (72 per product at n = 100, bench/README.md), more than the product.
+// Stopped samples' rows are zero, as the generic path leaves them.
+template <class T>
+Attempt kernel_gmres(const LinearMap& apply_k, const at::Tensor& b_in, const GmresOptions& options) {
+  using Row = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+  using ConstRow = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+  options.validate();
+  const at::Tensor b = b_in.contiguous();
+  const int64_t batch = b.size(0);
+  const int64_t n = b.numel() / batch;
+  const int m = options.restart;
+  at::Tensor basis = at::zeros({m + 1, batch, n}, b.options());
+  at::Tensor x = at::zeros({batch, n}, b.options());
+  T* basis_p = basis.data_ptr<T>();
+  T* x_p = x.data_ptr<T>();
+  const T* b_p = b.data_ptr<T>();
+  auto v = [&](int j, int64_t k) { return basis_p + (j * batch + k) * n; };
+  auto view_of = [&](int j) { return basis.select(0, j).view(b.sizes()); };
+  int products = 0;
+  // A u = u - K u, row k of the product at `out` (the generic apply_a: u - K u).
+  auto apply_a_into = [&](const at::Tensor& u, T* out) {
+    at::Tensor ku = apply_k(u);
+    ++products;
+    ku = ku.to(b.options(), false, false, at::MemoryFormat::Contiguous);
+    const T* up = u.data_ptr<T>();
+    const T* kp = ku.data_ptr<T>();
+    for (int64_t i = 0; i < batch * n; ++i) out[i] = up[i] - kp[i];
+  };
+  auto norm_of = [&](const T* row) { return std::sqrt(static_cast<double>(ConstRow(row, n).square().sum())); };
+
+  std::vector<double> b_norm(batch), target(batch), beta(batch), previous(batch);
+  for (int64_t k = 0; k < batch; ++k) {
+    b_norm[k] = norm_of(b_p + k * n);
+    target[k] = options.abs_tol + options.rel_tol * b_norm[k];
+  }
+  std::vector<double> h(static_cast<size_t>(batch * (m + 1) * m)), cs(batch * m), sn(batch * m),
+      s(batch * (m + 1)), y(batch * m);
+  auto H = [&](int64_t k, int i, int j) -> double& { return h[(k * m + j) * (m + 1) + i]; };
+  Eigen::MatrixXd triangle(m, m);
+  Eigen::VectorXd rhs(m);
+  std::vector<T> a_x(static_cast<size_t>(batch * n));
+  std::vector<Status> status(batch, Status::kMaxIterations);
+  std::vector<char> running(batch, 1);
+
+  // r = b - A x into basis[0], per sample ||r||.
+  auto true_residual = [&]() {
+    apply_a_into(x.view(b.sizes()), a_x.data());
+    T* r = v(0, 0);
+    for (int64_t i = 0; i < batch * n; ++i) r[i] = b_p[i] - a_x[i];
+    for (int64_t k = 0; k < batch; ++k) beta[k] = norm_of(v(0, k));
+  };
+  auto any_running = [&] {
+    return std::find(running.begin(), running.end(), 1) != running.end();
+  };
+
+  true_residual();
+  previous = beta;
+  bool first = true;
+  while (true) {
+    for (int64_t k = 0; k < batch; ++k) {
+      if (!running[k]) continue;
+      const double bk = beta[k];
+      if (!std::isfinite(bk)) {
+        status[k] = Status::kNonFinite, running[k] = 0;
+      } else if (!(bk > target[k])) {
+        status[k] = Status::kConverged, running[k] = 0;
+      } else if (!first && !(bk < previous[k]) && products < options.max_iter) {
+        status[k] = Status::kLinearSolveFailed, running[k] = 0;  // stagnated
+      }
+    }
+    first = false;
+    if (!any_running() || products >= options.max_iter) break;
+    std::fill(s.begin(), s.end(), 0.0);
+    for (int64_t k = 0; k < batch; ++k) {
+      const double start = running[k] ? beta[k] : 0.0;
+      const T scale = static_cast<T>(::implicit::internal::guarded_reciprocal(start, 0.0));
+      Row(v(0, k), n) *= scale;
+      s[k * (m + 1)] = start;
+    }
+    int j = 0;
+    for (; j < m && products < options.max_iter; ++j) {
+      T* w = v(j + 1, 0);  // the new direction is built in place of basis[j + 1]
+      apply_a_into(view_of(j), w);
+      bool all_done = true;
+      for (int64_t k = 0; k < batch; ++k) {
+        Row wk(w + k * n, n);
+        if (!running[k]) {  // zero rows, as in the generic path (h_next = 0: done)
+          wk.setZero();
+          for (int i = 0; i <= j + 1; ++i) H(k, i, j) = 0;
+          continue;
+        }
+        for (int i = 0; i <= j; ++i) {
+          const ConstRow vi(v(i, k), n);
+          const double hij = static_cast<double>((wk * vi).sum());
+          H(k, i, j) = hij;
+          wk += static_cast<T>(-hij) * vi;
+        }
+        const double h_next = std::sqrt(static_cast<double>(wk.square().sum()));
+        H(k, j + 1, j) = h_next;
+        for (int i = 0; i < j; ++i) {  // earlier rotations on the new column
+          double& upper = H(k, i, j);
+          double& lower = H(k, i + 1, j);
+          const double t = cs[k * m + i] * upper + sn[k * m + i] * lower;
+          lower = -sn[k * m + i] * upper + cs[k * m + i] * lower;
+          upper = t;
+        }
+        double& diagonal = H(k, j, j);
+        double& below = H(k, j + 1, j);
+        const double r = std::hypot(diagonal, below);
+        cs[k * m + j] = r == 0 ? 1 : diagonal / r;
+        sn[k * m + j] = r == 0 ? 0 : below / r;
+        diagonal = r;
+        below = 0;
+        s[k * (m + 1) + j + 1] = -sn[k * m + j] * s[k * (m + 1) + j];
+        s[k * (m + 1) + j] = cs[k * m + j] * s[k * (m + 1) + j];
+        const double estimate = s[k * (m + 1) + j + 1];
+        if (!(h_next == 0 || std::abs(estimate) <= target[k] || !std::isfinite(estimate)))
+          all_done = false;
+        // basis[j + 1] = w / h_next (0 where h_next is 0 or not finite)
+        wk *= static_cast<T>(::implicit::internal::guarded_reciprocal(h_next, 0.0));
+      }
+      if (all_done) {
+        ++j;
+        break;
+      }
+    }
+    for (int64_t k = 0; k < batch; ++k) {
+      int used = j;
+      for (int c = 0; c < j; ++c)
+        for (int r = 0; r < j; ++r) triangle(r, c) = r <= c ? H(k, r, c) : 0.0;
+      const double h_scale = j > 0 ? triangle.topLeftCorner(j, j).cwiseAbs().maxCoeff() : 0.0;
+      while (used > 0 && !(std::abs(triangle(used - 1, used - 1)) > 1e-14 * h_scale)) --used;
+      for (int i = 0; i < used; ++i) rhs(i) = s[k * (m + 1) + i];
+      rhs.head(used) = triangle.topLeftCorner(used, used)
+                           .template triangularView<Eigen::Upper>()
+                           .solve(rhs.head(used));
+      for (int i = 0; i < j; ++i) y[k * m + i] = i < used && running[k] ? rhs(i) : 0.0;
+      Row xk(x_p + k * n, n);
+      for (int i = 0; i < j; ++i) xk += static_cast<T>(y[k * m + i]) * ConstRow(v(i, k), n);
+    }
+    previous = beta;
+    true_residual();
+  }
+  Status overall = Status::kConverged;
+  for (Status worst : {Status::kMaxIterations, Status::kLinearSolveFailed, Status::kNonFinite})
+    for (int64_t k = 0; k < batch; ++k)
+      if (status[k] == worst) overall = worst;
+  const double worst_beta = ::implicit::internal::max_of(
+      Eigen::Map<const Eigen::ArrayXd>(beta.data(), batch).eval());
+  const double worst_target = ::implicit::internal::max_of(
+      Eigen::Map<const Eigen::ArrayXd>(target.data(), batch).eval());
+  char buf[200];
+  std::string message;
+  if (overall == Status::kMaxIterations) {
+    std::snprintf(buf, sizeof buf, "residual %.3e above %.3e after %d products", worst_beta,
+                  worst_target, products);
+    message = buf;
+  } else if (overall == Status::kLinearSolveFailed) {
+    std::snprintf(buf, sizeof buf, "stagnated at residual %.3e (target %.3e): singular system?",
+                  worst_beta, worst_target);
+    message = buf;
+  } else if (overall == Status::kNonFinite) {
+    message = "A x produced NaN or Inf";
+  }
+  // One Krylov loop for the batch: every sample rides it to the end.
+  return {x.view(b.sizes()), std::vector<Status>(batch, overall), products,
+          std::vector<int>(batch, products), message};
+}
+
+Attempt run_gmres(const LinearMap& apply_k, const at::Tensor& b, const AdjointOptions& options,
+                  bool allow_kernel = true) {
   GmresOptions g;
   g.restart = options.gmres_restart;
   g.max_iter = options.max_iter;
   g.abs_tol = options.abs_tol;
   g.rel_tol = options.rel_tol;
+  if (allow_kernel && kernel_path_applies(b) && b.numel() > 0) {
+    if (b.scalar_type() == at::kDouble) return kernel_gmres<double>(apply_k, b, g);
+    return kernel_gmres<float>(apply_k, b, g);
+  }
   auto apply_a = [&](const at::Tensor& u) { return u - apply_k(u); };
   auto r = gmres(apply_a, b, at::zeros_like(b), g);
   // One Krylov loop for the batch: every sample rides it to the end.
@@ -89,7 +270,7 @@ Attempt run_dense(const LinearMap& apply_k, const at::Tensor& b) {
 }  // namespace
 
 CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tensor& b,
-                                        const AdjointOptions& options) {
+                                        const AdjointOptions& options, bool allow_kernel) {
   options.validate();
   const int64_t batch = b.size(0);
   const int64_t n = b.numel() / batch;
@@ -129,11 +310,12 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
       case AdjointMethod::kFixedPointIteration:
       case AdjointMethod::kAnderson:
         attempt =
-            run_iteration(apply_k, b, b_norm, effective, method == AdjointMethod::kAnderson);
+            run_iteration(apply_k, b, b_norm, effective, method == AdjointMethod::kAnderson,
+                          allow_kernel);
         break;
       case AdjointMethod::kGmres:
       case AdjointMethod::kAuto:
-        attempt = run_gmres(apply_k, b, effective);
+        attempt = run_gmres(apply_k, b, effective, allow_kernel);
         break;
       case AdjointMethod::kDenseLU:
         attempt = run_dense(apply_k, b);

@@ -23,7 +23,10 @@ struct CertifiedSolve {
   PassInfo info;
 };
 
+// allow_kernel = false: the generic loops over VectorOps<at::Tensor> even
+// where the kernel loops (batched_solve.hpp, kernel_gmres) apply; for
+// tests that compare the two.
 CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tensor& b,
-                                        const AdjointOptions& options);
+                                        const AdjointOptions& options, bool allow_kernel = true);
 
 }  // namespace implicit::torch::internal

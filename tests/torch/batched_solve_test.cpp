@@ -4,6 +4,8 @@
 // it does not own untouched, and stop the adjoint by the certificate's rule.
 
 #include "src/torch/batched_solve.hpp"
+#include "src/torch/linear_solve.hpp"
+#include "src/torch/linearization.hpp"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -197,6 +199,62 @@ TEST(TorchBatchedSolve, AdjointIterationIsCertifiedWithoutFallback) {
       EXPECT_TRUE(back.message.empty()) << back.message;
       p.w.mutable_grad() = at::Tensor();
       p.x.mutable_grad() = at::Tensor();
+    }
+  }
+}
+
+// The adjoint solve's kernel loops (fixed-point iteration, Anderson, GMRES)
+// against the generic ones on the tanh layer's adjoint, with a zero
+// cotangent (stops at once) and a NaN one (fails alone) in the batch:
+// the same statuses, products and certified answers.
+TEST(TorchBatchedSolve, AdjointKernelsMatchTheGenericLoops) {
+  for (at::ScalarType dtype : {at::kDouble, at::kFloat}) {
+    auto p = make_tanh_problem(6, 12, 4, 0.9, dtype);
+    at::Tensor z;
+    {
+      ForwardOptions o;
+      o.stop.abs_tol = 1e-12;
+      z = solve(p.map(), at::zeros_like(p.x), o).z;
+    }
+    internal::Linearization lin(p.map(), z);
+    const internal::LinearMap k = [&](const at::Tensor& u) { return lin.vjp(u).detach(); };
+    ::torch::manual_seed(5);
+    at::Tensor b = ::torch::randn(z.sizes(), z.options().requires_grad(false));
+    b[2].zero_();
+    b[4][3] = std::nan("");
+    for (AdjointMethod m :
+         {AdjointMethod::kGmres, AdjointMethod::kFixedPointIteration, AdjointMethod::kAnderson}) {
+      AdjointOptions o = BackwardOptions::default_adjoint();
+      o.method = m;
+      o.fallback = false;
+      o.gmres_restart = 5;  // restarts inside the solve
+      const auto kernel = internal::solve_fixed_point_system(k, b, o, true);
+      const auto generic = internal::solve_fixed_point_system(k, b, o, false);
+      const bool dbl = dtype == at::kDouble;
+      const bool krylov = m == AdjointMethod::kGmres;
+      EXPECT_EQ(kernel.info.status, generic.info.status) << to_string(m);
+      // GMRES: the same Krylov loop, so the same products. The iterations
+      // stop per sample at rel_tol ||b|| on the kernel path, at rel_tol
+      // min ||b|| on the generic one (batched_solve.hpp): not compared.
+      if (dbl && krylov) {
+        EXPECT_EQ(kernel.info.evaluations, generic.info.evaluations) << to_string(m);
+      }
+      EXPECT_NE(kernel.info.status[4], Status::kConverged) << to_string(m);
+      const double eps = dbl ? 2.220446049250313e-16 : 1.1920929e-07;
+      const double rel = std::fmax(o.rel_tol, 8 * eps);
+      for (int64_t s : {0, 1, 2, 3, 5}) {
+        EXPECT_EQ(kernel.info.status[s], Status::kConverged) << to_string(m) << " " << s;
+        const at::Tensor a = kernel.x[s], g = generic.x[s];
+        // Same loop: rounding apart (16 products of norm <= 1 / 0.1).
+        // Different stopping: each answer within its certified residual
+        // r <= abs_tol + rel ||b|| (+ rounding) of u*, i.e. within
+        // r / (1 - ||K||) = 10 r (||K|| <= 0.9 here), so 20 r apart.
+        const double b_norm = b[s].to(at::kDouble).norm().item<double>();
+        const double bound = krylov ? (dbl ? 1e-11 : 1e-4) * (1 + g.abs().max().item<double>())
+                                    : 20 * (o.abs_tol + rel * b_norm) * (1 + 1e-3);
+        EXPECT_LT(max_abs_diff(a, g), bound) << to_string(m) << " sample " << s;
+      }
+      EXPECT_EQ(kernel.x[2].abs().max().item<double>(), 0.0);
     }
   }
 }
