@@ -422,8 +422,9 @@ class MonotoneNet {
   // Cost: with the defaults on the H = 10 reference net and y in (0, 10),
   // 8.4 R evaluations per inverse on average (max 14) with TOMS 748, 53.5
   // (max 61) with bisection; about log2(x*) + 2 of them grow the bracket.
-  // kNewton: 3.5 evaluations of R and R' together (value_and_slope) from
-  // the table, none spent on the bracket.
+  // kNewton: 2.7 evaluations of R and R' together (value_and_slope) from
+  // the table (2 for 46% of targets, 3 for 47%, at most 6), none spent on
+  // the bracket.
   // Fails with status kInvalidBracket when y < 0 or y = +inf (no x >= 0 has
   // R(x) = y; message with y) or when BracketOptions allow no right end
   // with R > y (message with y, the last right end and R - y there; kNewton
@@ -546,8 +547,10 @@ class MonotoneNet {
   // slopes 1 / R'(x_i) (linear where R' = 0). Beyond the last knot R grows
   // at least like the relu unit, R(x) >= R(x_K) + exp(v_H + w_H)(x - x_K),
   // which bounds the root from above (g_upper = +inf marks an end known but
-  // not evaluated). Measured start error on the reference net: ~1e-7
-  // relative. Cost O(1), no R evaluation.
+  // not evaluated). Measured relative start error on the reference net, 10^4
+  // targets in (0, 10): median 4.5e-10, 90% below 6.4e-7, worst 1.2e-2 (the
+  // interval that holds the relu kink, where the inverse is not smooth).
+  // Cost O(1), no R evaluation.
   struct NewtonStart {
     T lower, upper, g_lower, g_upper, x0;
   };

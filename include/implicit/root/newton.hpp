@@ -16,7 +16,7 @@
 // close, and the step is lengthened by t / 4 (at least to the adjacent
 // number) so that the next point lands just past the root: the bracket then
 // has width <= 3t/4 and the solve ends one evaluation later. From a start
-// within ~1e-7 relative of the root this takes 3-4 evaluations in all.
+// within ~1e-7 relative of the root this takes 2-3 evaluations in all.
 //
 // The same rule, lane by lane, is the SIMD kernel of the monotone network
 // (src/precompiled/monotone_inverse.cpp); its tests compare the two.
