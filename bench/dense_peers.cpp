@@ -8,7 +8,9 @@
 // busy machine.
 //
 //   implicit   TanhLayer (hand-written derivatives) with each solver, then
-//              fixed_point_vjp with the default adjoint (kAuto).
+//              fixed_point_vjp(layer, theta, forward, zbar) with the default
+//              adjoint (kAuto; after Newton and Broyden, GMRES preconditioned
+//              by the forward's inverse estimate first).
 //              Stopping: ||f(z) - z||_2 <= 1e-10.
 //   KINSOL     SUNDIALS KINSOL (Debian's libsundials-dev), the C++ peer:
 //                newton    KIN_NONE, dense linear solver, analytic Jacobian
@@ -70,6 +72,7 @@ struct Outcome {
   double checksum = std::numeric_limits<double>::quiet_NaN();  // sum of the gradient
   int f_evals = 0;                                              // forward f evaluations
   bool ok = false;
+  std::string adjoint;  // implicit: the adjoint method that answered, and its products
 };
 
 template <class Solver>
@@ -82,9 +85,10 @@ Outcome implicit_gradient(const implicit::TanhProblem& p, const Solver& solver,
   out.f_evals = forward.function_evaluations;
   if (!forward.ok()) return out;
   const auto g =
-      implicit::fixed_point_vjp(p.layer, p.theta, forward.x, VectorXd(VectorXd::Ones(n)), adjoint);
+      implicit::fixed_point_vjp(p.layer, p.theta, forward, VectorXd(VectorXd::Ones(n)), adjoint);
   out.ok = g.ok();
   out.checksum = g.value.sum();
+  out.adjoint = g.method + " " + std::to_string(g.iterations);
   return out;
 }
 
@@ -340,13 +344,15 @@ int main(int argc, char** argv) {
       if (r.name.rfind("KINSOL newton", 0) == 0) peer_newton = std::min(peer_newton, r.seconds / tf);
     }
     std::printf("\nn = %d   one f = %.3f us\n", n, tf * 1e6);
-    std::printf("  %-34s %8s %12s %12s %14s\n", "method", "f evals", "f-equiv", "/ best peer",
-                "gradient sum");
+    std::printf("  %-34s %8s %12s %12s %14s  %s\n", "method", "f evals", "f-equiv", "/ best peer",
+                "gradient sum", "adjoint (products)");
     for (const Row& r : rows) {
       const double rel = std::abs(r.outcome.checksum - reference) / std::max(1.0, std::abs(reference));
-      std::printf("  %-34s %8d %12.1f %12.2f %14.8f%s\n", (r.name + (r.diagnostic ? " *" : "")).c_str(), r.outcome.f_evals,
+      std::printf("  %-34s %8d %12.1f %12.2f %14.8f%s", (r.name + (r.diagnostic ? " *" : "")).c_str(), r.outcome.f_evals,
                   r.seconds / tf, r.seconds / tf / best_peer, r.outcome.checksum,
                   !r.outcome.ok ? "  FAILED" : (rel > 1e-6 ? "  DISAGREES" : ""));
+      if (!r.outcome.adjoint.empty()) std::printf("  %s\n", r.outcome.adjoint.c_str());
+      else std::printf("\n");
     }
     summary.push_back({n, best_implicit, best_peer, newton, peer_newton});
   }

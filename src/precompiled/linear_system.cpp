@@ -10,9 +10,9 @@ namespace implicit::internal {
 
 template LinearSolveResult<VectorX<double>> solve_linear_system_erased<double>(
     const LinearOperator<double>&, const DenseOperator<double>&, const LinearOperator<double>*,
-    const VectorX<double>&, const AdjointOptions&);
+    const VectorX<double>&, const AdjointOptions&, const LinearOperator<double>*);
 template LinearSolveResult<VectorX<float>> solve_linear_system_erased<float>(
     const LinearOperator<float>&, const DenseOperator<float>&, const LinearOperator<float>*,
-    const VectorX<float>&, const AdjointOptions&);
+    const VectorX<float>&, const AdjointOptions&, const LinearOperator<float>*);
 
 }  // namespace implicit::internal

@@ -81,6 +81,16 @@ struct AdjointOptions {
   int max_iter = 1000;
   int gmres_restart = 30;
   AndersonOptions anderson;
+  // fixed_point_vjp(map, theta, forward, zbar) with a forward result that
+  // carries an estimate M of (I - df/dz)^{-T} (FixedPointResult::
+  // transposed_inverse: Newton's last dense LU, Broyden's inverse
+  // estimate): first solve A u = b by GMRES on A M y = b, u = M y, in at
+  // most reuse_max_iter products. With Newton's LU (taken one step before
+  // z*) that is 1-3 products instead of a new factorisation or tens of
+  // GMRES products. Certified as every solve; when it fails the method
+  // chain above runs as if it had not been tried (both in the message).
+  bool reuse_forward = true;
+  int reuse_max_iter = 20;
   // When the chosen method fails: try GMRES, then a dense LU if
   // n <= dense_max_size, and report every attempt in the message.
   bool fallback = true;
@@ -140,6 +150,9 @@ struct AdjointOptions {
     if (gmres_restart < 1)
       throw std::invalid_argument("AdjointOptions::gmres_restart must be >= 1, got " +
                                   std::to_string(gmres_restart));
+    if (reuse_max_iter < 1)
+      throw std::invalid_argument("AdjointOptions::reuse_max_iter must be >= 1, got " +
+                                  std::to_string(reuse_max_iter));
   }
 };
 

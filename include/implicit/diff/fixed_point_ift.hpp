@@ -33,6 +33,7 @@
 #include "implicit/diff/autodiff.hpp"
 #include "implicit/diff/linearization.hpp"
 #include "implicit/diff/parametric.hpp"
+#include "implicit/fixed_point/result.hpp"
 #include "implicit/internal/adjoint_products.hpp"
 #include "implicit/internal/linear_system.hpp"
 
@@ -138,11 +139,14 @@ std::optional<AdjointResult<VectorX<T>>> check_ift_call(
 //     thetabar; no dense matrix. Memory: one tape of f, flat in the number
 //     of forward iterations (only z* is used).
 // AdjointOptions::derivatives forces forward or reverse mode.
+namespace internal {
+// fixed_point_vjp, with the forward solve's estimate of (I - df/dz)^{-T}
+// when there is one (nullptr otherwise).
 template <class Map, class T>
-AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& theta,
-                                          const internal::NonDeduced<VectorX<T>>& z_star,
-                                          const internal::NonDeduced<VectorX<T>>& zbar,
-                                          const AdjointOptions& options = {}) {
+AdjointResult<VectorX<T>> fixed_point_vjp_with(const Map& map, const VectorX<T>& theta,
+                                               const VectorX<T>& z_star, const VectorX<T>& zbar,
+                                               const AdjointOptions& options,
+                                               const NonDeduced<LinearOperator<T>>* estimate) {
   if (auto refused = internal::check_ift_call(
           "fixed_point_vjp", internal::SolutionKind::kFixedPoint, internal::ProductKind::kVjp, map,
           theta, z_star, "zbar", zbar, options))
@@ -160,12 +164,38 @@ AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& thet
                .transpose();
   };
   auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, zbar,
-                                             products.solve_options(options));
+                                             products.solve_options(options), estimate);
   VectorX<T> theta_bar = solve.ok()
                              ? internal::checked_size(products.parameters(solve.x), theta.size(),
                                                       "fixed_point_vjp", "(df/dtheta)^T u")
                              : internal::nan_vector<T>(theta.size());
   return internal::to_adjoint_result(solve, std::move(theta_bar));
+}
+}  // namespace internal
+
+template <class Map, class T>
+AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& theta,
+                                          const internal::NonDeduced<VectorX<T>>& z_star,
+                                          const internal::NonDeduced<VectorX<T>>& zbar,
+                                          const AdjointOptions& options = {}) {
+  return internal::fixed_point_vjp_with(map, theta, z_star, zbar, options, nullptr);
+}
+
+// The same at the point a forward solve returned, reusing what that solve
+// knows about I - df/dz (FixedPointResult::transposed_inverse: Newton's last
+// dense LU, Broyden's inverse estimate) as the adjoint's preconditioner
+// (AdjointOptions::reuse_forward). The point is checked as above whatever
+// the forward status (solution_tol), and the answer certified as always.
+// Cost with Newton's LU: 1-3 products of (df/dz)^T u and triangular solves,
+// no new Jacobian or factorisation.
+template <class Map, class T>
+AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& theta,
+                                          const FixedPointResult<VectorX<T>>& forward,
+                                          const internal::NonDeduced<VectorX<T>>& zbar,
+                                          const AdjointOptions& options = {}) {
+  return internal::fixed_point_vjp_with(
+      map, theta, forward.x, zbar, options,
+      forward.transposed_inverse ? &forward.transposed_inverse : nullptr);
 }
 
 // dz = (I - df/dz)^{-1} (df/dtheta) dtheta at z*.

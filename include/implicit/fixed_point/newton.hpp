@@ -17,6 +17,8 @@
 // driver reports as kDiverged.
 
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -89,15 +91,33 @@ class Newton {
     options_.line_search_options.validate("NewtonOptions");
   }
 
+  // The last dense factorisation of I - df/dz (Eigen vectors, dense steps):
+  // kept for the backward pass (transposed_inverse), not reallocated by the
+  // next step (PartialPivLU::compute reuses its storage).
+  template <class Vector, class = void>
   struct State {};
+  template <class T>
+  struct State<VectorX<T>> {
+    std::shared_ptr<DenseFactorization<T>> last;
+    MatrixX<T> a;  // I - df/dz of the last dense step
+  };
 
   template <class F, class Vector>
-  State init(const F&, const Vector&) const {
+  State<Vector> init(const F&, const Vector&) const {
     return {};
   }
 
+  // (I - df/dz(z_k))^{-T} u with the factorisation of the last step, z_k the
+  // iterate before the returned one; empty after GMRES steps.
+  template <class T>
+  std::function<VectorX<T>(const VectorX<T>&)> transposed_inverse(State<VectorX<T>>&& s) const {
+    if (!s.last || !s.last->ok()) return {};
+    std::shared_ptr<const DenseFactorization<T>> kept = std::move(s.last);
+    return [kept](const VectorX<T>& u) -> VectorX<T> { return kept->lu.transpose().solve(u); };
+  }
+
   template <class F, class T>
-  StepReport step(const F& f, State&, VectorX<T>& z, const VectorX<T>& /*fz*/,
+  StepReport step(const F& f, State<VectorX<T>>& state, VectorX<T>& z, const VectorX<T>& /*fz*/,
                   const VectorX<T>& g) const {
     const Eigen::Index n = z.size();
     StepReport report;
@@ -115,7 +135,7 @@ class Newton {
     if constexpr (kLinearJvp || kLinearJacobian) at_z.emplace(f.linearize(z));
     LinearSolveResult<VectorX<T>> solve;
     if (dense) {
-      MatrixX<T> a;
+      MatrixX<T>& a = state.a;
       if constexpr (kLinearJacobian)
         a = internal::checked_shape(MatrixX<T>(at_z->jacobian_z()), n, n,
                                     "solve_fixed_point (Newton)", "df/dz");
@@ -124,8 +144,17 @@ class Newton {
                                     "solve_fixed_point (Newton)", "df/dz");
       a = -a;
       a.diagonal().array() += T(1);  // I - df/dz, in place
-      solve = solve_dense_lu(a, g);
+      if (!state.last) state.last = std::make_shared<DenseFactorization<T>>();
+      factor_dense_lu_into<T>(a, *state.last);
+      if (state.last->ok()) {
+        solve = solve_factored(a, *state.last, g);
+      } else {
+        solve.method = "dense_lu";
+        solve.status = state.last->status;
+        solve.message = state.last->message;
+      }
     } else {
+      state.last.reset();  // a GMRES step leaves no factorisation
       const GmresOptions gopt = gmres_options();
       auto apply = [&](const VectorX<T>& v) -> VectorX<T> {
         if constexpr (kLinearJvp)
@@ -176,7 +205,8 @@ class Newton {
   // products of the map's linearisation, `f.linearize(z)` returning a
   // callable v -> (df/dz) v. Batched GMRES keeps a Krylov space per sample.
   template <class F, class Vector>
-  StepReport step(const F& f, State&, Vector& z, const Vector& /*fz*/, const Vector& g) const {
+  StepReport step(const F& f, State<Vector>&, Vector& z, const Vector& /*fz*/,
+                  const Vector& g) const {
     using Ops = VectorOps<Vector>;
     StepReport report;
     report.jacobian_evaluations = 1;

@@ -2,6 +2,7 @@
 // What a fixed-point solve returns: the point and why it stopped.
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,14 @@ struct [[nodiscard]] FixedPointResult {
   std::vector<double> residual_history;  // r_0, r_1, ... (when recorded)
   std::string solver;                    // which solver produced it
   std::string message;                   // why it stopped, with the numbers
+  // u -> approximately (I - df/dz)^{-T} u near x, from the solver's own
+  // workspace: Newton with a dense LU, its last factorisation (of the step
+  // before x); Broyden, minus the transpose of its inverse estimate (as in
+  // SHINE, Ramzi et al. 2022). fixed_point_vjp(map, theta, result, zbar)
+  // preconditions the adjoint solve with it (AdjointOptions::reuse_forward);
+  // its answer is certified like any other. Set only when converged, and
+  // only by solvers that keep such an estimate; empty otherwise.
+  std::function<Vector(const Vector&)> transposed_inverse;
 
   bool ok() const { return status == Status::kConverged; }
 

@@ -77,12 +77,19 @@ inline AdjointOptions for_product_cost(AdjointOptions options, bool cheap_produc
 
 // Solves A u = b. `apply_k` may be nullptr (then A has no fixed-point form
 // and the iteration methods are refused); otherwise A = I - K.
+//
+// `estimate` may be nullptr; otherwise it approximates A^{-1} (the forward
+// solve's, FixedPointResult::transposed_inverse) and, with
+// AdjointOptions::reuse_forward, the first attempt is GMRES on A M y = b
+// with u = M y (right preconditioning: the residual GMRES minimises is the
+// true ||A u - b||), certified like the others.
 template <class T>
 LinearSolveResult<VectorX<T>> solve_linear_system_erased(const LinearOperator<T>& apply_a,
                                                          const DenseOperator<T>& dense_a,
                                                          const LinearOperator<T>* apply_k,
                                                          const VectorX<T>& b,
-                                                         const AdjointOptions& options) {
+                                                         const AdjointOptions& options,
+                                                         const LinearOperator<T>* estimate) {
   options.validate();
   const Eigen::Index n = b.size();
   const double b_norm = static_cast<double>(b.norm());
@@ -109,21 +116,63 @@ LinearSolveResult<VectorX<T>> solve_linear_system_erased(const LinearOperator<T>
   std::optional<double> a_norm_probe;  // ||A b|| / ||b||, computed once on first need
   std::string history;
   int total_iterations = 0;
+  // Certify: whatever the method claims, recompute the residual, and
+  // refuse a solution of an ill-conditioned system (AdjointOptions::
+  // max_condition): its gradient would be huge and carry no digits.
+  auto certify = [&](LinearSolveResult<VectorX<T>>& attempt) {
+    total_iterations += attempt.iterations;
+    if (attempt.x.size() == n && attempt.x.allFinite()) {
+      attempt.residual_norm = static_cast<double>((apply_a(attempt.x) - b).norm());
+      const double u_norm = static_cast<double>(attempt.x.norm());
+      if (!a_norm_probe)
+        a_norm_probe = b_norm > 0 ? static_cast<double>(apply_a(b).norm()) / b_norm : 0.0;
+      const CertificateVerdict verdict = certify_linear_solution(
+          attempt.residual_norm, u_norm, b_norm, *a_norm_probe, options.abs_tol, options.rel_tol,
+          static_cast<double>(std::numeric_limits<T>::epsilon()), options.max_condition);
+      if (attempt.ok() && !verdict.accepted) {
+        attempt.status = Status::kLinearSolveFailed;
+        attempt.message = verdict.why;
+      }
+    } else if (attempt.ok()) {
+      attempt.status = Status::kNonFinite;
+      attempt.message = "solution has NaN or Inf";
+    }
+    if (!history.empty()) history += "; then ";
+    history += attempt.method + ": " + to_string(attempt.status);
+    if (!attempt.message.empty()) history += " (" + attempt.message + ")";
+  };
+  auto gmres_options = [&](int max_iter) {
+    GmresOptions g;
+    g.restart = options.gmres_restart;
+    g.max_iter = max_iter;
+    g.abs_tol = options.abs_tol;
+    g.rel_tol = options.rel_tol;
+    return g;
+  };
+  bool tried_estimate = false;
+  if (estimate && *estimate && options.reuse_forward) {
+    tried_estimate = true;
+    auto preconditioned = [&](const VectorX<T>& y) -> VectorX<T> {
+      return apply_a((*estimate)(y));
+    };
+    auto inner = gmres(preconditioned, b, VectorX<T>(VectorX<T>::Zero(n)),
+                       gmres_options(options.reuse_max_iter));
+    LinearSolveResult<VectorX<T>> attempt = inner;
+    if (inner.x.size() == n && inner.x.allFinite()) attempt.x = (*estimate)(inner.x);
+    attempt.method = "gmres_preconditioned_by_forward";
+    certify(attempt);
+    result = std::move(attempt);
+  }
   for (AdjointMethod method : attempts) {
+    if (result.ok() && tried_estimate) break;
     LinearSolveResult<VectorX<T>> attempt;
     switch (method) {
       case AdjointMethod::kDenseLU:
         attempt = solve_dense_lu(MatrixX<T>(dense_a()), b);
         break;
-      case AdjointMethod::kGmres: {
-        GmresOptions g;
-        g.restart = options.gmres_restart;
-        g.max_iter = options.max_iter;
-        g.abs_tol = options.abs_tol;
-        g.rel_tol = options.rel_tol;
-        attempt = gmres(apply_a, b, VectorX<T>(VectorX<T>::Zero(n)), g);
+      case AdjointMethod::kGmres:
+        attempt = gmres(apply_a, b, VectorX<T>(VectorX<T>::Zero(n)), gmres_options(options.max_iter));
         break;
-      }
       case AdjointMethod::kFixedPointIteration:
       case AdjointMethod::kAnderson: {
         auto map = [&](const VectorX<T>& u) -> VectorX<T> { return (*apply_k)(u) + b; };
@@ -146,35 +195,14 @@ LinearSolveResult<VectorX<T>> solve_linear_system_erased(const LinearOperator<T>
         break;
     }
     attempt.method = to_string(method);
-    total_iterations += attempt.iterations;
-    // Certify: whatever the method claims, recompute the residual, and
-    // refuse a solution of an ill-conditioned system (AdjointOptions::
-    // max_condition): its gradient would be huge and carry no digits.
-    if (attempt.x.size() == n && attempt.x.allFinite()) {
-      attempt.residual_norm = static_cast<double>((apply_a(attempt.x) - b).norm());
-      const double u_norm = static_cast<double>(attempt.x.norm());
-      if (!a_norm_probe)
-        a_norm_probe = b_norm > 0 ? static_cast<double>(apply_a(b).norm()) / b_norm : 0.0;
-      const CertificateVerdict verdict = certify_linear_solution(
-          attempt.residual_norm, u_norm, b_norm, *a_norm_probe, options.abs_tol, options.rel_tol,
-          static_cast<double>(std::numeric_limits<T>::epsilon()), options.max_condition);
-      if (attempt.ok() && !verdict.accepted) {
-        attempt.status = Status::kLinearSolveFailed;
-        attempt.message = verdict.why;
-      }
-    } else if (attempt.ok()) {
-      attempt.status = Status::kNonFinite;
-      attempt.message = "solution has NaN or Inf";
-    }
-    if (!history.empty()) history += "; then ";
-    history += attempt.method + ": " + to_string(attempt.status);
-    if (!attempt.message.empty()) history += " (" + attempt.message + ")";
+    certify(attempt);
     result = std::move(attempt);
     if (result.ok()) break;
   }
   result.iterations = total_iterations;
   // Only worth reading when something failed along the way.
-  result.message = attempts.size() > 1 && (history.find(';') != std::string::npos || !result.ok())
+  result.message = history.find(';') != std::string::npos ||
+                           (!result.ok() && (attempts.size() > 1 || tried_estimate))
                        ? history
                        : result.message;
   return result;
@@ -185,21 +213,22 @@ LinearSolveResult<VectorX<T>> solve_linear_system_erased(const LinearOperator<T>
 template <class T, class ApplyA, class DenseA, class ApplyK>
 LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const DenseA& dense_a,
                                                   const ApplyK* apply_k, const VectorX<T>& b,
-                                                  const AdjointOptions& options) {
+                                                  const AdjointOptions& options,
+                                                  const LinearOperator<T>* estimate = nullptr) {
   const LinearOperator<T> a = [&apply_a](const VectorX<T>& u) -> VectorX<T> { return apply_a(u); };
   const DenseOperator<T> dense = [&dense_a]() -> MatrixX<T> { return dense_a(); };
   LinearOperator<T> k;
   if (apply_k) k = [apply_k](const VectorX<T>& u) -> VectorX<T> { return (*apply_k)(u); };
-  return solve_linear_system_erased<T>(a, dense, apply_k ? &k : nullptr, b, options);
+  return solve_linear_system_erased<T>(a, dense, apply_k ? &k : nullptr, b, options, estimate);
 }
 
 #ifdef IMPLICIT_PRECOMPILED
 extern template LinearSolveResult<VectorX<double>> solve_linear_system_erased<double>(
     const LinearOperator<double>&, const DenseOperator<double>&, const LinearOperator<double>*,
-    const VectorX<double>&, const AdjointOptions&);
+    const VectorX<double>&, const AdjointOptions&, const LinearOperator<double>*);
 extern template LinearSolveResult<VectorX<float>> solve_linear_system_erased<float>(
     const LinearOperator<float>&, const DenseOperator<float>&, const LinearOperator<float>*,
-    const VectorX<float>&, const AdjointOptions&);
+    const VectorX<float>&, const AdjointOptions&, const LinearOperator<float>*);
 #endif
 
 // A derivative refused before any linear solve (the point is no solution, or

@@ -13,8 +13,10 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <string>
 
 #include "implicit/linear/result.hpp"
+#include "implicit/status.hpp"
 
 namespace implicit {
 
@@ -23,31 +25,77 @@ double default_min_rcond() {
   return 64 * static_cast<double>(std::numeric_limits<T>::epsilon());
 }
 
-template <class T, class Rhs>
-LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> solve_dense_lu(
-    const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& A, const Rhs& b,
-    double min_rcond = default_min_rcond<T>()) {
-  LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> result;
-  result.method = "dense_lu";
+// The factorisation behind solve_dense_lu, with its verdict, kept for more
+// solves: Newton hands its last one to the backward pass
+// (FixedPointResult::transposed_inverse). `status` is kConverged when the
+// factorisation is usable, kNonFinite or kLinearSolveFailed (with the
+// numbers in `message`) when it is not.
+template <class T>
+struct DenseFactorization {
+  Eigen::PartialPivLU<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>> lu;
+  Status status = Status::kConverged;
+  std::string message;
+  bool ok() const { return status == Status::kConverged; }
+};
+
+// Factorises A into `out`, reusing its storage (no allocation when A has
+// the size of the previous factorisation).
+template <class T>
+void factor_dense_lu_into(const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& A,
+                          DenseFactorization<T>& out, double min_rcond = default_min_rcond<T>()) {
+  out.status = Status::kConverged;
+  out.message.clear();
   if (!A.allFinite()) {
-    result.status = Status::kNonFinite;
-    result.message = "the matrix has a NaN or Inf entry";
-    return result;
+    out.status = Status::kNonFinite;
+    out.message = "the matrix has a NaN or Inf entry";
+    return;
   }
-  Eigen::PartialPivLU<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>> lu(A);
-  const double rcond = static_cast<double>(lu.rcond());
+  out.lu.compute(A);
+  const double rcond = static_cast<double>(out.lu.rcond());
   if (!(rcond >= min_rcond)) {
     char buf[160];
     std::snprintf(buf, sizeof buf, "matrix is singular to working precision (rcond %.2e < %.2e)",
                   rcond, min_rcond);
-    result.status = Status::kLinearSolveFailed;
-    result.message = buf;
-    return result;
+    out.status = Status::kLinearSolveFailed;
+    out.message = buf;
   }
-  result.x = lu.solve(b);
+}
+
+template <class T>
+DenseFactorization<T> factor_dense_lu(const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& A,
+                                      double min_rcond = default_min_rcond<T>()) {
+  DenseFactorization<T> out;
+  factor_dense_lu_into(A, out, min_rcond);
+  return out;
+}
+
+// A X = B with the factorisation `f` of A (ok() must hold), its residual
+// recomputed.
+template <class T, class Rhs>
+LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> solve_factored(
+    const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& A, const DenseFactorization<T>& f,
+    const Rhs& b) {
+  LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> result;
+  result.method = "dense_lu";
+  result.x = f.lu.solve(b);
   result.residual_norm = static_cast<double>((A * result.x - b).norm());
   result.status = result.x.allFinite() ? Status::kConverged : Status::kNonFinite;
   return result;
+}
+
+template <class T, class Rhs>
+LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> solve_dense_lu(
+    const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& A, const Rhs& b,
+    double min_rcond = default_min_rcond<T>()) {
+  const DenseFactorization<T> f = factor_dense_lu<T>(A, min_rcond);
+  if (!f.ok()) {
+    LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> result;
+    result.method = "dense_lu";
+    result.status = f.status;
+    result.message = f.message;
+    return result;
+  }
+  return solve_factored(A, f, b);
 }
 
 // Compiled once in implicit::precompiled (src/precompiled/dense_lu.cpp).
