@@ -149,45 +149,66 @@ void quiet(int, const char*, const char*, char*, void*) {}
 enum class KinsolSolver { kNewton, kPicard, kAnderson };
 enum class KinsolAdjoint { kLu, kFixedPoint };
 
-// KINSOL's forward solve from z0 = 0; false when it fails. For a fresh
-// KINSOL memory per call, as a user differentiating one solve would have.
+// One KINSOL solve's memory with the settings every solve here shares
+// (quiet, user data, ||F||_inf <= kTol, 1000 iterations), u set to 0, and
+// a unit scaling vector; freed on scope exit.
+struct KinsolRun {
+  void* memory;
+  N_Vector scale;
+  KinsolRun(SUNContext context, void* data, N_Vector u, int n)
+      : memory(KINCreate(context)), scale(N_VNew_Serial(n, context)) {
+    N_VConst(1.0, scale);
+    N_VConst(0.0, u);
+    KINSetErrHandlerFn(memory, quiet, nullptr);
+    KINSetUserData(memory, data);
+    KINSetFuncNormTol(memory, kTol);
+    KINSetNumMaxIters(memory, 1000);
+  }
+  KinsolRun(const KinsolRun&) = delete;
+  KinsolRun& operator=(const KinsolRun&) = delete;
+  ~KinsolRun() {
+    KINFree(&memory);
+    N_VDestroy(scale);
+  }
+  // KIN_FP with Anderson depth m (0: plain iteration) on G; true on success.
+  bool fixed_point(KINSysFn g, N_Vector u, int m) {
+    KINSetMAA(memory, m);
+    KINInit(memory, g, u);
+    return report(KINSol(memory, u, KIN_FP, scale, scale));
+  }
+  static bool report(int flag) {
+    if (flag < 0 && std::getenv("DENSE_PEERS_VERBOSE"))
+      std::fprintf(stderr, "KINSOL: %s\n", KINGetReturnFlagName(flag));
+    return flag >= 0;
+  }
+};
+
+// KINSOL's forward solve from z0 = 0; false when it fails. A fresh KINSOL
+// memory per call, as a user differentiating one solve would have.
 bool kinsol_solve(SUNContext context, KinsolSolver solver, Layer& data, N_Vector u) {
   const int n = data.n;
-  N_Vector scale = N_VNew_Serial(n, context);
-  N_VConst(1.0, scale);
-  N_VConst(0.0, u);
-  void* memory = KINCreate(context);
-  KINSetErrHandlerFn(memory, quiet, nullptr);
-  KINSetUserData(memory, &data);
-  KINSetFuncNormTol(memory, kTol);
-  KINSetNumMaxIters(memory, 1000);
-  SUNMatrix jm = nullptr;
-  SUNLinearSolver ls = nullptr;
-  int flag = 0;
-  if (solver == KinsolSolver::kNewton) {
-    KINInit(memory, layer_residual, u);
-    jm = SUNDenseMatrix(n, n, context);
-    ls = SUNLinSol_Dense(u, jm, context);
-    KINSetLinearSolver(memory, ls, jm);
-    KINSetJacFn(memory, layer_jacobian);
-    KINSetMaxSetupCalls(memory, 1);  // a Jacobian every step: exact Newton
-    KINSetScaledStepTol(memory, 1e-14);
+  if (solver != KinsolSolver::kNewton) {
+    KinsolRun run(context, &data, u, n);
+    return run.fixed_point(layer_map, u, solver == KinsolSolver::kAnderson ? 5 : 0);
+  }
+  SUNMatrix jm = SUNDenseMatrix(n, n, context);
+  SUNLinearSolver ls = SUNLinSol_Dense(u, jm, context);
+  bool ok = false;
+  {
+    KinsolRun run(context, &data, u, n);  // freed before the solver it uses
+    KINInit(run.memory, layer_residual, u);
+    KINSetLinearSolver(run.memory, ls, jm);
+    KINSetJacFn(run.memory, layer_jacobian);
+    KINSetMaxSetupCalls(run.memory, 1);  // a Jacobian every step: exact Newton
+    KINSetScaledStepTol(run.memory, 1e-14);
     // The default largest step, 1000 max(||u0||, 1), ends a solve from z0 = 0
     // at n >= 100 with KIN_MXNEWT_5X_EXCEEDED although Newton converges.
-    KINSetMaxNewtonStep(memory, 1e10);
-    flag = KINSol(memory, u, KIN_NONE, scale, scale);
-  } else {
-    KINSetMAA(memory, solver == KinsolSolver::kAnderson ? 5 : 0);
-    KINInit(memory, layer_map, u);
-    flag = KINSol(memory, u, KIN_FP, scale, scale);
+    KINSetMaxNewtonStep(run.memory, 1e10);
+    ok = KinsolRun::report(KINSol(run.memory, u, KIN_NONE, run.scale, run.scale));
   }
-  KINFree(&memory);
-  if (ls) SUNLinSolFree(ls);
-  if (jm) SUNMatDestroy(jm);
-  N_VDestroy(scale);
-  if (flag < 0 && std::getenv("DENSE_PEERS_VERBOSE"))
-    std::fprintf(stderr, "KINSOL: %s\n", KINGetReturnFlagName(flag));
-  return flag >= 0;
+  SUNLinSolFree(ls);
+  SUNMatDestroy(jm);
+  return ok;
 }
 
 Outcome kinsol_gradient(SUNContext context, const implicit::TanhProblem& p, KinsolSolver solver,
@@ -210,21 +231,12 @@ Outcome kinsol_gradient(SUNContext context, const implicit::TanhProblem& p, Kins
     } else {
       AdjointMap map{&p.w, &s, n};
       N_Vector ua = N_VNew_Serial(n, context);
-      N_Vector scale = N_VNew_Serial(n, context);
-      N_VConst(1.0, scale);
-      N_VConst(0.0, ua);
-      void* memory = KINCreate(context);
-      KINSetErrHandlerFn(memory, quiet, nullptr);
-      KINSetUserData(memory, &map);
-      KINSetFuncNormTol(memory, kTol);
-      KINSetNumMaxIters(memory, 1000);
-      KINSetMAA(memory, 5);
-      KINInit(memory, adjoint_map, ua);
-      adjoint_ok = KINSol(memory, ua, KIN_FP, scale, scale) >= 0;
+      {
+        KinsolRun run(context, &map, ua, n);
+        adjoint_ok = run.fixed_point(adjoint_map, ua, 5);
+      }
       a = view(ua, n);
-      KINFree(&memory);
       N_VDestroy(ua);
-      N_VDestroy(scale);
     }
     const VectorXd sa = s.cwiseProduct(a);
     const MatrixXd grad_w = sa * z.transpose();

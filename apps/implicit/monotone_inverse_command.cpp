@@ -57,8 +57,11 @@ ScalarRootOptions options_for(const std::string& method, int max_iter) {
     options.method = ScalarRootMethod::kToms748;
   } else if (method == "bisection") {
     options.method = ScalarRootMethod::kBisection;
+  } else if (method == "newton") {
+    options.method = ScalarRootMethod::kNewton;  // R and R' together (MonotoneNet::value_and_slope)
   } else {
-    throw std::invalid_argument("--method must be toms748 or bisection, got '" + method + "'");
+    throw std::invalid_argument("--method must be toms748, bisection or newton, got '" + method +
+                                "'");
   }
   return options;
 }
@@ -225,7 +228,7 @@ int run_json(const MonotoneArgs& args) {
     if (options.method != ScalarRootMethod::kToms748)
       throw std::invalid_argument(
           "--backend torch solves with TOMS 748 only (implicit::torch::MonotoneNet::inverse); "
-          "--method bisection needs --backend eigen");
+          "--method bisection or newton needs --backend eigen");
     rows = torch_rows(net, y, args.max_iter);
   }
 #endif
@@ -385,11 +388,12 @@ Command add_monotone_inverse_command(CLI::App& program) {
   command
       ->add_option("--method", args->method,
                    "the bracketing method: toms748 (Alefeld-Potra-Shi, ~8 g evaluations per "
-                   "inverse) or bisection (~55-60); --backend torch has toms748 only; the "
-                   "report runs both")
-      ->type_name("toms748|bisection")
+                   "inverse), bisection (~55-60) or newton (safeguarded Newton with the "
+                   "analytic R', ~2.6 evaluations of R and R'); --backend torch has toms748 "
+                   "only; the report runs toms748 and bisection")
+      ->type_name("toms748|bisection|newton")
       ->capture_default_str()
-      ->check(one_of({"toms748", "bisection"}))
+      ->check(one_of({"toms748", "bisection", "newton"}))
       ->needs(input);
   command
       ->add_option("--max-iter", args->max_iter,

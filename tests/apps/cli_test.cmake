@@ -205,7 +205,7 @@ foreach(command ${commands})
 endforeach()
 set(expected_deq "--max-iter N=10000" "--solver forward_iteration.anderson.newton.broyden=anderson"
                  "--tol T=1e-10" "--backend eigen.torch=eigen" "--plot FILE" "--compact" "--pretty")
-set(expected_monotone-inverse "--method toms748.bisection=toms748" "--max-iter N=200")
+set(expected_monotone-inverse "--method toms748.bisection.newton=toms748" "--max-iter N=200")
 set(expected_digits "--epochs N=12" "--seed S=0" "--json")
 set(expected_flow-1d "--steps N=500" "--plot FILE=flow-1d.png" "--json")
 foreach(command ${commands})
@@ -337,6 +337,15 @@ foreach(backend ${backends})
   json_keys("${good}" 1 types_monotone_good_${backend})
   json_keys("${bad}" 1 types_monotone_bad_${backend})
 endforeach()
+# --method newton (Eigen backend): exit code, `ok`, and the method named.
+run_json("monotone-inverse --method newton" 0 newton_good
+         monotone-inverse --input ${WORK}/monotone_good.json --method newton)
+run_json("monotone-inverse --method newton, failing" 1 newton_bad
+         monotone-inverse --input ${WORK}/monotone_bad.json --method newton)
+string(JSON newton_method GET "${newton_good}" method)
+if(NOT newton_method STREQUAL "newton")
+  message(FATAL_ERROR "monotone-inverse --method newton reports method '${newton_method}'")
+endif()
 # A number on one backend is a number on the other, a null a null.
 if("torch" IN_LIST backends)
   foreach(run deq_good deq_bad deq--unrolled_good deq--unrolled_bad monotone_good monotone_bad)
