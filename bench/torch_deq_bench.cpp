@@ -276,7 +276,6 @@ bool time_ift(benchmark::State& state, const Problem& p, const tt::Options& opti
   return true;
 }
 
-
 // The floor under BM_Deq/<solver>_fpi: the same LibTorch work with no solver
 // around it. Forward: fwd_evals plain z <- f(z) without a graph; backward:
 // one f with a graph at z (what the adjoint linearises), bwd_products VJPs

@@ -16,8 +16,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "implicit/fixed_point/solve_batched.hpp"
 #include "batched_solve.hpp"
+#include "implicit/fixed_point/solve_batched.hpp"
 #include "implicit/fixed_point/stopping.hpp"
 #include "implicit/torch/tensor_ops.hpp"
 #include "linear_solve.hpp"
@@ -89,9 +89,8 @@ void Options::validate() const {
 // ---- reports ---------------------------------------------------------------
 
 bool PassInfo::ok() const {
-  return std::all_of(status.begin(), status.end(), [](Status s) {
-    return s == Status::kConverged || s == Status::kApproximate;
-  });
+  return std::all_of(status.begin(), status.end(),
+                     [](Status s) { return s == Status::kConverged || s == Status::kApproximate; });
 }
 
 bool PassInfo::certified() const {
@@ -120,7 +119,8 @@ std::string PassInfo::brief_report() const {
   const long approximate = static_cast<long>(count(Status::kApproximate));
   char buf[300];
   if (approximate > 0 && converged == 0) {
-    std::snprintf(buf, sizeof buf, "%s: %ld of %zu samples approximate (nothing solved, not certified)",
+    std::snprintf(buf, sizeof buf,
+                  "%s: %ld of %zu samples approximate (nothing solved, not certified)",
                   method.c_str(), approximate, status.size());
   } else {
     std::snprintf(buf, sizeof buf,
@@ -241,9 +241,7 @@ std::vector<double> spectral_radius(const Map& f, const at::Tensor& z, int itera
   // the caller's random stream.
   auto generator = at::make_generator<at::CPUGeneratorImpl>(20260901);
   at::Tensor v = at::randn(z.sizes(), generator, z.options().device(at::kCPU)).to(z.device());
-  auto per_sample_norm = [batch](const at::Tensor& t) {
-    return t.reshape({batch, -1}).norm(2, 1);
-  };
+  auto per_sample_norm = [batch](const at::Tensor& t) { return t.reshape({batch, -1}).norm(2, 1); };
   auto broadcast = [&](const at::Tensor& s) {
     std::vector<int64_t> shape(z.dim(), 1);
     shape[0] = batch;
@@ -467,8 +465,9 @@ class FixedPointFunction : public autograd::Function<FixedPointFunction> {
     switch (options.gradient) {
       case Gradient::kJacobianFree:
         u = g;
-        pass.guarantee = "none: Jacobian-free direction u = g (no adjoint solved; a descent "
-                         "direction when f is contractive, not the gradient)";
+        pass.guarantee =
+            "none: Jacobian-free direction u = g (no adjoint solved; a descent "
+            "direction when f is contractive, not the gradient)";
         break;
       case Gradient::kPhantom: {
         // Backprop through k damped steps from z*: u accumulates
@@ -528,8 +527,8 @@ class FixedPointFunction : public autograd::Function<FixedPointFunction> {
       pass.status.assign(batch, Status::kApproximate);
       for (int64_t b = 0; b < batch; ++b)
         if (!finite[b].item<bool>()) pass.status[b] = Status::kNonFinite;
-      pass.iterations.assign(batch, options.gradient == Gradient::kPhantom ? options.phantom_steps
-                                                                           : 0);
+      pass.iterations.assign(batch,
+                             options.gradient == Gradient::kPhantom ? options.phantom_steps : 0);
       pass.residual.assign(batch, std::nan(""));  // nothing was solved, nothing measured
     }
     if (!verdict.note.empty()) pass.message += (pass.message.empty() ? "" : "; ") + verdict.note;
@@ -593,10 +592,10 @@ JvpOutput fixed_point_jvp(const Map& f, const at::Tensor& z0, const std::vector<
   rhs = at::where(verdict.refused_rows(rhs), at::zeros_like(rhs), rhs);
   auto system = internal::solve_fixed_point_system(
       [&](const at::Tensor& v) { return lin.jvp(v).detach(); }, rhs, options.backward.adjoint);
-  system.info.guarantee = "certified: per sample ||dz - (df/dz) dz - (df/dparams) dparams|| <= " +
-                          format_tol(options.backward.adjoint.abs_tol,
-                                     options.backward.adjoint.rel_tol) +
-                          " ||(df/dparams) dparams||, recomputed on the returned dz";
+  system.info.guarantee =
+      "certified: per sample ||dz - (df/dz) dz - (df/dparams) dparams|| <= " +
+      format_tol(options.backward.adjoint.abs_tol, options.backward.adjoint.rel_tol) +
+      " ||(df/dparams) dparams||, recomputed on the returned dz";
   const at::Tensor tangent = verdict.refuse(system.x, system.info);
   if (!verdict.note.empty())
     system.info.message += (system.info.message.empty() ? "" : "; ") + verdict.note;
@@ -616,8 +615,8 @@ namespace {
 // We hold the only reference to t and to its storage: writing into it
 // cannot change anything the caller or f can see.
 bool exclusively_ours(const at::Tensor& t) {
-  return t.defined() && t.use_count() == 1 && t.storage().use_count() == 1 &&
-         !t.requires_grad() && t.is_contiguous();
+  return t.defined() && t.use_count() == 1 && t.storage().use_count() == 1 && !t.requires_grad() &&
+         t.is_contiguous();
 }
 
 // A (B, ...) buffer like `like` to write the next iterate into: `spare`
@@ -912,12 +911,12 @@ BatchedResult kernel_loop(const TensorFn& f, const at::Tensor& z0, Solver& solve
     if (fz.sizes() != z.sizes())
       throw std::invalid_argument("solve_fixed_point_batched: f changed the shape of its input");
     if (fz.scalar_type() != z.scalar_type() || fz.device() != z.device() || !fz.is_contiguous())
-      fz = fz.to(z.options(), /*non_blocking=*/false, /*copy=*/false,
-                 at::MemoryFormat::Contiguous);
+      fz = fz.to(z.options(), /*non_blocking=*/false, /*copy=*/false, at::MemoryFormat::Contiguous);
     const T* zp = z.data_ptr<T>();
     const T* fp = fz.data_ptr<T>();
     for (int64_t b = 0; b < batch; ++b)
-      if (running[b]) solver.measure(zp + b * n, fp + b * n, b, n, residual[b], fz_norm[b], z_norm[b]);
+      if (running[b])
+        solver.measure(zp + b * n, fp + b * n, b, n, residual[b], fz_norm[b], z_norm[b]);
     if (k == 0)
       for (int64_t b = 0; b < batch; ++b)
         if (std::isfinite(fz_norm[b])) start_scale[b] = std::max({1.0, z_norm[b], fz_norm[b]});

@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "batched_solve.hpp"
 #include "implicit/fixed_point/anderson.hpp"
 #include "implicit/fixed_point/forward_iteration.hpp"
 #include "implicit/fixed_point/solve_batched.hpp"
 #include "implicit/internal/certificate.hpp"
 #include "implicit/linear/gmres.hpp"
-#include "batched_solve.hpp"
 #include "implicit/torch/tensor_ops.hpp"
 
 namespace implicit::torch::internal {
@@ -58,7 +58,8 @@ Attempt run_iteration(const LinearMap& apply_k, const at::Tensor& b, const Eigen
 // (72 per product at n = 100, bench/README.md), more than the product.
 // Stopped samples' rows are zero, as the generic path leaves them.
 template <class T>
-Attempt kernel_gmres(const LinearMap& apply_k, const at::Tensor& b_in, const GmresOptions& options) {
+Attempt kernel_gmres(const LinearMap& apply_k, const at::Tensor& b_in,
+                     const GmresOptions& options) {
   using Row = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
   using ConstRow = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
   options.validate();
@@ -83,7 +84,9 @@ Attempt kernel_gmres(const LinearMap& apply_k, const at::Tensor& b_in, const Gmr
     const T* kp = ku.data_ptr<T>();
     for (int64_t i = 0; i < batch * n; ++i) out[i] = up[i] - kp[i];
   };
-  auto norm_of = [&](const T* row) { return std::sqrt(static_cast<double>(ConstRow(row, n).square().sum())); };
+  auto norm_of = [&](const T* row) {
+    return std::sqrt(static_cast<double>(ConstRow(row, n).square().sum()));
+  };
 
   std::vector<double> b_norm(batch), target(batch), beta(batch), previous(batch);
   for (int64_t k = 0; k < batch; ++k) {
@@ -106,9 +109,7 @@ Attempt kernel_gmres(const LinearMap& apply_k, const at::Tensor& b_in, const Gmr
     for (int64_t i = 0; i < batch * n; ++i) r[i] = b_p[i] - a_x[i];
     for (int64_t k = 0; k < batch; ++k) beta[k] = norm_of(v(0, k));
   };
-  auto any_running = [&] {
-    return std::find(running.begin(), running.end(), 1) != running.end();
-  };
+  auto any_running = [&] { return std::find(running.begin(), running.end(), 1) != running.end(); };
 
   true_residual();
   previous = beta;
@@ -202,10 +203,10 @@ Attempt kernel_gmres(const LinearMap& apply_k, const at::Tensor& b_in, const Gmr
   for (Status worst : {Status::kMaxIterations, Status::kLinearSolveFailed, Status::kNonFinite})
     for (int64_t k = 0; k < batch; ++k)
       if (status[k] == worst) overall = worst;
-  const double worst_beta = ::implicit::internal::max_of(
-      Eigen::Map<const Eigen::ArrayXd>(beta.data(), batch).eval());
-  const double worst_target = ::implicit::internal::max_of(
-      Eigen::Map<const Eigen::ArrayXd>(target.data(), batch).eval());
+  const double worst_beta =
+      ::implicit::internal::max_of(Eigen::Map<const Eigen::ArrayXd>(beta.data(), batch).eval());
+  const double worst_target =
+      ::implicit::internal::max_of(Eigen::Map<const Eigen::ArrayXd>(target.data(), batch).eval());
   char buf[200];
   std::string message;
   if (overall == Status::kMaxIterations) {
@@ -309,9 +310,8 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
     switch (method) {
       case AdjointMethod::kFixedPointIteration:
       case AdjointMethod::kAnderson:
-        attempt =
-            run_iteration(apply_k, b, b_norm, effective, method == AdjointMethod::kAnderson,
-                          allow_kernel);
+        attempt = run_iteration(apply_k, b, b_norm, effective, method == AdjointMethod::kAnderson,
+                                allow_kernel);
         break;
       case AdjointMethod::kGmres:
       case AdjointMethod::kAuto:

@@ -4,8 +4,6 @@
 // it does not own untouched, and stop the adjoint by the certificate's rule.
 
 #include "src/torch/batched_solve.hpp"
-#include "src/torch/linear_solve.hpp"
-#include "src/torch/linearization.hpp"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -15,6 +13,8 @@
 #include <vector>
 
 #include "implicit/torch/fixed_point.hpp"
+#include "src/torch/linear_solve.hpp"
+#include "src/torch/linearization.hpp"
 #include "tests/torch/support.hpp"
 
 namespace implicit::torch {
@@ -168,13 +168,15 @@ TEST(TorchBatchedSolve, RelativeToSetsThePerSampleTolerance) {
   o.rel_tol = 1e-9;
   const Eigen::ArrayXd b_norm = (Eigen::ArrayXd(2) << 2.0, 200.0).finished();
   for (bool kernel : {true, false}) {
-    auto by_b = solve_batched(map, at::zeros_like(b), ForwardIterationOptions{}, o, &b_norm, kernel);
+    auto by_b =
+        solve_batched(map, at::zeros_like(b), ForwardIterationOptions{}, o, &b_norm, kernel);
     ASSERT_TRUE(by_b.ok());
     const at::Tensor r = (map(by_b.x) - by_b.x).norm(2, {1});
     for (int64_t s = 0; s < 2; ++s)
       EXPECT_LE(r[s].item<double>(), (o.abs_tol + o.rel_tol * b_norm[s]) * (1 + 1e-6))
           << (kernel ? "kernel " : "generic ") << s;
-    auto by_f = solve_batched(map, at::zeros_like(b), ForwardIterationOptions{}, o, nullptr, kernel);
+    auto by_f =
+        solve_batched(map, at::zeros_like(b), ForwardIterationOptions{}, o, nullptr, kernel);
     EXPECT_GT(by_b.iterations[1], by_f.iterations[1]);  // the stricter rule takes longer
   }
   const Eigen::ArrayXd wrong(3);
