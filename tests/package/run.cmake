@@ -29,3 +29,10 @@ execute_process(COMMAND "${work}/build/user_model_precompiled" RESULT_VARIABLE r
 if(rc)
   message(FATAL_ERROR "the consumer's user_model_precompiled failed: ${rc}")
 endif()
+if(EXISTS "${work}/build/user_model_precompiled_native")
+  execute_process(COMMAND "${work}/build/user_model_precompiled_native" RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "the consumer's user_model_precompiled_native (-march=native against "
+                        "the generic implicit::precompiled) failed: ${rc}")
+  endif()
+endif()
