@@ -51,8 +51,8 @@ struct NewtonOptions {
 };
 
 namespace internal {
-// Whether a unary map z -> f(z) on Eigen vectors has linearize(z) with the
-// member `Member` (diff/linearization.hpp; BoundTheta forwards the map's).
+// The type of linearize(z) of a unary map z -> f(z) on Eigen vectors, or
+// void (diff/linearization.hpp; BoundTheta forwards the map's).
 template <class F, class T, class = void>
 struct unary_linearization {
   using type = void;
@@ -146,13 +146,7 @@ class Newton {
       a.diagonal().array() += T(1);  // I - df/dz, in place
       if (!state.last) state.last = std::make_shared<DenseFactorization<T>>();
       factor_dense_lu_into<T>(a, *state.last);
-      if (state.last->ok()) {
-        solve = solve_factored(a, *state.last, g);
-      } else {
-        solve.method = "dense_lu";
-        solve.status = state.last->status;
-        solve.message = state.last->message;
-      }
+      solve = solve_factored(a, *state.last, g);
     } else {
       state.last.reset();  // a GMRES step leaves no factorisation
       const GmresOptions gopt = gmres_options();

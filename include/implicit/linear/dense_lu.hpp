@@ -69,14 +69,19 @@ DenseFactorization<T> factor_dense_lu(const Eigen::Matrix<T, Eigen::Dynamic, Eig
   return out;
 }
 
-// A X = B with the factorisation `f` of A (ok() must hold), its residual
-// recomputed.
+// A X = B with the factorisation `f` of A, its residual recomputed; when
+// `f` is not usable (singular, non-finite), its status and message and no x.
 template <class T, class Rhs>
 LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> solve_factored(
     const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& A, const DenseFactorization<T>& f,
     const Rhs& b) {
   LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> result;
   result.method = "dense_lu";
+  if (!f.ok()) {
+    result.status = f.status;
+    result.message = f.message;
+    return result;
+  }
   result.x = f.lu.solve(b);
   result.residual_norm = static_cast<double>((A * result.x - b).norm());
   result.status = result.x.allFinite() ? Status::kConverged : Status::kNonFinite;
@@ -87,15 +92,7 @@ template <class T, class Rhs>
 LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> solve_dense_lu(
     const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& A, const Rhs& b,
     double min_rcond = default_min_rcond<T>()) {
-  const DenseFactorization<T> f = factor_dense_lu<T>(A, min_rcond);
-  if (!f.ok()) {
-    LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> result;
-    result.method = "dense_lu";
-    result.status = f.status;
-    result.message = f.message;
-    return result;
-  }
-  return solve_factored(A, f, b);
+  return solve_factored(A, factor_dense_lu<T>(A, min_rcond), b);
 }
 
 // Compiled once in implicit::precompiled (src/precompiled/dense_lu.cpp).
