@@ -3,16 +3,17 @@
 // and Anderson: the forward solve and the adjoint's iteration methods.
 //
 // On CPU tensors of float or double the loop runs as
-// implicit::solve_fixed_point_batched does (the same stopping rule,
-// fixed_point/stopping.hpp, per-sample statuses, frozen outputs and best
-// iterates), but every step's own work is one pass over the rows of f(z)
+// implicit::solve_fixed_point_batched does, keeping its samples' books with
+// the same class (fixed_point/batched_stopping.hpp: stopping rule,
+// per-sample statuses, frozen outputs and best iterates), but every step's
+// own work is one pass over the rows of f(z)
 // in plain C++ instead of ~45 LibTorch operator calls (the per-sample
 // norms, Anderson's Gram row, its B weight solves and its mixing): the
 // operator calls cost 2-5 us each whatever the tensor size, i.e. more than
 // f itself for n <= 100 (bench/README.md, LibTorch path). Anderson keeps
 // its history in buffers of its own ((B, m, n), allocated once); the
-// weights are solved per sample with the same scaled regularisation, LDLT
-// and fallback to a plain step as Anderson::solve_weights.
+// weights are solved per sample by Anderson's own weight solve
+// (internal::AndersonWeights in fixed_point/anderson.hpp).
 //
 // Buffers: the iterate handed to f is a tensor the loop allocated (or
 // f's previous output); the loop writes into a tensor only while it holds
@@ -47,9 +48,8 @@ bool kernel_path_applies(const at::Tensor& z0);
 // The adjoint iteration u <- K u + b stops so by ||b||, the rule its
 // certificate checks (internal/certificate.hpp); stopped by ||f(u)|| ~
 // ||u|| (up to 1 / (1 - ||K||) times ||b||) its answer fails that
-// certificate and the whole attempt is redone by the fallback. The generic
-// path, which has no per-sample tolerance, uses abs_tol + rel_tol *
-// min_b relative_to[b] for every sample.
+// certificate and the whole attempt is redone by the fallback. Both paths
+// take it per sample (solve_fixed_point_batched's relative_to).
 BatchedResult solve_batched(const TensorFn& f, const at::Tensor& z0,
                             const ForwardIterationOptions& solver, const FixedPointOptions& stop,
                             const Eigen::ArrayXd* relative_to = nullptr, bool allow_kernel = true);

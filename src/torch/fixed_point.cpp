@@ -680,6 +680,8 @@ void row_norms(const T* z, const T* fz, T* g, int64_t n, double& residual, doubl
   if (!std::isfinite(zz)) z_norm = scaled_norm(z, n);
 }
 
+using RunningMask = Eigen::Array<bool, Eigen::Dynamic, 1>;
+
 // Forward iteration z <- z + damping (f(z) - z).
 template <class T>
 class KernelForwardIteration {
@@ -695,7 +697,7 @@ class KernelForwardIteration {
   }
   // The next iterate; rows of stopped samples are left for the driver.
   at::Tensor step(const at::Tensor& z, at::Tensor& fz, at::Tensor& spare,
-                  const std::vector<char>& running) {
+                  const RunningMask& running) {
     if (damping_ == 1.0) {
       // z <- f(z): f's output is the next iterate; the driver then writes
       // the stopped samples' rows into it, so it must be ours alone.
@@ -721,7 +723,12 @@ class KernelForwardIteration {
 };
 
 // Anderson (type II) with the history in (B, m, n) buffers of its own; the
-// algorithm of fixed_point/anderson.hpp, per sample.
+// algorithm of fixed_point/anderson.hpp, per sample, with the same weight
+// solve (internal::AndersonWeights). A sample's m history slots are the
+// columns of an n x m matrix, so its new Gram row is one matrix-vector
+// product G^T g and its mixing one more, F alpha (Eigen's GEMV: the m dot
+// products and the m-term sum each in one pass over the rows, where m
+// separate passes cost twice as much at n = 100).
 template <class T>
 class KernelAnderson {
  public:
@@ -733,10 +740,9 @@ class KernelAnderson {
         residuals_(static_cast<size_t>(batch * o.memory * n)),
         gram_(static_cast<size_t>(batch * o.memory * o.memory), 0.0),
         alpha_(o.memory),
-        system_(o.memory, o.memory),
-        chol_(static_cast<size_t>(o.memory * o.memory), 0.0),
-        solution_(o.memory),
-        ones_(Eigen::VectorXd::Ones(o.memory)) {}
+        weights_(o.memory),
+        gram_row_(o.memory),
+        mix_(o.memory) {}
   const char* name() const { return "anderson"; }
 
   // The new pair (f(z), g = f(z) - z) goes straight into slot next_.
@@ -749,8 +755,11 @@ class KernelAnderson {
   }
 
   at::Tensor step(const at::Tensor& z, at::Tensor& fz, at::Tensor& spare,
-                  const std::vector<char>& running) {
+                  const RunningMask& running) {
     (void)fz;
+    using History = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>>;
+    using Column = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
+    using Out = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>;
     const int slot = next_;
     filled_ = std::min(filled_ + 1, m_);
     next_ = (slot + 1) % m_;
@@ -760,90 +769,24 @@ class KernelAnderson {
     const int64_t batch = z.size(0);
     for (int64_t b = 0; b < batch; ++b) {
       if (!running[b]) continue;  // the driver pins its row
-      const T* f_hist = f_values_.data() + b * m_ * n_;
-      const T* g_hist = residuals_.data() + b * m_ * n_;
+      const History f_hist(f_values_.data() + b * m_ * n_, n_, k);
+      const History g_hist(residuals_.data() + b * m_ * n_, n_, k);
       double* gram = gram_.data() + b * m_ * m_;
-      const T* g_new = g_hist + slot * n_;
-      for (int j = 0; j < k; ++j) {
-        const T* g_j = g_hist + j * n_;
-        const double dot = static_cast<double>((RowMap<T>(g_new, n_) * RowMap<T>(g_j, n_)).sum());
-        gram[slot * m_ + j] = gram[j * m_ + slot] = dot;
-      }
-      solve_weights(gram, k, slot);
-      // z = sum_j alpha_j f_j - (1 - beta) sum_j alpha_j g_j, in the
-      // order of Anderson::step.
-      MutableRowMap<T> row(out + b * n_, n_);
-      row.setZero();
-      for (int j = 0; j < k; ++j) {
-        row += static_cast<T>(alpha_[j]) * RowMap<T>(f_hist + j * n_, n_);
-        if (o_.beta != 1.0)
-          row += static_cast<T>(-(1.0 - o_.beta) * alpha_[j]) * RowMap<T>(g_hist + j * n_, n_);
-      }
+      gram_row_.head(k).noalias() = g_hist.transpose() * Column(g_hist.col(slot).data(), n_);
+      for (int j = 0; j < k; ++j) gram[slot * m_ + j] = gram[j * m_ + slot] = gram_row_[j];
+      for (int i = 0; i < k; ++i)
+        for (int j = 0; j < k; ++j) weights_.gram(i, j) = gram[i * m_ + j];
+      weights_.solve(o_, k, slot, alpha_.data());
+      // z = sum_j alpha_j f_j - (1 - beta) sum_j alpha_j g_j
+      for (int j = 0; j < k; ++j) mix_[j] = static_cast<T>(alpha_[j]);
+      Out row(out + b * n_, n_);
+      row.noalias() = f_hist * mix_.head(k);
+      if (o_.beta != 1.0) row.noalias() -= g_hist * (static_cast<T>(1.0 - o_.beta) * mix_.head(k));
     }
     return next;
   }
 
  private:
-  // Anderson::solve_weights for one sample: alpha = y / 1^T y with
-  // (G G^T / s + lam I) y = 1, s the largest diagonal entry (kScaled; lam / s
-  // for kAbsolute); a degenerate history (NaN, or g == 0) puts all weight
-  // on the newest pair. The system is symmetric positive definite whenever
-  // lam > 0, so it is first factorised by a plain k x k Cholesky (~60 ns at
-  // k = 5, against ~400 ns for Eigen's pivoted LDLT, B times per step);
-  // a pivot that is not positive (lam = 0 with a rank-deficient history,
-  // or rounding) hands the sample to the LDLT, as Anderson::solve_weights.
-  void solve_weights(const double* gram, int k, int newest) {
-    auto system = system_.topLeftCorner(k, k);
-    for (int i = 0; i < k; ++i)
-      for (int j = 0; j < k; ++j) system(i, j) = gram[i * m_ + j];
-    const double scale = system.diagonal().maxCoeff();
-    auto y = solution_.head(k);
-    bool ok = scale > 0 && std::isfinite(scale);
-    if (ok) {
-      double lam = o_.lam;
-      if (o_.regularization == AndersonRegularization::kAbsolute) lam /= scale;
-      system /= scale;
-      system.diagonal().array() += lam;
-      if (!cholesky_solve(k)) {
-        factor_.compute(system);  // reallocates only while the history fills up
-        y = factor_.solve(ones_.head(k));
-      }
-      y /= y.sum();
-      ok = y.allFinite();
-    }
-    for (int j = 0; j < k; ++j) alpha_[j] = ok ? y(j) : (j == newest ? 1.0 : 0.0);
-  }
-
-  // system_ = L L^T (L in chol_, lower triangle), then y = system_^-1 1
-  // into solution_; false (nothing written) if a pivot is not positive.
-  bool cholesky_solve(int k) {
-    double* l = chol_.data();
-    for (int j = 0; j < k; ++j) {
-      double d = system_(j, j);
-      for (int p = 0; p < j; ++p) d -= l[j * m_ + p] * l[j * m_ + p];
-      if (!(d > 0) || !std::isfinite(d)) return false;
-      const double ljj = std::sqrt(d);
-      l[j * m_ + j] = ljj;
-      for (int i = j + 1; i < k; ++i) {
-        double v = system_(i, j);
-        for (int p = 0; p < j; ++p) v -= l[i * m_ + p] * l[j * m_ + p];
-        l[i * m_ + j] = v / ljj;
-      }
-    }
-    // L w = 1, then L^T y = w.
-    for (int i = 0; i < k; ++i) {
-      double v = 1.0;
-      for (int p = 0; p < i; ++p) v -= l[i * m_ + p] * solution_(p);
-      solution_(i) = v / l[i * m_ + i];
-    }
-    for (int i = k - 1; i >= 0; --i) {
-      double v = solution_(i);
-      for (int p = i + 1; p < k; ++p) v -= l[p * m_ + i] * solution_(p);
-      solution_(i) = v / l[i * m_ + i];
-    }
-    return true;
-  }
-
   AndersonOptions o_;
   int m_;
   int64_t n_;
@@ -852,14 +795,20 @@ class KernelAnderson {
   std::vector<T> f_values_, residuals_;  // (B, m, n): f(z_i), g_i
   std::vector<double> gram_;             // (B, m, m): G G^T per sample, slot order
   std::vector<double> alpha_;
-  Eigen::MatrixXd system_;
-  std::vector<double> chol_;  // m x m, row-major: the Cholesky factor L
-  Eigen::VectorXd solution_, ones_;
-  Eigen::LDLT<Eigen::MatrixXd> factor_;
+  ::implicit::internal::AndersonWeights weights_;
+  Eigen::Matrix<T, Eigen::Dynamic, 1> gram_row_, mix_;
 };
 
 // The loop of solve_fixed_point_batched (fixed_point/solve_batched.hpp),
-// with per-row work done by `solver` on the tensors' data.
+// with the same per-sample books (fixed_point/batched_stopping.hpp) and the
+// per-row work done by `solver` on the tensors' data.
+//
+// A sample's best iterate is copied out only when it is about to be lost:
+// z_k stays readable until the step after next (it becomes `spare`, the
+// previous iterate, and is overwritten or dropped only by the next step),
+// so a sample that improved at k is copied into best_z at k + 1 only if
+// it did not improve again. A converging sample improves at every step
+// and is never copied.
 template <class T, class Solver>
 BatchedResult kernel_loop(const TensorFn& f, const at::Tensor& z0, Solver& solver,
                           const FixedPointOptions& options, const Eigen::ArrayXd* relative_to) {
@@ -868,10 +817,10 @@ BatchedResult kernel_loop(const TensorFn& f, const at::Tensor& z0, Solver& solve
   const int64_t n = batch > 0 ? z0.numel() / batch : 0;
   BatchedResult result;
   result.solver = solver.name();
-  result.status.assign(batch, Status::kMaxIterations);
-  result.iterations.assign(batch, 0);
-  result.residual_norm = Eigen::ArrayXd::Zero(batch);
   const double rel_tol = std::fmax(options.rel_tol, 8 * VectorOps<at::Tensor>::epsilon(z0));
+  ::implicit::internal::BatchedStopping<BatchedResult> books(result, batch, options, rel_tol,
+                                                             relative_to);
+  using ::implicit::internal::SampleOutput;
 
   at::Tensor z = z0.contiguous();  // read only: it may be the caller's
   {
@@ -880,30 +829,15 @@ BatchedResult kernel_loop(const TensorFn& f, const at::Tensor& z0, Solver& solve
       if (!std::isfinite(static_cast<double>(p[i])))
         throw std::invalid_argument("solve_fixed_point_batched: z0 has a NaN or Inf entry");
   }
-  at::Tensor frozen = z.clone(at::MemoryFormat::Contiguous);  // the outputs of stopped samples
-  at::Tensor best_z = z.clone(at::MemoryFormat::Contiguous);  // per sample, its best iterate
-  at::Tensor spare;
-  std::vector<char> running(batch, 1);
-  std::vector<double> best(batch, std::numeric_limits<double>::infinity());
-  std::vector<double> start_scale(batch, 1.0);
+  // Every sample's row of `frozen` is written when it stops, and every
+  // sample stops (max_iter).
+  at::Tensor frozen = at::empty_like(z, at::MemoryFormat::Contiguous);
+  at::Tensor best_z = z.clone(at::MemoryFormat::Contiguous);  // z0: a NaN at k = 0 returns it
+  at::Tensor spare;                                           // z_{k-1}, then a free buffer
+  // Where each running sample's best iterate is: in best_z, or z_{k-1}.
+  std::vector<char> best_is_previous(batch, 0);
   Eigen::ArrayXd residual(batch), fz_norm(batch), z_norm(batch);
-  int still_running = static_cast<int>(batch);
-  bool first_failure[8] = {true, true, true, true, true, true, true, true};
   const size_t row_bytes = static_cast<size_t>(n) * sizeof(T);
-
-  auto stop = [&](int64_t b, Status status, const std::string& why) {
-    running[b] = 0;
-    --still_running;
-    result.status[b] = status;
-    const int kind = static_cast<int>(status);
-    if (status != Status::kConverged && first_failure[kind]) {
-      first_failure[kind] = false;
-      char buf[320];
-      std::snprintf(buf, sizeof buf, "%s%s (sample %ld): %s", result.message.empty() ? "" : "; ",
-                    to_string(status), static_cast<long>(b), why.c_str());
-      result.message += buf;
-    }
-  };
 
   for (int k = 0;; ++k) {
     at::Tensor fz = f(z);
@@ -915,51 +849,32 @@ BatchedResult kernel_loop(const TensorFn& f, const at::Tensor& z0, Solver& solve
     const T* zp = z.data_ptr<T>();
     const T* fp = fz.data_ptr<T>();
     for (int64_t b = 0; b < batch; ++b)
-      if (running[b])
+      if (books.running(b))
         solver.measure(zp + b * n, fp + b * n, b, n, residual[b], fz_norm[b], z_norm[b]);
-    if (k == 0)
-      for (int64_t b = 0; b < batch; ++b)
-        if (std::isfinite(fz_norm[b])) start_scale[b] = std::max({1.0, z_norm[b], fz_norm[b]});
     result.steps = k;
 
-    // Newly stopped samples output z_k (converged) or their best iterate.
     T* best_p = best_z.data_ptr<T>();
     T* frozen_p = frozen.data_ptr<T>();
+    const T* previous_p = spare.defined() ? spare.data_ptr<T>() : nullptr;
     for (int64_t b = 0; b < batch; ++b) {
-      if (!running[b]) continue;
-      ::implicit::internal::StoppingInput in;
-      in.iteration = k;
-      in.residual = residual[b];
-      in.threshold = options.abs_tol + rel_tol * (relative_to ? (*relative_to)[b] : fz_norm[b]);
-      in.best_residual = best[b];
-      in.iterate_norm = z_norm[b];
-      in.start_scale = start_scale[b];
-      in.values_finite = std::isfinite(fz_norm[b]);
-      const ::implicit::internal::StoppingVerdict verdict =
-          ::implicit::internal::stopping_verdict(in, options);
-      result.iterations[b] = k;
-      if (in.values_finite && residual[b] < best[b]) {
-        best[b] = residual[b];
-        std::memcpy(best_p + b * n, zp + b * n, row_bytes);
-      }
-      if (!verdict.stop) continue;
-      stop(b, verdict.status, verdict.message);
-      if (verdict.status == Status::kConverged) {
+      if (!books.running(b)) continue;
+      const auto j = books.judge(b, k, residual[b], fz_norm[b], z_norm[b]);
+      if (!j.improved && best_is_previous[b])  // z_{k-1} stays the best: keep it now
+        std::memcpy(best_p + b * n, previous_p + b * n, row_bytes);
+      best_is_previous[b] = j.improved;  // at k + 1, z_k is the previous iterate
+      if (j.output == SampleOutput::kIterate || (j.output == SampleOutput::kBest && j.improved))
         std::memcpy(frozen_p + b * n, zp + b * n, row_bytes);
-        result.residual_norm[b] = residual[b];
-      } else {
+      else if (j.output == SampleOutput::kBest)
         std::memcpy(frozen_p + b * n, best_p + b * n, row_bytes);
-        result.residual_norm[b] = best[b];
-      }
     }
-    if (still_running == 0) break;
+    if (books.running_count() == 0) break;
 
-    at::Tensor next = solver.step(z, fz, spare, running);
+    at::Tensor next = solver.step(z, fz, spare, books.running_mask());
     // Stopped samples stay pinned to their output.
-    if (still_running < batch) {
+    if (books.running_count() < batch) {
       T* np = next.data_ptr<T>();
       for (int64_t b = 0; b < batch; ++b)
-        if (!running[b]) std::memcpy(np + b * n, frozen_p + b * n, row_bytes);
+        if (!books.running(b)) std::memcpy(np + b * n, frozen_p + b * n, row_bytes);
     }
     fz = at::Tensor();  // (forward iteration's next iterate may be fz itself)
     spare = std::move(z);
@@ -977,29 +892,6 @@ bool kernel_path_applies(const at::Tensor& z0) {
 }
 
 namespace {
-
-void check_relative_to(const Eigen::ArrayXd* relative_to, const at::Tensor& z0) {
-  if (relative_to && relative_to->size() != z0.size(0))
-    throw std::invalid_argument("implicit::torch::internal::solve_batched: relative_to has " +
-                                std::to_string(relative_to->size()) + " entries for a batch of " +
-                                std::to_string(z0.size(0)));
-}
-
-// The generic driver's rule for relative_to: one absolute tolerance for
-// the batch,
-// from its smallest positive reference (a sample with a zero reference,
-// e.g. a zero cotangent, meets abs_tol at u = 0).
-FixedPointOptions generic_rule(FixedPointOptions stop, const Eigen::ArrayXd* relative_to) {
-  if (!relative_to) return stop;
-  double smallest = std::numeric_limits<double>::infinity();
-  for (Eigen::Index b = 0; b < relative_to->size(); ++b)
-    if ((*relative_to)[b] > 0) smallest = std::min(smallest, (*relative_to)[b]);
-  if (std::isfinite(smallest)) {
-    stop.abs_tol += stop.rel_tol * smallest;
-    stop.rel_tol = 0;
-  }
-  return stop;
-}
 
 template <class Kernel, class Options>
 BatchedResult run_kernel(const TensorFn& f, const at::Tensor& z0, const Options& solver,
@@ -1028,10 +920,8 @@ struct AndersonKernel {
 BatchedResult solve_batched(const TensorFn& f, const at::Tensor& z0,
                             const ForwardIterationOptions& solver, const FixedPointOptions& stop,
                             const Eigen::ArrayXd* relative_to, bool allow_kernel) {
-  check_relative_to(relative_to, z0);
   if (!allow_kernel || !kernel_path_applies(z0))
-    return solve_fixed_point_batched(f, z0, ForwardIteration(solver),
-                                     generic_rule(stop, relative_to));
+    return solve_fixed_point_batched(f, z0, ForwardIteration(solver), stop, relative_to);
   stop.validate();
   ForwardIteration(solver).validate();
   return run_kernel<ForwardIterationKernel>(f, z0, solver, stop, relative_to);
@@ -1040,9 +930,8 @@ BatchedResult solve_batched(const TensorFn& f, const at::Tensor& z0,
 BatchedResult solve_batched(const TensorFn& f, const at::Tensor& z0, const AndersonOptions& solver,
                             const FixedPointOptions& stop, const Eigen::ArrayXd* relative_to,
                             bool allow_kernel) {
-  check_relative_to(relative_to, z0);
   if (!allow_kernel || !kernel_path_applies(z0))
-    return solve_fixed_point_batched(f, z0, Anderson(solver), generic_rule(stop, relative_to));
+    return solve_fixed_point_batched(f, z0, Anderson(solver), stop, relative_to);
   stop.validate();
   Anderson(solver).validate();
   return run_kernel<AndersonKernel>(f, z0, solver, stop, relative_to);

@@ -50,8 +50,9 @@ Attempt run_iteration(const LinearMap& apply_k, const at::Tensor& b, const Eigen
 }
 
 // GMRES on CPU float/double tensors: gmres() of linear/gmres.hpp (the same
-// restarted Arnoldi with modified Gram-Schmidt, per-sample Givens rotations,
-// stopping, stagnation and NaN rules, and messages), with the basis in one
+// restarted Arnoldi with modified Gram-Schmidt, stopping, stagnation and NaN
+// rules, and messages; the per-sample rotations and triangular solve are its
+// own internal::rotate_new_column and solve_rotated_triangle), with the basis in one
 // (m + 1, B, n) buffer and every dot, axpy and norm done per row in plain
 // C++: the generic version issues two LibTorch calls and a CPU copy per
 // Gram-Schmidt coefficient, i.e. 4 (j + 1) calls for the j-th product
@@ -155,23 +156,11 @@ Attempt kernel_gmres(const LinearMap& apply_k, const at::Tensor& b_in,
         }
         const double h_next = std::sqrt(static_cast<double>(wk.square().sum()));
         H(k, j + 1, j) = h_next;
-        for (int i = 0; i < j; ++i) {  // earlier rotations on the new column
-          double& upper = H(k, i, j);
-          double& lower = H(k, i + 1, j);
-          const double t = cs[k * m + i] * upper + sn[k * m + i] * lower;
-          lower = -sn[k * m + i] * upper + cs[k * m + i] * lower;
-          upper = t;
-        }
-        double& diagonal = H(k, j, j);
-        double& below = H(k, j + 1, j);
-        const double r = std::hypot(diagonal, below);
-        cs[k * m + j] = r == 0 ? 1 : diagonal / r;
-        sn[k * m + j] = r == 0 ? 0 : below / r;
-        diagonal = r;
-        below = 0;
-        s[k * (m + 1) + j + 1] = -sn[k * m + j] * s[k * (m + 1) + j];
-        s[k * (m + 1) + j] = cs[k * m + j] * s[k * (m + 1) + j];
-        const double estimate = s[k * (m + 1) + j + 1];
+        const double estimate = ::implicit::internal::rotate_new_column(
+            j, [&](int i) -> double& { return H(k, i, j); },
+            [&](int i) -> double& { return cs[k * m + i]; },
+            [&](int i) -> double& { return sn[k * m + i]; },
+            [&](int i) -> double& { return s[k * (m + 1) + i]; });
         if (!(h_next == 0 || std::abs(estimate) <= target[k] || !std::isfinite(estimate)))
           all_done = false;
         // basis[j + 1] = w / h_next (0 where h_next is 0 or not finite)
@@ -183,16 +172,11 @@ Attempt kernel_gmres(const LinearMap& apply_k, const at::Tensor& b_in,
       }
     }
     for (int64_t k = 0; k < batch; ++k) {
-      int used = j;
-      for (int c = 0; c < j; ++c)
-        for (int r = 0; r < j; ++r) triangle(r, c) = r <= c ? H(k, r, c) : 0.0;
-      const double h_scale = j > 0 ? triangle.topLeftCorner(j, j).cwiseAbs().maxCoeff() : 0.0;
-      while (used > 0 && !(std::abs(triangle(used - 1, used - 1)) > 1e-14 * h_scale)) --used;
-      for (int i = 0; i < used; ++i) rhs(i) = s[k * (m + 1) + i];
-      rhs.head(used) = triangle.topLeftCorner(used, used)
-                           .template triangularView<Eigen::Upper>()
-                           .solve(rhs.head(used));
-      for (int i = 0; i < j; ++i) y[k * m + i] = i < used && running[k] ? rhs(i) : 0.0;
+      ::implicit::internal::solve_rotated_triangle(
+          j, [&](int r, int c) { return H(k, r, c); }, [&](int i) { return s[k * (m + 1) + i]; },
+          triangle, rhs, [&](int i) -> double& { return y[k * m + i]; });
+      if (!running[k])
+        for (int i = 0; i < j; ++i) y[k * m + i] = 0.0;
       Row xk(x_p + k * n, n);
       for (int i = 0; i < j; ++i) xk += static_cast<T>(y[k * m + i]) * ConstRow(v(i, k), n);
     }

@@ -25,9 +25,9 @@
 #include <string>
 #include <vector>
 
+#include "implicit/fixed_point/batched_stopping.hpp"
 #include "implicit/fixed_point/options.hpp"
 #include "implicit/fixed_point/solve.hpp"
-#include "implicit/fixed_point/stopping.hpp"
 #include "implicit/status.hpp"
 
 namespace implicit {
@@ -69,13 +69,19 @@ struct [[nodiscard]] BatchedFixedPointResult {
 
 // Finds z*_b = f(z*)_b for every sample b of z0 with `solver`.
 //
+// relative_to (optional, one entry per sample): the relative part of the
+// stopping threshold becomes rel_tol * relative_to[b] instead of
+// rel_tol * ||f(z)_b|| (the adjoint iteration u <- K u + b stops by ||b||,
+// the rule its certificate checks).
+//
 // Fails: throws std::invalid_argument if z0 has NaN/Inf, the options are
-// invalid, or f changes the shape; every numerical failure is a per-sample
-// status (a failed inner solve of Newton stops every sample still running).
+// invalid, relative_to has the wrong size, or f changes the shape; every
+// numerical failure is a per-sample status (a failed inner solve of Newton
+// stops every sample still running).
 template <class F, class Vector, class Solver>
-BatchedFixedPointResult<Vector> solve_fixed_point_batched(const F& f, const Vector& z0,
-                                                          const Solver& solver,
-                                                          const FixedPointOptions& options = {}) {
+BatchedFixedPointResult<Vector> solve_fixed_point_batched(
+    const F& f, const Vector& z0, const Solver& solver, const FixedPointOptions& options = {},
+    const Eigen::ArrayXd* relative_to = nullptr) {
   using Ops = VectorOps<Vector>;
   using Mask = Eigen::Array<bool, Eigen::Dynamic, 1>;
   options.validate();
@@ -86,35 +92,17 @@ BatchedFixedPointResult<Vector> solve_fixed_point_batched(const F& f, const Vect
   const Eigen::Index batch = Ops::batch_size(z0);
   BatchedFixedPointResult<Vector> result;
   result.solver = solver.name();
-  result.status.assign(batch, Status::kMaxIterations);
-  result.iterations.assign(batch, 0);
-  result.residual_norm = Eigen::ArrayXd::Zero(batch);
   // rel_tol is floored at 8 epsilons of the batch's runtime scalar type.
   const double rel_tol = std::fmax(options.rel_tol, 8 * Ops::epsilon(z0));
+  internal::BatchedStopping<BatchedFixedPointResult<Vector>> books(result, batch, options, rel_tol,
+                                                                   relative_to);
 
   Vector z = z0;
   Vector fz;
   Vector g;
   Vector frozen = z0;  // the outputs of stopped samples
   Vector best_z = z0;  // per sample, the iterate with the smallest residual so far
-  Mask running = Mask::Constant(batch, true);
-  Eigen::ArrayXd best = Eigen::ArrayXd::Constant(batch, std::numeric_limits<double>::infinity());
-  Eigen::ArrayXd start_scale = Eigen::ArrayXd::Ones(batch);
   auto state = solver.init(f, z);
-  bool first_failure[8] = {true, true, true, true, true, true, true, true};
-
-  auto stop = [&](Eigen::Index b, Status status, const std::string& why) {
-    running[b] = false;
-    result.status[b] = status;
-    const int kind = static_cast<int>(status);
-    if (status != Status::kConverged && first_failure[kind]) {
-      first_failure[kind] = false;
-      char buf[320];
-      std::snprintf(buf, sizeof buf, "%s%s (sample %ld): %s", result.message.empty() ? "" : "; ",
-                    to_string(status), static_cast<long>(b), why.c_str());
-      result.message += buf;
-    }
-  };
 
   for (int k = 0;; ++k) {
     fz = f(z);
@@ -125,10 +113,6 @@ BatchedFixedPointResult<Vector> solve_fixed_point_batched(const F& f, const Vect
     const Eigen::ArrayXd residual = Ops::norm(g);
     const Eigen::ArrayXd fz_norm = Ops::norm(fz);
     const Eigen::ArrayXd z_norm = Ops::norm(z);
-    const Eigen::ArrayXd threshold = options.abs_tol + rel_tol * fz_norm;
-    if (k == 0)
-      for (Eigen::Index b = 0; b < batch; ++b)
-        if (std::isfinite(fz_norm[b])) start_scale[b] = std::max({1.0, z_norm[b], fz_norm[b]});
     result.steps = k;
     if (options.record_history) result.residual_history.push_back(residual);
 
@@ -138,35 +122,16 @@ BatchedFixedPointResult<Vector> solve_fixed_point_batched(const F& f, const Vect
     Mask keep_best = Mask::Constant(batch, false);
     Mask improved = Mask::Constant(batch, false);
     for (Eigen::Index b = 0; b < batch; ++b) {
-      if (!running[b]) continue;
-      internal::StoppingInput in;
-      in.iteration = k;
-      in.residual = residual[b];
-      in.threshold = threshold[b];
-      in.best_residual = best[b];
-      in.iterate_norm = z_norm[b];
-      in.start_scale = start_scale[b];
-      in.values_finite = std::isfinite(fz_norm[b]);
-      const internal::StoppingVerdict verdict = internal::stopping_verdict(in, options);
-      result.iterations[b] = k;
-      if (in.values_finite && residual[b] < best[b]) {
-        best[b] = residual[b];
-        improved[b] = true;
-      }
-      if (!verdict.stop) continue;
-      stop(b, verdict.status, verdict.message);
-      if (verdict.status == Status::kConverged) {
-        keep_z[b] = true;
-        result.residual_norm[b] = residual[b];
-      } else {
-        keep_best[b] = true;
-        result.residual_norm[b] = best[b];
-      }
+      if (!books.running(b)) continue;
+      const internal::SampleJudgement j = books.judge(b, k, residual[b], fz_norm[b], z_norm[b]);
+      improved[b] = j.improved;
+      keep_z[b] = j.output == internal::SampleOutput::kIterate;
+      keep_best[b] = j.output == internal::SampleOutput::kBest;
     }
     if (improved.any()) best_z = Ops::where(improved, z, best_z);
     if (keep_z.any()) frozen = Ops::where(keep_z, z, frozen);
     if (keep_best.any()) frozen = Ops::where(keep_best, best_z, frozen);
-    if (!running.any()) break;
+    if (books.running_count() == 0) break;
 
     StepReport step = solver.step(f, state, z, fz, g);
     result.function_evaluations += step.function_evaluations;
@@ -176,17 +141,14 @@ BatchedFixedPointResult<Vector> solve_fixed_point_batched(const F& f, const Vect
       // list stops every sample still running.
       Mask failing = Mask::Constant(batch, step.failed_samples.empty());
       for (long b : step.failed_samples) failing[b] = true;
-      failing = failing && running;
+      failing = failing && books.running_mask();
       for (Eigen::Index b = 0; b < batch; ++b)
-        if (failing[b]) {
-          stop(b, step.status, step.message);
-          result.residual_norm[b] = best[b];
-        }
+        if (failing[b]) books.fail(b, step.status, step.message);
       frozen = Ops::where(failing, best_z, frozen);
-      if (!running.any()) break;
+      if (books.running_count() == 0) break;
     }
     // Stopped samples stay pinned to their output, whatever the step did.
-    if (!running.all()) z = Ops::where(running, z, frozen);
+    if (books.running_count() < batch) z = Ops::where(books.running_mask(), z, frozen);
   }
   result.x = std::move(frozen);
   return result;

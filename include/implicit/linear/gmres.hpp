@@ -72,6 +72,59 @@ struct GmresOptions {
   }
 };
 
+namespace internal {
+
+// One sample's share of a GMRES iteration, for every batched GMRES (the one
+// below and the tensor layer's kernel, src/torch/linear_solve.cpp): they
+// differ in how they store the Hessenberg matrix, so entries come through
+// accessors: h(i) is entry i of the new column j, cs(i), sn(i) the i-th
+// rotation, s(i) the rotated right-hand side (all double&).
+//
+// Applies the earlier rotations to column j, builds rotation j so that it
+// annihilates h(j + 1), and returns the new residual estimate s(j + 1).
+template <class H, class Cs, class Sn, class S>
+double rotate_new_column(int j, H&& h, Cs&& cs, Sn&& sn, S&& s) {
+  for (int i = 0; i < j; ++i) {
+    double& upper = h(i);
+    double& lower = h(i + 1);
+    const double t = cs(i) * upper + sn(i) * lower;
+    lower = -sn(i) * upper + cs(i) * lower;
+    upper = t;
+  }
+  double& diagonal = h(j);
+  double& below = h(j + 1);
+  const double r = std::hypot(diagonal, below);
+  cs(j) = r == 0 ? 1 : diagonal / r;
+  sn(j) = r == 0 ? 0 : below / r;
+  diagonal = r;
+  below = 0;
+  s(j + 1) = -sn(j) * s(j);
+  s(j) = cs(j) * s(j);
+  return s(j + 1);
+}
+
+// The Krylov coefficients y(0..j) from the rotated (upper triangular)
+// Hessenberg matrix, r(row, col), and s: H_j y = s. A zero on the diagonal
+// means A is singular on the Krylov space: the least-squares minimiser
+// then lives in the leading block, and the trailing coefficients are 0.
+// triangle (m x m) and rhs (m) are the caller's workspace.
+template <class R, class S, class Y>
+void solve_rotated_triangle(int j, R&& r, S&& s, Eigen::MatrixXd& triangle, Eigen::VectorXd& rhs,
+                            Y&& y) {
+  int used = j;
+  for (int c = 0; c < j; ++c)
+    for (int row = 0; row < j; ++row) triangle(row, c) = row <= c ? r(row, c) : 0.0;
+  const double h_scale = j > 0 ? triangle.topLeftCorner(j, j).cwiseAbs().maxCoeff() : 0.0;
+  while (used > 0 && !(std::abs(triangle(used - 1, used - 1)) > 1e-14 * h_scale)) --used;
+  for (int i = 0; i < used; ++i) rhs(i) = s(i);
+  rhs.head(used) = triangle.topLeftCorner(used, used)
+                       .template triangularView<Eigen::Upper>()
+                       .solve(rhs.head(used));
+  for (int i = 0; i < j; ++i) y(i) = i < used ? rhs(i) : 0.0;
+}
+
+}  // namespace internal
+
 template <class Vector, class ApplyA>
 LinearSolveResult<Vector> gmres(const ApplyA& apply_a, const Vector& b, const Vector& x0,
                                 const GmresOptions& options = {}) {
@@ -161,23 +214,11 @@ LinearSolveResult<Vector> gmres(const ApplyA& apply_a, const Vector& b, const Ve
       const Scalars h_next = H(j + 1, j);
       bool all_done = true;
       for (Eigen::Index k = 0; k < batch; ++k) {
-        for (int i = 0; i < j; ++i) {  // apply earlier rotations to the new column
-          double& upper = sample(H(i, j), k);
-          double& lower = sample(H(i + 1, j), k);
-          const double t = sample(cs[i], k) * upper + sample(sn[i], k) * lower;
-          lower = -sample(sn[i], k) * upper + sample(cs[i], k) * lower;
-          upper = t;
-        }
-        double& diagonal = sample(H(j, j), k);
-        double& below = sample(H(j + 1, j), k);
-        const double r = std::hypot(diagonal, below);
-        sample(cs[j], k) = r == 0 ? 1 : diagonal / r;
-        sample(sn[j], k) = r == 0 ? 0 : below / r;
-        diagonal = r;
-        below = 0;
-        sample(s[j + 1], k) = -sample(sn[j], k) * sample(s[j], k);
-        sample(s[j], k) = sample(cs[j], k) * sample(s[j], k);
-        const double estimate = sample(s[j + 1], k);
+        const double estimate = internal::rotate_new_column(
+            j, [&](int i) -> double& { return sample(H(i, j), k); },
+            [&](int i) -> double& { return sample(cs[i], k); },
+            [&](int i) -> double& { return sample(sn[i], k); },
+            [&](int i) -> double& { return sample(s[i], k); });
         // happy breakdown or converged estimate
         if (!(sample(h_next, k) == 0 || std::abs(estimate) <= sample(target, k) ||
               !std::isfinite(estimate)))
@@ -190,20 +231,12 @@ LinearSolveResult<Vector> gmres(const ApplyA& apply_a, const Vector& b, const Ve
       Ops::lincomb(internal::guarded_reciprocal(h_next, zero), w, 0.0, w, basis[j + 1]);
     }
     // x += V_j y with H_j y = s (upper triangular after the rotations), per
-    // sample. A zero on the diagonal means A is singular on the Krylov
-    // space: the least-squares minimiser then lives in the leading block.
-    for (Eigen::Index k = 0; k < batch; ++k) {
-      int used = j;
-      for (int c = 0; c < j; ++c)
-        for (int r = 0; r < j; ++r) triangle(r, c) = r <= c ? sample(H(r, c), k) : 0.0;
-      const double h_scale = j > 0 ? triangle.topLeftCorner(j, j).cwiseAbs().maxCoeff() : 0.0;
-      while (used > 0 && !(std::abs(triangle(used - 1, used - 1)) > 1e-14 * h_scale)) --used;
-      for (int i = 0; i < used; ++i) rhs(i) = sample(s[i], k);
-      rhs.head(used) = triangle.topLeftCorner(used, used)
-                           .template triangularView<Eigen::Upper>()
-                           .solve(rhs.head(used));
-      for (int i = 0; i < j; ++i) sample(y[i], k) = i < used ? rhs(i) : 0.0;
-    }
+    // sample.
+    for (Eigen::Index k = 0; k < batch; ++k)
+      internal::solve_rotated_triangle(
+          j, [&](int r, int c) { return sample(H(r, c), k); },
+          [&](int i) { return sample(s[i], k); }, triangle, rhs,
+          [&](int i) -> double& { return sample(y[i], k); });
     for (int i = 0; i < j; ++i) {
       mask_stopped(y[i]);
       Ops::axpy(y[i], basis[i], x);
