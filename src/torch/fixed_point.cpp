@@ -22,6 +22,7 @@
 #include "implicit/torch/tensor_ops.hpp"
 #include "linear_solve.hpp"
 #include "linearization.hpp"
+#include "row_norms.hpp"
 
 namespace implicit::torch {
 
@@ -326,8 +327,10 @@ ForwardVerdict judge_forward(const PassInfo& forward, const at::Tensor& z_star,
   v.batch = z_star.size(0);
   v.refused.assign(v.batch, 0);
   if (static_cast<int64_t>(forward.status.size()) != v.batch) return v;  // no forward report
-  const at::Tensor z_norm =
-      z_star.detach().reshape({v.batch, -1}).norm(2, 1).to(at::kCPU, at::kDouble).contiguous();
+  if (std::all_of(forward.status.begin(), forward.status.end(),
+                  [](Status s) { return s == Status::kConverged; }))
+    return v;  // the common case: nothing to judge, no norm to take
+  const Eigen::ArrayXd z_norm = internal::sample_norms(z_star.detach());
   int64_t unconverged = 0, refused = 0;
   double worst = 0;
   for (int64_t b = 0; b < v.batch; ++b) {
@@ -335,7 +338,7 @@ ForwardVerdict judge_forward(const PassInfo& forward, const at::Tensor& z_star,
     ++unconverged;
     const double r = forward.residual[b];
     worst = std::isnan(r) ? r : std::max(worst, r);
-    const double bound = options.adjoint.solution_tol * std::max(1.0, z_norm[b].item<double>());
+    const double bound = options.adjoint.solution_tol * std::max(1.0, z_norm[b]);
     if (options.gradient == Gradient::kImplicit && !(r <= bound)) {
       v.refused[b] = 1;
       ++refused;
@@ -488,7 +491,8 @@ class FixedPointFunction : public autograd::Function<FixedPointFunction> {
       case Gradient::kImplicit: {
         // Refused samples ride along with a zero cotangent (no work), and
         // get NaN below.
-        const at::Tensor g_used = at::where(verdict.refused_rows(g), at::zeros_like(g), g);
+        const at::Tensor g_used =
+            verdict.any_refused() ? at::where(verdict.refused_rows(g), at::zeros_like(g), g) : g;
         if (!create_graph) {
           auto solved = internal::solve_fixed_point_system(
               [&](const at::Tensor& v) { return lin.vjp(v); }, g_used.detach(), options.adjoint);
@@ -626,25 +630,6 @@ at::Tensor take_buffer(at::Tensor& spare, const at::Tensor& like) {
   spare = at::Tensor();
   if (exclusively_ours(out) && out.sizes() == like.sizes()) return out;
   return at::empty(like.sizes(), like.options().memory_format(at::MemoryFormat::Contiguous));
-}
-
-// ||v|| where the sum of squares overflowed (or v has a NaN/Inf entry):
-// max|v| sqrt(sum (v / max|v|)^2), NaN if v has a NaN.
-template <class T>
-double scaled_norm(const T* v, int64_t n) {
-  double scale = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double a = std::abs(static_cast<double>(v[i]));
-    if (std::isnan(a)) return a;
-    scale = std::max(scale, a);
-  }
-  if (!(scale > 0) || std::isinf(scale)) return scale;
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double a = static_cast<double>(v[i]) / scale;
-    sum += a * a;
-  }
-  return scale * std::sqrt(sum);
 }
 
 template <class T>

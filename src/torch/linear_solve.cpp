@@ -13,6 +13,7 @@
 #include "implicit/internal/certificate.hpp"
 #include "implicit/linear/gmres.hpp"
 #include "implicit/torch/tensor_ops.hpp"
+#include "row_norms.hpp"
 
 namespace implicit::torch::internal {
 
@@ -86,7 +87,10 @@ Attempt kernel_gmres(const LinearMap& apply_k, const at::Tensor& b_in,
     for (int64_t i = 0; i < batch * n; ++i) out[i] = up[i] - kp[i];
   };
   auto norm_of = [&](const T* row) {
-    return std::sqrt(static_cast<double>(ConstRow(row, n).square().sum()));
+    // squares that overflow (or a NaN/Inf entry): the scaled norm, as the
+    // generic path's VectorOps<at::Tensor>::norm
+    const double squares = static_cast<double>(ConstRow(row, n).square().sum());
+    return std::isfinite(squares) ? std::sqrt(squares) : scaled_norm(row, n);
   };
 
   std::vector<double> b_norm(batch), target(batch), beta(batch), previous(batch);
@@ -154,7 +158,7 @@ Attempt kernel_gmres(const LinearMap& apply_k, const at::Tensor& b_in,
           H(k, i, j) = hij;
           wk += static_cast<T>(-hij) * vi;
         }
-        const double h_next = std::sqrt(static_cast<double>(wk.square().sum()));
+        const double h_next = norm_of(wk.data());
         H(k, j + 1, j) = h_next;
         const double estimate = ::implicit::internal::rotate_new_column(
             j, [&](int i) -> double& { return H(k, i, j); },
@@ -274,9 +278,10 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
       attempts.push_back(AdjointMethod::kDenseLU);
   }
 
-  const Eigen::ArrayXd b_norm = Ops::norm(b);
+  const Eigen::ArrayXd b_norm = sample_norms(b);
   CertifiedSolve out;
-  out.x = at::full_like(b, std::nan(""));
+  // out.x: NaN rows for samples no attempt certifies, made only when some
+  // sample is left (the common case takes the first attempt's x as it is).
   out.info.ran = true;
   out.info.status.assign(batch, Status::kLinearSolveFailed);
   out.info.iterations.assign(batch, 0);
@@ -306,13 +311,12 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
         break;
     }
     total_products += attempt.products;
-    // Certify every sample, whatever the method claims.
-    const at::Tensor residual_vector = attempt.x - apply_k(attempt.x) - b;
+    // Certify every sample, whatever the method claims: ||x - K x - b||.
+    const Eigen::ArrayXd residual = difference_norms(attempt.x, apply_k(attempt.x), b);
     ++total_products;
-    const Eigen::ArrayXd residual = Ops::norm(residual_vector);
-    const Eigen::ArrayXd x_norm = Ops::norm(attempt.x);
+    const Eigen::ArrayXd x_norm = sample_norms(attempt.x);
     if (a_norm_probe.size() == 0) {  // ||A b|| / ||b|| per sample, once
-      a_norm_probe = Ops::norm(b - apply_k(b)) / b_norm.max(1e-300);
+      a_norm_probe = difference_norms(b, apply_k(b)) / b_norm.max(1e-300);
       ++total_products;
     }
     Mask take = Mask::Constant(batch, false);
@@ -341,7 +345,10 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
       }
     }
     any_failure = any_failure || failed > 0;
-    if (take.any()) out.x = Ops::where(take, attempt.x, out.x);
+    if (!out.x.defined() && take.all())
+      out.x = attempt.x;
+    else if (take.any())
+      out.x = Ops::where(take, attempt.x, out.x.defined() ? out.x : at::full_like(b, std::nan("")));
     out.info.method = to_string(method);
     if (!history.empty()) history += "; then ";
     char buf[200];
@@ -353,6 +360,7 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
     first_refusal.clear();
     if (accepted.all()) break;
   }
+  if (!out.x.defined()) out.x = at::full_like(b, std::nan(""));
   out.info.evaluations = total_products;
   // The attempt log is worth reading only when some attempt left samples
   // uncertified.

@@ -15,7 +15,8 @@ namespace implicit::torch::internal {
 namespace autograd = ::torch::autograd;
 
 void check_map_output(const char* who, const at::Tensor& z, const at::Tensor& fz) {
-  if (!fz.defined()) throw std::invalid_argument(std::string(who) + ": f returned an undefined tensor");
+  if (!fz.defined())
+    throw std::invalid_argument(std::string(who) + ": f returned an undefined tensor");
   if (fz.sizes() == z.sizes() && fz.scalar_type() == z.scalar_type() && fz.device() == z.device())
     return;
   std::ostringstream os;
@@ -117,7 +118,8 @@ at::Tensor Linearization::param_jvp(const std::vector<at::Tensor>& params,
   return total.defined() ? total : at::zeros_like(fz_);
 }
 
-std::vector<std::string> Linearization::unlisted_inputs(const std::vector<at::Tensor>& params) const {
+std::vector<std::string> Linearization::unlisted_inputs(
+    const std::vector<at::Tensor>& params) const {
   std::vector<std::string> found;
   if (!fz_.requires_grad() || !fz_.grad_fn()) return found;
   // The walk stops at z and at each listed tensor's node: its grad_fn

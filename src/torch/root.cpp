@@ -121,10 +121,9 @@ class RootFunction : public autograd::Function<RootFunction> {
     const at::Tensor u = at::where(usable, xbar / at::where(usable, slope, at::ones_like(slope)),
                                    at::full_like(slope, std::nan("")));
     // What param_vjp receives: a failed entry's NaN, or 0 under kDrop.
-    const at::Tensor u_fed =
-        options.failed_samples == BackwardOptions::FailedSamples::kDrop
-            ? at::where(usable, u, at::zeros_like(u))
-            : u;
+    const at::Tensor u_fed = options.failed_samples == BackwardOptions::FailedSamples::kDrop
+                                 ? at::where(usable, u, at::zeros_like(u))
+                                 : u;
     // The certificate of the 1 x 1 systems g'(x*) u = xbar: their residual,
     // recomputed (NaN where refused).
     const at::Tensor residual = (slope * u - xbar).abs();

@@ -320,3 +320,43 @@ TEST(TorchBatchedSolve, AdjointKernelsMatchTheGenericLoops) {
 
 }  // namespace
 }  // namespace implicit::torch
+
+namespace implicit::torch {
+namespace {
+
+// A cotangent of size 1e200 (squares overflow) is as solvable as any: the
+// adjoint is linear, so its answer is 1e200 times the unit one, certified,
+// on every method and path (norms fall back to the scaled form instead of
+// reporting the row as non-finite).
+TEST(TorchBatchedSolve, AdjointSolvesRowsWhoseSquaresOverflow) {
+  auto p = make_tanh_problem(4, 12, 8, 0.9);
+  at::Tensor z;
+  {
+    ForwardOptions o;
+    o.stop.abs_tol = 1e-12;
+    z = solve(p.map(), at::zeros_like(p.x), o).z;
+  }
+  internal::Linearization lin(p.map(), z);
+  const internal::LinearMap k = [&](const at::Tensor& u) { return lin.vjp(u).detach(); };
+  ::torch::manual_seed(11);
+  const at::Tensor b = ::torch::randn(z.sizes(), z.options().requires_grad(false));
+  at::Tensor big = b.clone();
+  big[1] *= 1e200;
+  for (AdjointMethod m :
+       {AdjointMethod::kGmres, AdjointMethod::kFixedPointIteration, AdjointMethod::kAnderson})
+    for (bool kernel : {true, false}) {
+      AdjointOptions o = BackwardOptions::default_adjoint();
+      o.method = m;
+      o.fallback = false;
+      const auto unit = internal::solve_fixed_point_system(k, b, o, kernel);
+      const auto scaled = internal::solve_fixed_point_system(k, big, o, kernel);
+      const std::string what = std::string(to_string(m)) + (kernel ? " kernel" : " generic");
+      ASSERT_EQ(scaled.info.status[1], Status::kConverged) << what << ": " << scaled.info.message;
+      const double u = unit.x[1].abs().max().item<double>();
+      EXPECT_LT((scaled.x[1] / 1e200 - unit.x[1]).abs().max().item<double>(), 1e-7 * u) << what;
+      for (int64_t s : {0, 2, 3}) EXPECT_EQ(scaled.info.status[s], Status::kConverged) << what;
+    }
+}
+
+}  // namespace
+}  // namespace implicit::torch

@@ -391,7 +391,6 @@ TEST(TorchFixedPoint, NearSingularAdjointIsRefused) {
   }
 }
 
-
 // The backward of samples whose forward solve stopped short: a sample at
 // z* = 0 (x = 0) converges at once, the others are 3 forward iterations
 // from their fixed points (residual ~0.1, far above solution_tol 1e-4).
@@ -535,7 +534,8 @@ TEST(TorchFixedPoint, DtypeMismatchIsAClearError) {
 TEST(TorchFixedPoint, SpectralRadiusIsThatOfTheJacobianPerSample) {
   const at::Tensor scale = at::tensor({1.0, 0.5, 1.2}, at::kDouble).view({3, 1});
   at::Tensor q = std::get<0>(at::linalg_qr(at::randn({3, 3}, at::kDouble)));
-  const at::Tensor sym = q.matmul(at::diag(at::tensor({0.8, -0.4, 0.1}, at::kDouble))).matmul(q.t());
+  const at::Tensor sym =
+      q.matmul(at::diag(at::tensor({0.8, -0.4, 0.1}, at::kDouble))).matmul(q.t());
   const double c = std::cos(0.9) * 0.8, s = std::sin(0.9) * 0.8;
   const at::Tensor rot = at::tensor({c, -s, s, c}, at::kDouble).view({2, 2});
   for (const at::Tensor& a : {sym, rot}) {
