@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "implicit/torch/fixed_point.hpp"
@@ -258,23 +259,36 @@ TEST(TorchBatchedSolve, AdjointIterationIsCertifiedWithoutFallback) {
   }
 }
 
+// The tanh layer's adjoint map K u = (df/dz)^T u at its fixed point z*
+// (solved to 1e-12), and random cotangents of z*'s shape.
+struct TanhAdjoint {
+  testing::TanhProblem problem;
+  at::Tensor z;
+  std::shared_ptr<internal::Linearization> lin;
+  internal::LinearMap k;
+  TanhAdjoint(int64_t batch, int64_t n, uint64_t seed, at::ScalarType dtype = at::kDouble)
+      : problem(make_tanh_problem(batch, n, seed, 0.9, dtype)) {
+    ForwardOptions o;
+    o.stop.abs_tol = 1e-12;
+    z = solve(problem.map(), at::zeros_like(problem.x), o).z;
+    lin = std::make_shared<internal::Linearization>(problem.map(), z);
+    k = [l = lin](const at::Tensor& u) { return l->vjp(u).detach(); };
+  }
+  at::Tensor random_cotangent(uint64_t seed) const {
+    ::torch::manual_seed(seed);
+    return ::torch::randn(z.sizes(), z.options().requires_grad(false));
+  }
+};
+
 // The adjoint solve's kernel loops (fixed-point iteration, Anderson, GMRES)
 // against the generic ones on the tanh layer's adjoint, with a zero
 // cotangent (stops at once) and a NaN one (fails alone) in the batch:
 // the same statuses, products and certified answers.
 TEST(TorchBatchedSolve, AdjointKernelsMatchTheGenericLoops) {
   for (at::ScalarType dtype : {at::kDouble, at::kFloat}) {
-    auto p = make_tanh_problem(6, 12, 4, 0.9, dtype);
-    at::Tensor z;
-    {
-      ForwardOptions o;
-      o.stop.abs_tol = 1e-12;
-      z = solve(p.map(), at::zeros_like(p.x), o).z;
-    }
-    internal::Linearization lin(p.map(), z);
-    const internal::LinearMap k = [&](const at::Tensor& u) { return lin.vjp(u).detach(); };
-    ::torch::manual_seed(5);
-    at::Tensor b = ::torch::randn(z.sizes(), z.options().requires_grad(false));
+    const TanhAdjoint adjoint(6, 12, 4, dtype);
+    const internal::LinearMap& k = adjoint.k;
+    at::Tensor b = adjoint.random_cotangent(5);
     b[2].zero_();
     b[4][3] = std::nan("");
     for (AdjointMethod m :
@@ -318,28 +332,14 @@ TEST(TorchBatchedSolve, AdjointKernelsMatchTheGenericLoops) {
   }
 }
 
-}  // namespace
-}  // namespace implicit::torch
-
-namespace implicit::torch {
-namespace {
-
 // A cotangent of size 1e200 (squares overflow) is as solvable as any: the
 // adjoint is linear, so its answer is 1e200 times the unit one, certified,
 // on every method and path (norms fall back to the scaled form instead of
 // reporting the row as non-finite).
 TEST(TorchBatchedSolve, AdjointSolvesRowsWhoseSquaresOverflow) {
-  auto p = make_tanh_problem(4, 12, 8, 0.9);
-  at::Tensor z;
-  {
-    ForwardOptions o;
-    o.stop.abs_tol = 1e-12;
-    z = solve(p.map(), at::zeros_like(p.x), o).z;
-  }
-  internal::Linearization lin(p.map(), z);
-  const internal::LinearMap k = [&](const at::Tensor& u) { return lin.vjp(u).detach(); };
-  ::torch::manual_seed(11);
-  const at::Tensor b = ::torch::randn(z.sizes(), z.options().requires_grad(false));
+  const TanhAdjoint adjoint(4, 12, 8);
+  const internal::LinearMap& k = adjoint.k;
+  const at::Tensor b = adjoint.random_cotangent(11);
   at::Tensor big = b.clone();
   big[1] *= 1e200;
   for (AdjointMethod m :
