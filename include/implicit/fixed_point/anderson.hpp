@@ -23,6 +23,7 @@
 
 #include <Eigen/Dense>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -69,12 +70,16 @@ namespace internal {
 class AndersonWeights {
  public:
   AndersonWeights() = default;
-  explicit AndersonWeights(int memory)
-      : system_(memory, memory),
-        chol_(static_cast<size_t>(memory) * memory, 0.0),
-        inverse_pivot_(static_cast<size_t>(memory), 0.0),
-        solution_(memory),
-        ones_(Eigen::VectorXd::Ones(memory)) {}
+  explicit AndersonWeights(int memory) { resize(memory); }
+
+  // Workspace for up to `memory` slots.
+  void resize(int memory) {
+    system_.resize(memory, memory);
+    chol_.assign(static_cast<size_t>(memory) * memory, 0.0);
+    inverse_pivot_.assign(static_cast<size_t>(memory), 0.0);
+    solution_.resize(memory);
+    ones_ = Eigen::VectorXd::Ones(memory);
+  }
 
   // Entry (i, j) of the sample's G G^T over the k filled slots, to be set
   // before solve().
@@ -102,9 +107,9 @@ class AndersonWeights {
         system_(j, j) += lam;
       }
       if (!cholesky_solve(k)) {
-        auto system = system_.topLeftCorner(k, k);
-        factor_.compute(system);  // reallocates only while the history fills up
-        solution_.head(k) = factor_.solve(ones_.head(k));
+        if (!factor_) factor_.emplace();
+        factor_->compute(system_.topLeftCorner(k, k));  // reallocates only while the history fills up
+        solution_.head(k) = factor_->solve(ones_.head(k));
       }
       double sum = 0;
       for (int j = 0; j < k; ++j) sum += solution_(j);
@@ -156,7 +161,11 @@ class AndersonWeights {
   std::vector<double> chol_;           // L, row-major lower triangle
   std::vector<double> inverse_pivot_;  // 1 / L(j, j)
   Eigen::VectorXd solution_, ones_;
-  Eigen::LDLT<Eigen::MatrixXd> factor_;
+  // Made on the first fallback: an Eigen::LDLT that never ran compute()
+  // leaves members uninitialised, so copying or moving one (a State
+  // returned by value) reads indeterminate values (UBSan: "load of value
+  // ... not a valid value for type 'ComputationInfo'").
+  std::optional<Eigen::LDLT<Eigen::MatrixXd>> factor_;
 };
 
 }  // namespace internal
@@ -199,7 +208,7 @@ class Anderson {
     State<Vector> s;
     s.f_values.assign(m, VectorOps<Vector>::zeros_like(z0));
     s.residuals.assign(m, VectorOps<Vector>::zeros_like(z0));
-    s.weights = internal::AndersonWeights(m);
+    s.weights.resize(m);
     s.sample_alpha.assign(m, 0.0);
     return s;
   }
