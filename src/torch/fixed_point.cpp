@@ -327,9 +327,7 @@ ForwardVerdict judge_forward(const PassInfo& forward, const at::Tensor& z_star,
   v.batch = z_star.size(0);
   v.refused.assign(v.batch, 0);
   if (static_cast<int64_t>(forward.status.size()) != v.batch) return v;  // no forward report
-  if (std::all_of(forward.status.begin(), forward.status.end(),
-                  [](Status s) { return s == Status::kConverged; }))
-    return v;  // the common case: nothing to judge, no norm to take
+  if (forward.certified()) return v;  // the common case: nothing to judge, no norm to take
   const Eigen::ArrayXd z_norm = internal::sample_norms(z_star.detach());
   int64_t unconverged = 0, refused = 0;
   double worst = 0;
@@ -652,17 +650,13 @@ void row_norms(const T* z, const T* fz, T* g, int64_t n, double& residual, doubl
   } else {
     rr = static_cast<double>((fr - zr).square().sum());
   }
-  const double ff = static_cast<double>(fr.square().sum());
-  const double zz = static_cast<double>(zr.square().sum());
   residual = std::sqrt(rr);
-  fz_norm = std::sqrt(ff);
-  z_norm = std::sqrt(zz);
   if (!std::isfinite(rr)) {  // rare: overflow or NaN/Inf; g's entries again, scaled
     const Eigen::Array<T, Eigen::Dynamic, 1> d = fr - zr;
     residual = scaled_norm(d.data(), n);
   }
-  if (!std::isfinite(ff)) fz_norm = scaled_norm(fz, n);
-  if (!std::isfinite(zz)) z_norm = scaled_norm(z, n);
+  fz_norm = row_norm(fz, n);
+  z_norm = row_norm(z, n);
 }
 
 using RunningMask = Eigen::Array<bool, Eigen::Dynamic, 1>;

@@ -86,12 +86,8 @@ Attempt kernel_gmres(const LinearMap& apply_k, const at::Tensor& b_in,
     const T* kp = ku.data_ptr<T>();
     for (int64_t i = 0; i < batch * n; ++i) out[i] = up[i] - kp[i];
   };
-  auto norm_of = [&](const T* row) {
-    // squares that overflow (or a NaN/Inf entry): the scaled norm, as the
-    // generic path's VectorOps<at::Tensor>::norm
-    const double squares = static_cast<double>(ConstRow(row, n).square().sum());
-    return std::isfinite(squares) ? std::sqrt(squares) : scaled_norm(row, n);
-  };
+  // (the scaled form where squares overflow, as VectorOps<at::Tensor>::norm)
+  auto norm_of = [&](const T* row) { return row_norm(row, n); };
 
   std::vector<double> b_norm(batch), target(batch), beta(batch), previous(batch);
   for (int64_t k = 0; k < batch; ++k) {

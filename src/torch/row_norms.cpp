@@ -37,11 +37,13 @@ Eigen::ArrayXd norms_of(const at::Tensor& a_in, const at::Tensor& c_in, const at
   Eigen::ArrayXd out(batch);
   std::vector<T> scratch;
   for (int64_t b = 0; b < batch; ++b) {
+    if (!cp) {
+      out[b] = row_norm(ap + b * n, n);
+      continue;
+    }
     const Row ar(ap + b * n, n);
     double squares;
-    if (!cp)
-      squares = static_cast<double>(ar.square().sum());
-    else if (!dp)
+    if (!dp)
       squares = static_cast<double>((ar - Row(cp + b * n, n)).square().sum());
     else
       squares = static_cast<double>((ar - Row(cp + b * n, n) - Row(dp + b * n, n)).square().sum());
@@ -52,9 +54,7 @@ Eigen::ArrayXd norms_of(const at::Tensor& a_in, const at::Tensor& c_in, const at
     // Rare: overflow or NaN/Inf; the entries again, scaled.
     scratch.resize(static_cast<size_t>(n));
     Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> v(scratch.data(), n);
-    if (!cp)
-      v = ar;
-    else if (!dp)
+    if (!dp)
       v = ar - Row(cp + b * n, n);
     else
       v = ar - Row(cp + b * n, n) - Row(dp + b * n, n);

@@ -36,6 +36,14 @@ inline double scaled_norm(const T* v, int64_t n) {
   }
   return scale * std::sqrt(sum);
 }
+// ||v|| of one row of n entries: the sum of squares in T (vectorised), the
+// scaled form above where it overflows or v has a NaN/Inf entry.
+template <class T>
+inline double row_norm(const T* v, int64_t n) {
+  const double squares = static_cast<double>(
+      Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(v, n).square().sum());
+  return std::isfinite(squares) ? std::sqrt(squares) : scaled_norm(v, n);
+}
 
 // ||v_b|| per sample b.
 Eigen::ArrayXd sample_norms(const at::Tensor& v);
