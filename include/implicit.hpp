@@ -2,15 +2,15 @@
 // Every public entry point of the dense (Eigen) path in one include: fixed
 // points, systems g(x) = 0, scalar roots, their derivatives, the models.
 
+#include "implicit/adjoint/adjoint_options.hpp"
+#include "implicit/adjoint/fixed_point_ift.hpp"
+#include "implicit/adjoint/root_ift.hpp"
+#include "implicit/adjoint/unrolled.hpp"
 #include "implicit/backend/eigen.hpp"
-#include "implicit/diff/adjoint_options.hpp"
 #include "implicit/diff/autodiff.hpp"
 #include "implicit/diff/finite_difference.hpp"
-#include "implicit/diff/fixed_point_ift.hpp"
 #include "implicit/diff/linearization.hpp"
 #include "implicit/diff/parametric.hpp"
-#include "implicit/diff/root_ift.hpp"
-#include "implicit/diff/unrolled.hpp"
 #include "implicit/fixed_point/anderson.hpp"
 #include "implicit/fixed_point/broyden.hpp"
 #include "implicit/fixed_point/forward_iteration.hpp"
@@ -31,3 +31,4 @@
 #include "implicit/system/newton.hpp"
 #include "implicit/system/polyalgorithm.hpp"
 #include "implicit/system/solve.hpp"
+#include "implicit/types.hpp"

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "implicit.hpp"
 
 namespace implicit {
@@ -33,6 +35,27 @@ TEST(Parametric, ATemporaryMapIsKeptByValue) {
   auto r = solve_fixed_point(f, Vec::Zero(3), Anderson());
   ASSERT_TRUE(r.ok()) << r.brief_report();
   EXPECT_LE((f(r.x) - r.x).norm(), r.residual_norm * (1 + 1e-12));
+}
+
+// Regression (issue 19): a NaN theta bound by bind_theta gave a solve with
+// status non_finite where the README promises std::invalid_argument.
+TEST(Parametric, NaNInThetaOrZIsAnErrorNamingTheArgument) {
+  Vec theta = Vec::Constant(1, 2.0);
+  theta[0] = std::numeric_limits<double>::quiet_NaN();
+  const Shifted map = make_shifted();
+  try {
+    (void)bind_theta(map, theta);
+    FAIL() << "bind_theta accepted a NaN theta";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("bind_theta: theta has a NaN or Inf entry (theta[0]"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW((void)solve_fixed_point(bind_theta(map, theta), Vec::Zero(3), Anderson()),
+               std::invalid_argument);
+  Vec z = Vec::Ones(3);
+  z[2] = std::numeric_limits<double>::infinity();
+  EXPECT_THROW((void)bind_state(map, z), std::invalid_argument);
 }
 
 TEST(Parametric, EigenExpressionsAreAcceptedWhereVectorsAre) {
@@ -75,7 +98,8 @@ TEST(Parametric, RequiringHandWrittenMembersRefusesAMapWithout) {
   AdjointOptions require;
   require.require_hand_written = true;
   const Vec theta = Vec::LinSpaced(6, 0.1, 0.6);
-  const auto plain_solve = solve_fixed_point(bind_theta(PlainTanh{}, theta), Vec::Zero(3), Anderson());
+  const auto plain_solve =
+      solve_fixed_point(bind_theta(PlainTanh{}, theta), Vec::Zero(3), Anderson());
   ASSERT_TRUE(plain_solve.ok());
   try {
     (void)fixed_point_vjp(PlainTanh{}, theta, plain_solve.x, Vec::Ones(3), require);

@@ -1,3 +1,4 @@
+#include "implicit/internal/random.hpp"
 #include "support.hpp"
 
 namespace implicit {
@@ -80,6 +81,64 @@ namespace {
 
 // z = z - atan(z) from 10 (root 0): plain Newton overshoots and diverges;
 // with the line search of system/ it converges, at one extra f per step.
+// A map without a fixed point: f(z) = z + 1.5 + sin(W z), ||W||_2 = 10, so
+// f(z) - z = 1.5 + sin(W z) >= 0.5 in every entry. Newton wanders for ever.
+struct NoFixedPoint {
+  Eigen::MatrixXd w;
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& z) const {
+    const VectorX<T> wz = w.cast<T>() * z;
+    return (z.array() + T(1.5) + wz.array().sin()).matrix();
+  }
+};
+
+NoFixedPoint make_no_fixed_point(int n) {
+  // W = 10 Q, Q orthogonal: spectral norm 10.
+  internal::NormalSampler normal(7);
+  Eigen::MatrixXd gaussian(n, n);
+  for (int i = 0; i < n * n; ++i) gaussian.data()[i] = normal();
+  const Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(gaussian).householderQ();
+  return {10 * q};
+}
+
+// Regression (issue 19): the fixed-point Newton had no stall rule, so on a map
+// without a fixed point it ran every one of max_iter steps (10,000 on the
+// tensor path: 18 s) before saying max_iterations. The shared rule
+// (FixedPointOptions::progress_window) stops it as kStalled once the best
+// residual stops improving, with the numbers in the message; the point
+// returned is the best one seen, and its residual is the reported one.
+TEST(Newton, AMapWithoutAFixedPointStallsInsteadOfRunningToMaxIter) {
+  const int n = 30;
+  const NoFixedPoint f = make_no_fixed_point(n);
+  FixedPointOptions o;
+  o.max_iter = 10000;
+  const auto r = solve_fixed_point(f, Vec(Vec::Zero(n)), Newton(), o);
+  EXPECT_EQ(r.status, Status::kStalled) << r.brief_report();
+  EXPECT_LT(r.iterations, 2000) << r.brief_report();
+  EXPECT_NE(r.message.find("progress_window"), std::string::npos) << r.message;
+  // ||f(x) - x|| >= 0.5 sqrt(n) everywhere: nothing may claim better.
+  EXPECT_GE(r.residual_norm, 0.5 * std::sqrt(double(n)));
+  EXPECT_DOUBLE_EQ((f(r.x) - r.x).norm(), r.residual_norm);
+  // Off, the rule no longer stops it (the old behaviour, now a choice).
+  o.progress_window = 0;
+  o.max_iter = 300;
+  const auto off = solve_fixed_point(f, Vec(Vec::Zero(n)), Newton(), o);
+  EXPECT_NE(off.status, Status::kStalled) << off.brief_report();
+  EXPECT_NE(off.status, Status::kConverged) << off.brief_report();
+}
+
+// A slow but steady contraction (0.99 per step) is never called stalled: it
+// gains 0.99^100 = 0.37 per window, well below progress_factor = 0.9.
+TEST(Newton, ASlowContractionIsNotStalled) {
+  auto f = [](const Vec& z) -> Vec { return (0.99 * z.array() + 0.01).matrix(); };
+  FixedPointOptions o;
+  o.max_iter = 5000;
+  const auto r = solve_fixed_point(f, Vec(Vec::Zero(3)), ForwardIteration(), o);
+  ASSERT_TRUE(r.ok()) << r.brief_report();
+  EXPECT_GT(r.iterations, 1000);
+  EXPECT_LE((f(r.x) - r.x).norm(), o.abs_tol + o.rel_tol * f(r.x).norm());
+}
+
 TEST(NewtonLineSearch, GlobalisesAFarStart) {
   auto f = [](const auto& z) {
     using std::atan;

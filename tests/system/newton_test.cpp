@@ -62,6 +62,13 @@ TEST(LineSearchNewton, NewtonKrylovMatchesDenseOnALargeSystem) {
   ASSERT_TRUE(a.ok()) << a.brief_report();
   ASSERT_TRUE(b.ok()) << b.brief_report();
   EXPECT_EQ(a.method, "newton");
+  // Regression (issue 19): jacobian_evaluations counted GMRES's JVP products
+  // (67,074 "Jacobians" on a 2,048-unknown run). Counts mean their names:
+  // Newton-Krylov forms no Jacobian, and its products are counted apart.
+  EXPECT_EQ(a.jacobian_evaluations, 0) << a.brief_report();
+  EXPECT_GT(a.jacobian_products, a.iterations) << a.brief_report();
+  EXPECT_EQ(b.jacobian_products, 0) << b.brief_report();
+  EXPECT_GE(b.jacobian_evaluations, 1) << b.brief_report();
   // Both roots meet ||g|| <= 1e-11 and the Jacobian there has ||J^{-1}|| ~ n^2/8,
   // so they agree to ~ 2e4 * 1e-11.
   EXPECT_LE((a.x - b.x).lpNorm<Eigen::Infinity>(), 1e-6);

@@ -64,5 +64,36 @@ TEST(Polyalgorithm, OrderAndOptionsAreValidated) {
       std::invalid_argument);
 }
 
+// Options validate themselves (issue 19: one stopping vocabulary), and an
+// options struct nested in another is named by its place there.
+TEST(Polyalgorithm, NestedOptionsAreNamedByTheirPlace) {
+  PolyalgorithmOptions o;
+  o.dogleg.initial_radius = -1;
+  try {
+    o.validate();
+    FAIL() << "a negative dogleg radius was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("PolyalgorithmOptions::dogleg::initial_radius"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("-1"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(Polyalgorithm(o).validate(), std::invalid_argument);
+  LineSearchBroydenOptions broyden;
+  broyden.stagnation_steps = 0;
+  EXPECT_THROW(broyden.validate(), std::invalid_argument);
+  LevenbergMarquardtOptions lm;
+  lm.initial_damping = std::nan("");
+  EXPECT_THROW(lm.validate(), std::invalid_argument);
+  ForwardIterationOptions damping{0.0};
+  EXPECT_THROW(damping.validate(), std::invalid_argument);
+  BroydenOptions memory;
+  memory.memory = 0;
+  EXPECT_THROW(memory.validate(), std::invalid_argument);
+  NewtonOptions newton;
+  newton.dense_max_size = -3;
+  EXPECT_THROW(newton.validate(), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace implicit

@@ -27,6 +27,7 @@
 // Every function takes a DerivativeMode (default kAuto) to force a mode.
 
 #include <Eigen/Core>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -35,13 +36,9 @@
 
 #include "implicit/diff/dual_math.hpp"
 #include "implicit/diff/reverse.hpp"
+#include "implicit/types.hpp"
 
 namespace implicit {
-
-template <class T>
-using VectorX = Eigen::Matrix<T, Eigen::Dynamic, 1>;
-template <class T>
-using MatrixX = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 
 // Dual number carrying N tangent directions.
 template <class T, int N>
@@ -101,6 +98,19 @@ template <class V>
 V checked_size(V&& v, Eigen::Index expected, const char* who, const char* what) {
   if (v.size() != expected) throw_size_mismatch(who, what, v.size(), expected);
   return std::forward<V>(v);
+}
+
+// Throws std::invalid_argument naming `who`, the argument and the first
+// entry that is NaN or Inf with its index: user data with NaN is a
+// programming error, never a status (docs/failure-policy.md).
+template <class Derived>
+void require_finite(const Eigen::DenseBase<Derived>& v, const char* who, const char* name) {
+  if (v.allFinite()) return;
+  Eigen::Index i = 0;
+  while (i + 1 < v.size() && std::isfinite(static_cast<double>(v.derived().coeff(i)))) ++i;
+  throw std::invalid_argument(
+      std::string(who) + ": " + name + " has a NaN or Inf entry (" + name + "[" +
+      std::to_string(i) + "] = " + std::to_string(static_cast<double>(v.derived().coeff(i))) + ")");
 }
 
 template <class M>

@@ -19,7 +19,7 @@
 // object may hold references into theta, which outlives it.
 //
 // Who uses it: the adjoint products of fixed_point_vjp / root_vjp
-// (internal/adjoint_products.hpp), fixed_point_jvp, and Newton's step on
+// (adjoint/adjoint_products.hpp), fixed_point_jvp, and Newton's step on
 // Eigen vectors (through BoundTheta::linearize). A member the linearization
 // lacks falls back to the map's per-call member, then to AD, as before.
 

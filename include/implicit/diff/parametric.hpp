@@ -149,7 +149,13 @@ class BoundTheta {
   static_assert(sizeof(derivative_members<Map, T>) > 0);
 
  public:
-  BoundTheta(const Map& map, const VectorX<T>& theta) : map_(map), theta_(theta) {}
+  // Throws std::invalid_argument when theta has a NaN or Inf entry: a NaN
+  // parameter is a programming error (README, failure-policy.md), not a
+  // non_finite status of whatever solve the binding is handed to. Checked
+  // here, once: theta is the caller's and must not change while bound.
+  BoundTheta(const Map& map, const VectorX<T>& theta) : map_(map), theta_(theta) {
+    internal::require_finite(theta, "bind_theta", "theta");
+  }
 
   template <class S>
   VectorX<S> operator()(const VectorX<S>& z) const {
@@ -196,7 +202,10 @@ class BoundState {
   static_assert(sizeof(derivative_members<Map, T>) > 0);
 
  public:
-  BoundState(const Map& map, const VectorX<T>& z) : map_(map), z_(z) {}
+  // Throws std::invalid_argument when z has a NaN or Inf entry (as BoundTheta).
+  BoundState(const Map& map, const VectorX<T>& z) : map_(map), z_(z) {
+    internal::require_finite(z, "bind_state", "z");
+  }
 
   template <class S>
   VectorX<S> operator()(const VectorX<S>& theta) const {

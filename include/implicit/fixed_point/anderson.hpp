@@ -44,6 +44,24 @@ struct AndersonOptions {
   double lam = 1e-4;  // Tikhonov regularisation of G G^T
   double beta = 1.0;  // mixing: 1 uses only f(z_i), 0 only z_i
   AndersonRegularization regularization = AndersonRegularization::kScaled;
+
+  // Throws std::invalid_argument naming the first field that makes no
+  // sense; `owner` prefixes the field's name where these options are part
+  // of another struct (AdjointOptions::anderson).
+  void validate(const std::string& owner = "AndersonOptions") const {
+    if (memory < 1)
+      throw std::invalid_argument(owner + "::memory must be >= 1, got " + std::to_string(memory));
+    if (!(lam >= 0) || !std::isfinite(lam))
+      throw std::invalid_argument(owner + "::lam must be finite and >= 0, got " +
+                                  std::to_string(lam));
+    if (!(beta > 0 && beta <= 1))
+      throw std::invalid_argument(owner + "::beta must be in (0, 1], got " + std::to_string(beta));
+    if (regularization != AndersonRegularization::kScaled &&
+        regularization != AndersonRegularization::kAbsolute)
+      throw std::invalid_argument(owner +
+                                  "::regularization is not an AndersonRegularization, got " +
+                                  std::to_string(static_cast<int>(regularization)));
+  }
 };
 
 namespace internal {
@@ -108,7 +126,8 @@ class AndersonWeights {
       }
       if (!cholesky_solve(k)) {
         if (!factor_) factor_.emplace();
-        factor_->compute(system_.topLeftCorner(k, k));  // reallocates only while the history fills up
+        factor_->compute(
+            system_.topLeftCorner(k, k));  // reallocates only while the history fills up
         solution_.head(k) = factor_->solve(ones_.head(k));
       }
       double sum = 0;
@@ -177,17 +196,7 @@ class Anderson {
   const char* name() const { return "anderson"; }
   const AndersonOptions& options() const { return options_; }
 
-  void validate() const {
-    if (options_.memory < 1)
-      throw std::invalid_argument("AndersonOptions::memory must be >= 1, got " +
-                                  std::to_string(options_.memory));
-    if (!(options_.lam >= 0) || !std::isfinite(options_.lam))
-      throw std::invalid_argument("AndersonOptions::lam must be finite and >= 0, got " +
-                                  std::to_string(options_.lam));
-    if (!(options_.beta > 0 && options_.beta <= 1))
-      throw std::invalid_argument("AndersonOptions::beta must be in (0, 1], got " +
-                                  std::to_string(options_.beta));
-  }
+  void validate() const { options_.validate(); }
 
   template <class Vector>
   struct State {
@@ -263,7 +272,7 @@ void Anderson::solve_weights(State<Vector>& s, int k, int newest, Eigen::Index b
 }
 
 // The per-sample weight solve does not depend on the map: compiled once in
-// implicit::precompiled (src/precompiled/anderson.cpp) for Eigen vectors.
+// implicit::precompiled (src/fixed_point/anderson.cpp) for Eigen vectors.
 #ifdef IMPLICIT_PRECOMPILED
 extern template void Anderson::solve_weights<Eigen::VectorXd>(Anderson::State<Eigen::VectorXd>&,
                                                               int, int, Eigen::Index) const;

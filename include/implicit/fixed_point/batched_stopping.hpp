@@ -21,9 +21,11 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "implicit/fixed_point/options.hpp"
 #include "implicit/fixed_point/stopping.hpp"
+#include "implicit/internal/progress.hpp"
 #include "implicit/status.hpp"
 
 namespace implicit::internal {
@@ -61,7 +63,8 @@ class BatchedStopping {
         running_(Mask::Constant(batch, true)),
         running_count_(batch),
         best_(Eigen::ArrayXd::Constant(batch, std::numeric_limits<double>::infinity())),
-        start_scale_(Eigen::ArrayXd::Ones(batch)) {
+        start_scale_(Eigen::ArrayXd::Ones(batch)),
+        progress_(static_cast<size_t>(batch), ProgressWindow(options.progress_window)) {
     if (relative_to && relative_to->size() != batch)
       throw std::invalid_argument("solve_fixed_point_batched: relative_to has " +
                                   std::to_string(relative_to->size()) + " entries for a batch of " +
@@ -87,6 +90,8 @@ class BatchedStopping {
     in.best_residual = best_[b];
     in.iterate_norm = z_norm;
     in.start_scale = start_scale_[b];
+    in.best_window_ago =
+        progress_[b].exchange(in.values_finite ? std::fmin(best_[b], residual) : best_[b]);
     const StoppingVerdict verdict = stopping_verdict(in, options_);
     result_.iterations[b] = k;
     SampleJudgement j;
@@ -132,8 +137,9 @@ class BatchedStopping {
   const Eigen::ArrayXd* relative_to_;
   Mask running_;
   Eigen::Index running_count_;
-  Eigen::ArrayXd best_;         // per sample: its smallest residual so far
-  Eigen::ArrayXd start_scale_;  // per sample: max(1, ||z_0||, ||f(z_0)||)
+  Eigen::ArrayXd best_;                   // per sample: its smallest residual so far
+  Eigen::ArrayXd start_scale_;            // per sample: max(1, ||z_0||, ||f(z_0)||)
+  std::vector<ProgressWindow> progress_;  // per sample: its best residual a window ago
   static_assert(static_cast<size_t>(Status::kApproximate) < 16, "one flag per status");
   std::array<bool, 16> reported_{};  // per status: its first failure is in the message
 };

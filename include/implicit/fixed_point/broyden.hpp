@@ -37,6 +37,12 @@ struct BroydenOptions {
   // where plain GMRES takes 39 (bench/dense_peers), so the attempt was
   // wasted; the estimate is exact only on the directions the steps explored.
   bool keep_inverse_estimate = false;
+
+  // Throws std::invalid_argument naming the field and its value.
+  void validate(const std::string& owner = "BroydenOptions") const {
+    if (memory < 1)
+      throw std::invalid_argument(owner + "::memory must be >= 1, got " + std::to_string(memory));
+  }
 };
 
 class Broyden {
@@ -45,11 +51,7 @@ class Broyden {
 
   const char* name() const { return "broyden"; }
 
-  void validate() const {
-    if (options_.memory < 1)
-      throw std::invalid_argument("BroydenOptions::memory must be >= 1, got " +
-                                  std::to_string(options_.memory));
-  }
+  void validate() const { options_.validate(); }
 
   template <class Vector>
   struct State {

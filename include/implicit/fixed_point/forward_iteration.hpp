@@ -17,6 +17,13 @@ struct ForwardIterationOptions {
   // Relaxation in (0, 1]: 1 is plain z <- f(z); smaller values damp
   // oscillating maps (eigenvalues of df/dz near -1) at the price of speed.
   double damping = 1.0;
+
+  // Throws std::invalid_argument naming the field and its value.
+  void validate(const std::string& owner = "ForwardIterationOptions") const {
+    if (!(damping > 0 && damping <= 1))
+      throw std::invalid_argument(owner + "::damping must be in (0, 1], got " +
+                                  std::to_string(damping));
+  }
 };
 
 class ForwardIteration {
@@ -25,11 +32,7 @@ class ForwardIteration {
 
   const char* name() const { return "forward_iteration"; }
 
-  void validate() const {
-    if (!(options_.damping > 0 && options_.damping <= 1))
-      throw std::invalid_argument("ForwardIterationOptions::damping must be in (0, 1], got " +
-                                  std::to_string(options_.damping));
-  }
+  void validate() const { options_.validate(); }
 
   struct State {};
 

@@ -48,6 +48,19 @@ struct NewtonOptions {
   double gmres_rel_tol = 1e-6;
   int gmres_restart = 30;
   int gmres_max_iter = 200;
+
+  // Throws std::invalid_argument naming the field and its value.
+  void validate(const std::string& owner = "NewtonOptions") const {
+    if (dense_max_size < 0)
+      throw std::invalid_argument(owner + "::dense_max_size must be >= 0, got " +
+                                  std::to_string(dense_max_size));
+    (void)GmresOptions::inexact_newton(owner, gmres_rel_tol, gmres_restart, gmres_max_iter);
+    if (linear_solver != LinearSolver::kAuto && linear_solver != LinearSolver::kDense &&
+        linear_solver != LinearSolver::kGmres)
+      throw std::invalid_argument(owner + "::linear_solver is not a LinearSolver, got " +
+                                  std::to_string(static_cast<int>(linear_solver)));
+    line_search_options.validate(owner.c_str());
+  }
 };
 
 namespace internal {
@@ -59,7 +72,8 @@ struct unary_linearization {
 };
 template <class F, class T>
 struct unary_linearization<
-    F, T, std::void_t<decltype(std::declval<const F&>().linearize(std::declval<const VectorX<T>&>()))>> {
+    F, T,
+    std::void_t<decltype(std::declval<const F&>().linearize(std::declval<const VectorX<T>&>()))>> {
   using type =
       std::decay_t<decltype(std::declval<const F&>().linearize(std::declval<const VectorX<T>&>()))>;
 };
@@ -79,17 +93,7 @@ class Newton {
 
   const char* name() const { return "newton"; }
 
-  void validate() const {
-    if (options_.dense_max_size < 0)
-      throw std::invalid_argument("NewtonOptions::dense_max_size must be >= 0");
-    (void)gmres_options();  // validates the three gmres_* fields by name
-    if (options_.linear_solver != NewtonOptions::LinearSolver::kAuto &&
-        options_.linear_solver != NewtonOptions::LinearSolver::kDense &&
-        options_.linear_solver != NewtonOptions::LinearSolver::kGmres)
-      throw std::invalid_argument("NewtonOptions::linear_solver is not a LinearSolver, got " +
-                                  std::to_string(static_cast<int>(options_.linear_solver)));
-    options_.line_search_options.validate("NewtonOptions");
-  }
+  void validate() const { options_.validate(); }
 
   // The last dense factorisation of I - df/dz (Eigen vectors, dense steps):
   // kept for the backward pass (transposed_inverse), not reallocated by the
@@ -121,7 +125,6 @@ class Newton {
                   const VectorX<T>& g) const {
     const Eigen::Index n = z.size();
     StepReport report;
-    report.jacobian_evaluations = 1;
     const bool dense = options_.linear_solver == NewtonOptions::LinearSolver::kDense ||
                        (options_.linear_solver == NewtonOptions::LinearSolver::kAuto &&
                         n <= options_.dense_max_size);
@@ -145,6 +148,7 @@ class Newton {
       a = -a;
       a.diagonal().array() += T(1);  // I - df/dz, in place
       if (!state.last) state.last = std::make_shared<DenseFactorization<T>>();
+      ++report.jacobian_evaluations;
       factor_dense_lu_into<T>(a, *state.last);
       solve = solve_factored(a, *state.last, g);
     } else {
@@ -155,10 +159,11 @@ class Newton {
           return v - internal::checked_size(at_z->jvp_z(v), n, "solve_fixed_point (Newton)",
                                             "(df/dz) v");
         else
-          return v - internal::checked_size(jvp(f, z, v), n, "solve_fixed_point (Newton)",
-                                            "(df/dz) v");
+          return v -
+                 internal::checked_size(jvp(f, z, v), n, "solve_fixed_point (Newton)", "(df/dz) v");
       };
       solve = gmres(apply, g, VectorX<T>(VectorX<T>::Zero(n)), gopt);
+      report.jacobian_products += solve.iterations;
       // An inexact step that reduced the residual is still a useful step,
       // whether GMRES ran out of products or stagnated after progress (in
       // float32 an ill-conditioned system stagnates at its rounding floor
@@ -203,7 +208,7 @@ class Newton {
                   const Vector& g) const {
     using Ops = VectorOps<Vector>;
     StepReport report;
-    report.jacobian_evaluations = 1;
+    report.jacobian_evaluations = 1;  // one linearisation of the batch at z
     const auto jvp_at_z = f.linearize(z);
     const GmresOptions gopt = gmres_options();
     auto apply = [&](const Vector& v) {
@@ -212,6 +217,7 @@ class Newton {
       return out;
     };
     auto solve = gmres(apply, g, Ops::zeros_like(g), gopt);
+    report.jacobian_products += solve.iterations;
     // Each sample's inner solve succeeds or fails on its own: an inexact step
     // that reduced its residual is still a useful step (also after a
     // stagnation); a sample whose GMRES made no progress or met NaN fails
@@ -222,9 +228,9 @@ class Newton {
     Eigen::Array<bool, Eigen::Dynamic, 1> usable(batch);
     for (Eigen::Index k = 0; k < batch; ++k) {  // gmres fills sample_status for any batch
       const Status st = solve.sample_status[k];
-      usable[k] = st == Status::kConverged ||
-                  internal::useful_inexact_step(st, solve.sample_residual[k],
-                                                internal::sample(g_norm, k));
+      usable[k] =
+          st == Status::kConverged ||
+          internal::useful_inexact_step(st, solve.sample_residual[k], internal::sample(g_norm, k));
       if (!usable[k]) report.failed_samples.push_back(static_cast<long>(k));
     }
     if (!report.failed_samples.empty()) {

@@ -42,6 +42,16 @@ struct FixedPointOptions {
   // early instead of running to max_iter or overflowing), or when
   // ||z_k|| > divergence_ratio * max(1, ||z_0||, ||f(z_0)||) (runaway iterates).
   double divergence_ratio = 1e8;
+  // Status kStalled when the best residual min_{j<=k} r_j is not below
+  // progress_factor times its value progress_window iterations earlier (the
+  // stall rule every driver shares, internal/progress.hpp). A map without a
+  // fixed point (Newton wanders for ever) then stops after ~progress_window
+  // steps instead of at max_iter. A convergent solve is never stopped unless
+  // it gains less than a factor 1 / 0.9 in 100 steps, i.e. contracts slower
+  // than 0.999 per step: it would need ~18,000 steps for 8 digits. 0 turns
+  // the rule off.
+  int progress_window = 100;
+  double progress_factor = 0.9;
   // Keep r_0, r_1, ... in the result (one double per iteration).
   bool record_history = true;
 
@@ -72,6 +82,12 @@ struct FixedPointOptions {
     if (!(divergence_ratio > 1))
       throw std::invalid_argument("FixedPointOptions::divergence_ratio must be > 1, got " +
                                   std::to_string(divergence_ratio));
+    if (progress_window < 0)
+      throw std::invalid_argument("FixedPointOptions::progress_window must be >= 0, got " +
+                                  std::to_string(progress_window));
+    if (!(progress_factor > 0 && progress_factor < 1))
+      throw std::invalid_argument("FixedPointOptions::progress_factor must be in (0, 1), got " +
+                                  std::to_string(progress_factor));
   }
 };
 

@@ -16,7 +16,8 @@ struct [[nodiscard]] FixedPointResult {
   Status status = Status::kMaxIterations;
   int iterations = 0;                    // solver steps taken
   int function_evaluations = 0;          // calls of f (Newton's Jacobian counts separately)
-  int jacobian_evaluations = 0;          // Jacobians or JVP batches (Newton)
+  int jacobian_evaluations = 0;          // dense Jacobians formed (Newton's dense steps)
+  int jacobian_products = 0;             // matrix-free products (df/dz) v (Newton's GMRES)
   double residual_norm = 0;              // ||f(x) - x|| at the returned x
   std::vector<double> residual_history;  // r_0, r_1, ... (when recorded)
   std::string solver;                    // which solver produced it

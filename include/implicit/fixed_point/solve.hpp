@@ -26,6 +26,7 @@
 #include "implicit/fixed_point/options.hpp"
 #include "implicit/fixed_point/result.hpp"
 #include "implicit/fixed_point/stopping.hpp"
+#include "implicit/internal/progress.hpp"
 #include "implicit/status.hpp"
 #include "implicit/step_report.hpp"
 
@@ -74,6 +75,7 @@ FixedPointResult<Vector> solve_fixed_point_plain(const F& f, const Vector& z0, c
   auto state = solver.init(f, z);
   internal::StoppingInput in;
   in.best_residual = std::numeric_limits<double>::infinity();
+  internal::ProgressWindow progress(options.progress_window);
 
   // Ends the solve at iterate `x` with the residual measured there.
   auto finish = [&](Status status, std::string message, Vector& x, double residual) {
@@ -102,6 +104,8 @@ FixedPointResult<Vector> solve_fixed_point_plain(const F& f, const Vector& z0, c
       in.start_scale = std::max({1.0, in.iterate_norm, fz_norm});
     result.iterations = k;
     if (options.record_history) result.residual_history.push_back(in.residual);
+    in.best_window_ago = progress.exchange(
+        in.values_finite ? std::fmin(in.best_residual, in.residual) : in.best_residual);
 
     internal::StoppingVerdict verdict = internal::stopping_verdict(in, options);
     if (verdict.stop) {
@@ -123,6 +127,7 @@ FixedPointResult<Vector> solve_fixed_point_plain(const F& f, const Vector& z0, c
     StepReport step = solver.step(f, state, z, fz, g);
     result.function_evaluations += step.function_evaluations;
     result.jacobian_evaluations += step.jacobian_evaluations;
+    result.jacobian_products += step.jacobian_products;
     if (step.status != Status::kConverged)
       return finish(step.status, std::move(step.message), best_z, in.best_residual);
   }

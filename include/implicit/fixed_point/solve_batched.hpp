@@ -44,7 +44,8 @@ struct [[nodiscard]] BatchedFixedPointResult {
   std::vector<Eigen::ArrayXd> residual_history;  // per step, every sample's residual
   int steps = 0;                                 // driver steps (the slowest sample's iterations)
   int function_evaluations = 0;                  // batched calls of f
-  int jacobian_evaluations = 0;
+  int jacobian_evaluations = 0;                  // batched linearisations (Newton: one per step)
+  int jacobian_products = 0;                     // batched products (df/dz) v (Newton's GMRES)
   std::string solver;
   std::string message;  // the first failure of each kind, with its sample index
 
@@ -136,6 +137,7 @@ BatchedFixedPointResult<Vector> solve_fixed_point_batched(
     StepReport step = solver.step(f, state, z, fz, g);
     result.function_evaluations += step.function_evaluations;
     result.jacobian_evaluations += step.jacobian_evaluations;
+    result.jacobian_products += step.jacobian_products;
     if (step.status != Status::kConverged) {
       // A failure of some samples stops those alone; one without a sample
       // list stops every sample still running.

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "implicit/fixed_point/options.hpp"
+#include "implicit/internal/progress.hpp"
 #include "implicit/status.hpp"
 
 namespace implicit::internal {
@@ -33,9 +34,12 @@ namespace implicit::internal {
 // Everything the rule needs to know about one sample at iteration k.
 struct StoppingInput {
   int iteration = 0;
-  double residual = 0;        // ||f(z_k) - z_k||
-  double threshold = 0;       // abs_tol + rel_tol ||f(z_k)||
-  double best_residual = 0;   // min_{j<k} ||f(z_j) - z_j|| (inf at k = 0)
+  double residual = 0;       // ||f(z_k) - z_k||
+  double threshold = 0;      // abs_tol + rel_tol ||f(z_k)||
+  double best_residual = 0;  // min_{j<k} ||f(z_j) - z_j|| (inf at k = 0)
+  // min_{j<=k-w} ||f(z_j) - z_j|| for w = progress_window (inf while k < w):
+  // internal::ProgressWindow keeps it.
+  double best_window_ago = 0;
   double iterate_norm = 0;    // ||z_k||
   double start_scale = 1;     // max(1, ||z_0||, ||f(z_0)||)
   bool values_finite = true;  // f(z_k) has no NaN/Inf
@@ -78,6 +82,14 @@ inline StoppingVerdict stopping_verdict(const StoppingInput& in, const FixedPoin
                   "is f a contraction near z0?",
                   in.residual, in.iteration, in.residual / in.best_residual, in.best_residual);
     v.message = buf;
+  } else if (no_progress(std::fmin(in.best_residual, in.residual), in.best_window_ago,
+                         options.progress_factor)) {
+    v.stop = true;
+    v.status = Status::kStalled;
+    v.message = no_progress_message("FixedPointOptions", "residual",
+                                    std::fmin(in.best_residual, in.residual),
+                                    options.progress_factor, options.progress_window) +
+                "; has f a fixed point near z0?";
   } else if (in.iteration >= options.max_iter) {
     v.stop = true;
     v.status = Status::kMaxIterations;

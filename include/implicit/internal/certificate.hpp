@@ -1,6 +1,6 @@
 #pragma once
 // The certificate of a solved linear system A u = b, one rule for the dense
-// path (internal/linear_system.hpp) and for each sample of the tensor path
+// path (adjoint/adjoint_solve.hpp) and for each sample of the tensor path
 // (src/torch/linear_solve.cpp): whatever a method claims, the recomputed
 // residual must satisfy
 //

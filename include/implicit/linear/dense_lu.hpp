@@ -95,7 +95,7 @@ LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> solv
   return solve_factored(A, factor_dense_lu<T>(A, min_rcond), b);
 }
 
-// Compiled once in implicit::precompiled (src/precompiled/dense_lu.cpp).
+// Compiled once in implicit::precompiled (src/linear/dense_lu.cpp).
 #ifdef IMPLICIT_PRECOMPILED
 extern template LinearSolveResult<Eigen::VectorXd> solve_dense_lu<double, Eigen::VectorXd>(
     const Eigen::MatrixXd&, const Eigen::VectorXd&, double);

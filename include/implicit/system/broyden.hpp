@@ -41,6 +41,20 @@ struct LineSearchBroydenOptions {
   double stagnation_ratio = 0.9;
   // ... in this many accepted steps in a row.
   int stagnation_steps = 3;
+
+  // Throws std::invalid_argument naming the field and its value.
+  void validate(const std::string& owner = "LineSearchBroydenOptions") const {
+    if (!(max_step > 0))
+      throw std::invalid_argument(owner + "::max_step must be > 0, got " +
+                                  std::to_string(max_step));
+    if (!(stagnation_ratio > 0 && stagnation_ratio <= 1))
+      throw std::invalid_argument(owner + "::stagnation_ratio must be in (0, 1], got " +
+                                  std::to_string(stagnation_ratio));
+    if (stagnation_steps < 1)
+      throw std::invalid_argument(owner + "::stagnation_steps must be >= 1, got " +
+                                  std::to_string(stagnation_steps));
+    line_search.validate(owner.c_str());
+  }
 };
 
 class LineSearchBroyden {
@@ -49,19 +63,7 @@ class LineSearchBroyden {
 
   const char* name() const { return "broyden"; }
 
-  void validate() const {
-    if (!(options_.max_step > 0))
-      throw std::invalid_argument("LineSearchBroydenOptions::max_step must be > 0, got " +
-                                  std::to_string(options_.max_step));
-    if (!(options_.stagnation_ratio > 0 && options_.stagnation_ratio <= 1))
-      throw std::invalid_argument(
-          "LineSearchBroydenOptions::stagnation_ratio must be in (0, 1], got " +
-          std::to_string(options_.stagnation_ratio));
-    if (options_.stagnation_steps < 1)
-      throw std::invalid_argument("LineSearchBroydenOptions::stagnation_steps must be >= 1, got " +
-                                  std::to_string(options_.stagnation_steps));
-    options_.line_search.validate("LineSearchBroydenOptions");
-  }
+  void validate() const { options_.validate(); }
 
   template <class T>
   struct State {

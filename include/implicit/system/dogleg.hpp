@@ -44,6 +44,13 @@ struct DoglegOptions {
   double initial_radius = 100;
   // Scale the variables by D (false: D = I).
   bool scale_variables = true;
+
+  // Throws std::invalid_argument naming the field and its value.
+  void validate(const std::string& owner = "DoglegOptions") const {
+    if (!(initial_radius > 0) || !std::isfinite(initial_radius))
+      throw std::invalid_argument(owner + "::initial_radius must be finite and > 0, got " +
+                                  std::to_string(initial_radius));
+  }
 };
 
 class PowellDogleg {
@@ -52,11 +59,7 @@ class PowellDogleg {
 
   const char* name() const { return "dogleg"; }
 
-  void validate() const {
-    if (!(options_.initial_radius > 0) || !std::isfinite(options_.initial_radius))
-      throw std::invalid_argument("DoglegOptions::initial_radius must be finite and > 0, got " +
-                                  std::to_string(options_.initial_radius));
-  }
+  void validate() const { options_.validate(); }
 
   template <class T>
   struct State {

@@ -39,6 +39,13 @@ namespace implicit {
 struct LevenbergMarquardtOptions {
   // lambda_0 = initial_damping * max diag(J^T J) at x0.
   double initial_damping = 1e-3;
+
+  // Throws std::invalid_argument naming the field and its value.
+  void validate(const std::string& owner = "LevenbergMarquardtOptions") const {
+    if (!(initial_damping > 0) || !std::isfinite(initial_damping))
+      throw std::invalid_argument(owner + "::initial_damping must be finite and > 0, got " +
+                                  std::to_string(initial_damping));
+  }
 };
 
 class LevenbergMarquardt {
@@ -47,12 +54,7 @@ class LevenbergMarquardt {
 
   const char* name() const { return "levenberg_marquardt"; }
 
-  void validate() const {
-    if (!(options_.initial_damping > 0) || !std::isfinite(options_.initial_damping))
-      throw std::invalid_argument(
-          "LevenbergMarquardtOptions::initial_damping must be finite and > 0, got " +
-          std::to_string(options_.initial_damping));
-  }
+  void validate() const { options_.validate(); }
 
   template <class T>
   struct State {

@@ -51,6 +51,22 @@ struct LineSearchNewtonOptions {
   double gmres_rel_tol = 1e-4;
   int gmres_restart = 30;
   int gmres_max_iter = 300;
+
+  // Throws std::invalid_argument naming the field and its value.
+  void validate(const std::string& owner = "LineSearchNewtonOptions") const {
+    if (linear_solver != LinearSolver::kAuto && linear_solver != LinearSolver::kDense &&
+        linear_solver != LinearSolver::kGmres)
+      throw std::invalid_argument(owner + "::linear_solver is not a LinearSolver, got " +
+                                  std::to_string(static_cast<int>(linear_solver)));
+    if (dense_max_size < 0)
+      throw std::invalid_argument(owner + "::dense_max_size must be >= 0, got " +
+                                  std::to_string(dense_max_size));
+    if (!(max_step > 0))
+      throw std::invalid_argument(owner + "::max_step must be > 0, got " +
+                                  std::to_string(max_step));
+    (void)GmresOptions::inexact_newton(owner, gmres_rel_tol, gmres_restart, gmres_max_iter);
+    line_search.validate(owner.c_str());
+  }
 };
 
 class LineSearchNewton {
@@ -59,20 +75,7 @@ class LineSearchNewton {
 
   const char* name() const { return options_.use_line_search ? "newton" : "newton_raphson"; }
 
-  void validate() const {
-    using LS = LineSearchNewtonOptions::LinearSolver;
-    if (options_.linear_solver != LS::kAuto && options_.linear_solver != LS::kDense &&
-        options_.linear_solver != LS::kGmres)
-      throw std::invalid_argument("LineSearchNewtonOptions::linear_solver is not a LinearSolver");
-    if (options_.dense_max_size < 0)
-      throw std::invalid_argument("LineSearchNewtonOptions::dense_max_size must be >= 0, got " +
-                                  std::to_string(options_.dense_max_size));
-    if (!(options_.max_step > 0))
-      throw std::invalid_argument("LineSearchNewtonOptions::max_step must be > 0, got " +
-                                  std::to_string(options_.max_step));
-    (void)gmres_options();  // validates the three gmres_* fields by name
-    options_.line_search.validate("LineSearchNewtonOptions");
-  }
+  void validate() const { options_.validate(); }
 
   template <class T>
   struct State {
@@ -118,7 +121,7 @@ class LineSearchNewton {
         return internal::checked_size(jvp(g, p.x, v), n, "solve_root (Newton-Krylov)", "J v");
       };
       auto solve = gmres(apply, VectorX<T>(-p.gx), VectorX<T>(VectorX<T>::Zero(n)), gopt);
-      report.jacobian_evaluations += solve.iterations;
+      report.jacobian_products += solve.iterations;
       if (!(solve.residual_norm < p.norm) || !solve.x.allFinite()) {
         report.status = Status::kLinearSolveFailed;
         report.message =
@@ -129,7 +132,7 @@ class LineSearchNewton {
       // phi'(0) = g . (J d), one more JVP: exact even for an inexact d.
       slope = static_cast<double>(
           p.gx.dot(internal::checked_size(jvp(g, p.x, d), n, "solve_root (Newton-Krylov)", "J d")));
-      ++report.jacobian_evaluations;
+      ++report.jacobian_products;
     }
     internal::limit_step(d, p.x, options_.max_step);
     // For an exact Newton step slope = -||g||^2; rounding can only spoil its

@@ -7,8 +7,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "implicit/diff/autodiff.hpp"
 #include "implicit/internal/scalar.hpp"
+#include "implicit/types.hpp"
 
 namespace implicit {
 

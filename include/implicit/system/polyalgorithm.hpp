@@ -68,25 +68,28 @@ struct PolyalgorithmOptions {
   DoglegOptions dogleg;
   LevenbergMarquardtOptions levenberg_marquardt;
   LineSearchBroydenOptions broyden;
+
+  // Throws std::invalid_argument naming the field and its value.
+  void validate(const std::string& owner = "PolyalgorithmOptions") const {
+    if (order.empty()) throw std::invalid_argument(owner + "::order is empty");
+    if (progress_window < 0)
+      throw std::invalid_argument(owner + "::progress_window must be >= 0, got " +
+                                  std::to_string(progress_window));
+    if (attempt_max_iter < 1)
+      throw std::invalid_argument(owner + "::attempt_max_iter must be >= 1, got " +
+                                  std::to_string(attempt_max_iter));
+    newton.validate(owner + "::newton");
+    dogleg.validate(owner + "::dogleg");
+    levenberg_marquardt.validate(owner + "::levenberg_marquardt");
+    broyden.validate(owner + "::broyden");
+  }
 };
 
 class Polyalgorithm {
  public:
   explicit Polyalgorithm(PolyalgorithmOptions options = {}) : options_(std::move(options)) {}
   const char* name() const { return "polyalgorithm"; }
-  void validate() const {
-    if (options_.order.empty()) throw std::invalid_argument("PolyalgorithmOptions::order is empty");
-    if (options_.progress_window < 0)
-      throw std::invalid_argument("PolyalgorithmOptions::progress_window must be >= 0, got " +
-                                  std::to_string(options_.progress_window));
-    if (options_.attempt_max_iter < 1)
-      throw std::invalid_argument("PolyalgorithmOptions::attempt_max_iter must be >= 1, got " +
-                                  std::to_string(options_.attempt_max_iter));
-    LineSearchNewton(options_.newton).validate();
-    PowellDogleg(options_.dogleg).validate();
-    LevenbergMarquardt(options_.levenberg_marquardt).validate();
-    LineSearchBroyden(options_.broyden).validate();
-  }
+  void validate() const { options_.validate(); }
   const PolyalgorithmOptions& options() const { return options_; }
 
  private:
@@ -103,7 +106,7 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
   method.validate();
   Result best;
   bool have_best = false;
-  int evaluations = 0, jacobians = 0, iterations = 0;
+  int evaluations = 0, jacobians = 0, products = 0, iterations = 0;
   std::string log;
   auto attempt = [&](const auto& solver, bool monotone = true) -> bool {
     SystemOptions budget = options;
@@ -117,6 +120,7 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
     Result r = solve_root(g, x0, solver, budget);
     evaluations += r.function_evaluations;
     jacobians += r.jacobian_evaluations;
+    products += r.jacobian_products;
     iterations += r.iterations;
     log += (log.empty() ? "" : "; ") + r.brief_report();
     const bool done = r.ok();
@@ -159,6 +163,7 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
   best.method = std::string("polyalgorithm(") + best.method + ")";
   best.function_evaluations = evaluations;
   best.jacobian_evaluations = jacobians;
+  best.jacobian_products = products;
   best.iterations = iterations;
   best.message = "attempts: " + log;
   return best;

@@ -15,7 +15,8 @@ struct [[nodiscard]] SystemResult {
   Status status = Status::kMaxIterations;
   int iterations = 0;                    // steps of the method (trial steps)
   int function_evaluations = 0;          // calls of g (line searches, finite differences too)
-  int jacobian_evaluations = 0;          // Jacobians (AD passes or a jacobian member) / JVP batches
+  int jacobian_evaluations = 0;          // dense Jacobians formed (AD or a jacobian member)
+  int jacobian_products = 0;             // matrix-free products J v (Newton-Krylov's GMRES)
   double residual_norm = 0;              // ||g(x)||_2 at the returned x
   std::vector<double> residual_history;  // ||g|| at x0 and at every accepted point
   std::string method;                    // the method that produced x
@@ -24,11 +25,12 @@ struct [[nodiscard]] SystemResult {
   bool ok() const { return status == Status::kConverged; }
 
   std::string brief_report() const {
-    char buf[200];
+    char buf[240];
     std::snprintf(buf, sizeof buf,
-                  "%s: %s after %d iterations (%d g evaluations, %d Jacobians), ||g(x)|| %.3e",
+                  "%s: %s after %d iterations (%d g evaluations, %d Jacobians, %d Jacobian "
+                  "products), ||g(x)|| %.3e",
                   method.c_str(), to_string(status), iterations, function_evaluations,
-                  jacobian_evaluations, residual_norm);
+                  jacobian_evaluations, jacobian_products, residual_norm);
     return message.empty() ? std::string(buf) : std::string(buf) + ": " + message;
   }
 };

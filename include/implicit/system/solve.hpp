@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "implicit/diff/autodiff.hpp"
+#include "implicit/internal/progress.hpp"
 #include "implicit/status.hpp"
 #include "implicit/step_report.hpp"
 #include "implicit/system/options.hpp"
@@ -81,9 +82,8 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
 
   auto state = method.init(g, p);
   SystemPoint<T> best = p;  // methods may accept a worse point; the best is returned on failure
-  // best.norm at each step, for the progress test (SystemOptions::progress_window).
-  std::vector<double> best_by_step;
-  if (options.progress_window > 0) best_by_step.reserve(options.max_iter + 1);
+  // best.norm progress_window steps ago (SystemOptions::progress_window).
+  internal::ProgressWindow progress(options.progress_window);
   char buf[240];
   for (int k = 0;; ++k) {
     result.iterations = k;
@@ -101,21 +101,16 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
                     best.norm, threshold, result.function_evaluations);
       return finish(Status::kMaxIterations, buf, best);
     }
-    if (options.progress_window > 0) {
-      best_by_step.push_back(best.norm);
-      if (k >= options.progress_window &&
-          !(best.norm < options.progress_factor * best_by_step[k - options.progress_window])) {
-        std::snprintf(buf, sizeof buf,
-                      "no progress: the best ||g|| (%.3e) fell by less than progress_factor = %g "
-                      "in the last progress_window = %d steps",
-                      best.norm, options.progress_factor, options.progress_window);
-        return finish(Status::kStalled, buf, best);
-      }
-    }
+    if (internal::no_progress(best.norm, progress.exchange(best.norm), options.progress_factor))
+      return finish(Status::kStalled,
+                    internal::no_progress_message("SystemOptions", "||g||", best.norm,
+                                                  options.progress_factor, options.progress_window),
+                    best);
     const double before = p.norm;
     StepReport step = method.step(g, state, p, options);
     result.function_evaluations += step.function_evaluations;
     result.jacobian_evaluations += step.jacobian_evaluations;
+    result.jacobian_products += step.jacobian_products;
     if (step.status != Status::kConverged) {
       // The point a failed step leaves in p is a real, evaluated point too.
       if (p.norm < best.norm) best = p;

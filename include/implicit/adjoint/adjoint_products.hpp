@@ -24,12 +24,12 @@
 #include <optional>
 #include <type_traits>
 
+#include "implicit/adjoint/adjoint_solve.hpp"
 #include "implicit/diff/autodiff.hpp"
 #include "implicit/diff/derivative_mode.hpp"
 #include "implicit/diff/linearization.hpp"
 #include "implicit/diff/parametric.hpp"
 #include "implicit/diff/reverse.hpp"
-#include "implicit/internal/linear_system.hpp"
 
 namespace implicit::internal {
 

@@ -1,17 +1,17 @@
 // The certified linear-solve chain of every implicit derivative, compiled
 // once for double and float. Programs that link implicit::precompiled get
-// IMPLICIT_PRECOMPILED, under which linear_system.hpp declares these
+// IMPLICIT_PRECOMPILED, under which adjoint/adjoint_solve.hpp declares these
 // instantiations extern, so no translation unit of theirs compiles the
 // chain again (measured in bench/README.md "Compile cost").
 
-#include "implicit/internal/linear_system.hpp"
+#include "implicit/adjoint/adjoint_solve.hpp"
 
 namespace implicit::internal {
 
-template LinearSolveResult<VectorX<double>> solve_linear_system_erased<double>(
+template ChainSolveResult<double> solve_linear_system_erased<double>(
     const LinearOperator<double>&, const DenseOperator<double>&, const LinearOperator<double>*,
     const VectorX<double>&, const AdjointOptions&, const LinearOperator<double>*);
-template LinearSolveResult<VectorX<float>> solve_linear_system_erased<float>(
+template ChainSolveResult<float> solve_linear_system_erased<float>(
     const LinearOperator<float>&, const DenseOperator<float>&, const LinearOperator<float>*,
     const VectorX<float>&, const AdjointOptions&, const LinearOperator<float>*);
 

@@ -1,5 +1,5 @@
 // The dense LU with its condition check for one right-hand side, compiled
-// once (see linear_system.cpp in this folder for why).
+// once into implicit::precompiled (see src/adjoint/adjoint_solve.cpp for why).
 
 #include "implicit/linear/dense_lu.hpp"
 

@@ -9,12 +9,13 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "implicit/diff/adjoint_options.hpp"
+#include "implicit/adjoint/adjoint_options.hpp"
 #include "implicit/diff/autodiff.hpp"
 #include "implicit/fixed_point/anderson.hpp"
 #include "implicit/fixed_point/forward_iteration.hpp"
@@ -59,7 +60,7 @@ MatrixX<T> nan_matrix(Eigen::Index rows, Eigen::Index cols) {
 // is then one function per scalar type, compiled once per translation unit
 // whatever the number of user maps, and once per program when
 // IMPLICIT_PRECOMPILED declares it extern (the implicit::precompiled
-// target, src/precompiled/linear_system.cpp). One indirect call per product
+// target, src/adjoint/adjoint_solve.cpp). One indirect call per product
 // costs nanoseconds against a product that evaluates f.
 template <class T>
 using LinearOperator = std::function<VectorX<T>(const VectorX<T>&)>;
@@ -83,13 +84,20 @@ inline AdjointOptions for_product_cost(AdjointOptions options, bool cheap_produc
 // AdjointOptions::reuse_forward, the first attempt is GMRES on A M y = b
 // with u = M y (right preconditioning: the residual GMRES minimises is the
 // true ||A u - b||), certified like the others.
+// What the chain returns: the accepted attempt, and when that attempt was a
+// dense LU its factorisation of A, for more solves with A or A^T at O(n^2)
+// each (the forward-sensitivity check of the IFT entry points).
 template <class T>
-LinearSolveResult<VectorX<T>> solve_linear_system_erased(const LinearOperator<T>& apply_a,
-                                                         const DenseOperator<T>& dense_a,
-                                                         const LinearOperator<T>* apply_k,
-                                                         const VectorX<T>& b,
-                                                         const AdjointOptions& options,
-                                                         const LinearOperator<T>* estimate) {
+struct ChainSolveResult : LinearSolveResult<VectorX<T>> {
+  std::shared_ptr<const DenseFactorization<T>> factorization;
+};
+
+template <class T>
+ChainSolveResult<T> solve_linear_system_erased(const LinearOperator<T>& apply_a,
+                                               const DenseOperator<T>& dense_a,
+                                               const LinearOperator<T>* apply_k,
+                                               const VectorX<T>& b, const AdjointOptions& options,
+                                               const LinearOperator<T>* estimate) {
   options.validate();
   const Eigen::Index n = b.size();
   const double b_norm = static_cast<double>(b.norm());
@@ -112,7 +120,7 @@ LinearSolveResult<VectorX<T>> solve_linear_system_erased(const LinearOperator<T>
       attempts.push_back(AdjointMethod::kDenseLU);
   }
 
-  LinearSolveResult<VectorX<T>> result;
+  ChainSolveResult<T> result;
   std::optional<double> a_norm_probe;  // ||A b|| / ||b||, computed once on first need
   std::string history;
   int total_iterations = 0;
@@ -161,17 +169,22 @@ LinearSolveResult<VectorX<T>> solve_linear_system_erased(const LinearOperator<T>
     if (inner.x.size() == n && inner.x.allFinite()) attempt.x = (*estimate)(inner.x);
     attempt.method = "gmres_preconditioned_by_forward";
     certify(attempt);
-    result = std::move(attempt);
+    static_cast<LinearSolveResult<VectorX<T>>&>(result) = std::move(attempt);
   }
   for (AdjointMethod method : attempts) {
     if (result.ok() && tried_estimate) break;
     LinearSolveResult<VectorX<T>> attempt;
+    std::shared_ptr<DenseFactorization<T>> factorization;
     switch (method) {
-      case AdjointMethod::kDenseLU:
-        attempt = solve_dense_lu(MatrixX<T>(dense_a()), b);
+      case AdjointMethod::kDenseLU: {
+        const MatrixX<T> a = dense_a();
+        factorization = std::make_shared<DenseFactorization<T>>(factor_dense_lu<T>(a));
+        attempt = solve_factored(a, *factorization, b);
         break;
+      }
       case AdjointMethod::kGmres:
-        attempt = gmres(apply_a, b, VectorX<T>(VectorX<T>::Zero(n)), gmres_options(options.max_iter));
+        attempt =
+            gmres(apply_a, b, VectorX<T>(VectorX<T>::Zero(n)), gmres_options(options.max_iter));
         break;
       case AdjointMethod::kFixedPointIteration:
       case AdjointMethod::kAnderson: {
@@ -196,7 +209,8 @@ LinearSolveResult<VectorX<T>> solve_linear_system_erased(const LinearOperator<T>
     }
     attempt.method = to_string(method);
     certify(attempt);
-    result = std::move(attempt);
+    static_cast<LinearSolveResult<VectorX<T>>&>(result) = std::move(attempt);
+    result.factorization = std::move(factorization);
     if (result.ok()) break;
   }
   result.iterations = total_iterations;
@@ -211,10 +225,10 @@ LinearSolveResult<VectorX<T>> solve_linear_system_erased(const LinearOperator<T>
 // The typed front of solve_linear_system_erased: any callables for A u,
 // the dense A (called only if a dense attempt runs) and K u.
 template <class T, class ApplyA, class DenseA, class ApplyK>
-LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const DenseA& dense_a,
-                                                  const ApplyK* apply_k, const VectorX<T>& b,
-                                                  const AdjointOptions& options,
-                                                  const LinearOperator<T>* estimate = nullptr) {
+ChainSolveResult<T> solve_linear_system(const ApplyA& apply_a, const DenseA& dense_a,
+                                        const ApplyK* apply_k, const VectorX<T>& b,
+                                        const AdjointOptions& options,
+                                        const LinearOperator<T>* estimate = nullptr) {
   const LinearOperator<T> a = [&apply_a](const VectorX<T>& u) -> VectorX<T> { return apply_a(u); };
   const DenseOperator<T> dense = [&dense_a]() -> MatrixX<T> { return dense_a(); };
   LinearOperator<T> k;
@@ -223,10 +237,10 @@ LinearSolveResult<VectorX<T>> solve_linear_system(const ApplyA& apply_a, const D
 }
 
 #ifdef IMPLICIT_PRECOMPILED
-extern template LinearSolveResult<VectorX<double>> solve_linear_system_erased<double>(
+extern template ChainSolveResult<double> solve_linear_system_erased<double>(
     const LinearOperator<double>&, const DenseOperator<double>&, const LinearOperator<double>*,
     const VectorX<double>&, const AdjointOptions&, const LinearOperator<double>*);
-extern template LinearSolveResult<VectorX<float>> solve_linear_system_erased<float>(
+extern template ChainSolveResult<float> solve_linear_system_erased<float>(
     const LinearOperator<float>&, const DenseOperator<float>&, const LinearOperator<float>*,
     const VectorX<float>&, const AdjointOptions&, const LinearOperator<float>*);
 #endif

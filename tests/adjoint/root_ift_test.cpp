@@ -55,6 +55,70 @@ TEST(RootIft, VjpJvpJacobianMatchFiniteDifferences) {
   }
 }
 
+// g(t, x) = x^2 - t: a fold at t = 0, where dx*/dt = 1 / (2 x*) does not
+// exist. Near t > 0 the root sqrt(t) is regular.
+struct Fold {
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& theta, const VectorX<T>& x) const {
+    return (x.array().square() - theta[0]).matrix();
+  }
+};
+
+// Regression (issue 19): at the fold, a forward solve to |g| <= tol stops at
+// x ~ sqrt(tol), and root_vjp "certified" dx/dt = 1 / (2x) = 65,536
+// (8.4e6 with a tighter tolerance): the linear solve was exact, but the
+// answer moves with the forward tolerance. The forward-sensitivity check
+// refuses it at every tolerance (sensitivity 1/2 exactly: x' = x / 2), and
+// still certifies the regular root next to it.
+TEST(RootIft, AFoldIsRefusedNotCertified) {
+  const Vec t = Vec::Zero(1), xbar = Vec::Ones(1);
+  for (double abs_tol : {1e-10, 1e-14}) {
+    SystemOptions o;
+    o.abs_tol = abs_tol;
+    const auto forward = solve_root(bind_theta(Fold{}, t), Vec(Vec::Ones(1)), o);
+    ASSERT_TRUE(forward.ok()) << forward.brief_report();
+    ASSERT_LE(std::abs(forward.x[0] * forward.x[0]), abs_tol);  // the forward promise holds
+    const auto grad = root_vjp(Fold{}, t, forward, xbar);
+    EXPECT_EQ(grad.status, Status::kLinearSolveFailed) << grad.brief_report();
+    EXPECT_TRUE(std::isnan(grad.value[0])) << grad.value[0];
+    EXPECT_NE(grad.message.find("sensitive to the forward solve"), std::string::npos)
+        << grad.message;
+  }
+  // t = 1e-4, root 1e-2: dx/dt = 1 / (2 sqrt(t)) = 50, certified. The
+  // sensitivity there is ~|x - x*| / x* ~ 1e-8: far below the 0.1 cut.
+  const Vec t_regular = Vec::Constant(1, 1e-4);
+  const auto forward = solve_root(bind_theta(Fold{}, t_regular), Vec(Vec::Ones(1)));
+  ASSERT_TRUE(forward.ok()) << forward.brief_report();
+  const auto grad = root_vjp(Fold{}, t_regular, forward, xbar);
+  ASSERT_TRUE(grad.ok()) << grad.brief_report();
+  EXPECT_NEAR(grad.value[0], 50.0, 1e-4);  // 50 (1 + O(|x - x*| / x*)), forward to 1e-10
+  // The check can be turned off: then the old, tolerance-following number.
+  AdjointOptions off;
+  off.max_forward_sensitivity = std::numeric_limits<double>::infinity();
+  SystemOptions o;
+  o.abs_tol = 1e-10;
+  const auto at_fold = solve_root(bind_theta(Fold{}, t), Vec(Vec::Ones(1)), o);
+  const auto unchecked = root_vjp(Fold{}, t, at_fold, xbar, off);
+  EXPECT_TRUE(unchecked.ok()) << unchecked.brief_report();
+  EXPECT_GT(unchecked.value[0], 1e4);
+}
+
+// The same fold as a fixed point z = z - (z^2 - t): fixed_point_vjp refuses too.
+struct FoldFixedPoint {
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& theta, const VectorX<T>& z) const {
+    return (z.array() - (z.array().square() - theta[0])).matrix();
+  }
+};
+
+TEST(RootIft, AFoldIsRefusedByFixedPointVjpToo) {
+  const Vec t = Vec::Zero(1);
+  const Vec z = Vec::Constant(1, 1e-6);  // |f(z) - z| = 1e-12: within solution_tol
+  const auto grad = fixed_point_vjp(FoldFixedPoint{}, t, z, Vec(Vec::Ones(1)));
+  EXPECT_EQ(grad.status, Status::kLinearSolveFailed) << grad.brief_report();
+  EXPECT_TRUE(std::isnan(grad.value[0]));
+}
+
 TEST(RootIft, APointThatIsNoRootIsRefused) {
   const Vec not_root = Vec::Constant(3, 2.0);
   const double residual = Cubic{}(kTheta, not_root).norm();

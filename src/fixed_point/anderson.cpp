@@ -1,5 +1,5 @@
-// Anderson's per-sample weight solve for Eigen vectors, compiled once (see
-// linear_system.cpp in this folder for why).
+// Anderson's per-sample weight solve for Eigen vectors, compiled once into
+// implicit::precompiled (see src/adjoint/adjoint_solve.cpp for why).
 
 #include "implicit/fixed_point/anderson.hpp"
 

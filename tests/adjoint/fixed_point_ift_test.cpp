@@ -326,5 +326,31 @@ TEST(FixedPointIftFailure, OutOfRangeAdjointMethodIsRefused) {
   }
 }
 
+// Regression (issue 19): AdjointOptions::anderson.memory = 0 with kAnderson
+// was accepted, because only the Anderson solver class checked its options.
+// The options check themselves now, named by their place in AdjointOptions.
+TEST(FixedPointIftFailure, InvalidAndersonOptionsInsideAdjointOptionsAreRefused) {
+  AdjointOptions o;
+  o.method = AdjointMethod::kAnderson;
+  o.anderson.memory = 0;
+  try {
+    o.validate();
+    FAIL() << "AdjointOptions::anderson.memory = 0 accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("AdjointOptions::anderson::memory"), std::string::npos)
+        << e.what();
+  }
+  const TanhProblem p = make_reference_tanh_problem(10, 0);
+  const Vec z_star = testing::newton_fixed_point(p.layer, p.theta);
+  EXPECT_THROW((void)fixed_point_vjp(p.layer, p.theta, z_star, Vec(Vec::Ones(10)), o),
+               std::invalid_argument);
+  o.anderson.memory = 5;
+  o.anderson.beta = 0;
+  EXPECT_THROW(o.validate(), std::invalid_argument);
+  AndersonOptions plain;
+  plain.lam = -1;
+  EXPECT_THROW(plain.validate(), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace implicit

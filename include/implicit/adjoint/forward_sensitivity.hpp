@@ -1,0 +1,87 @@
+#pragma once
+// How much an implicit derivative moves with the forward solve's own error.
+//
+// The linear-solve certificate (internal/certificate.hpp) proves that u
+// solves A(x) u = b at the point x it was given. But x is only within the
+// forward tolerance of the true solution x*, and where A changes fast on that
+// scale the certified u can be far from A(x*)^{-1} b. At a fold
+// (g(x, t) = x^2 - t at t = 0, where no derivative exists) a forward solve
+// to |g| <= 1e-10 stops at x ~ 1e-5, and the IFT "gradient" 1/(2x) is
+// 65,536, or 8.4e6 with a tighter tolerance: a number that follows the
+// tolerance, not the problem.
+//
+// The check: take one Newton correction of the point, x' = x - dx with
+// dx = J^{-1} r (J = dg/dx and r = g(x) for roots; J = I - df/dz and
+// r = z - f(z) for fixed points), and measure what it does to the answer to
+// first order:
+//
+//     du = -A(x)^{-1} (A(x') u - b),   sensitivity = ||du|| / ||u||.
+//
+// For a regular solution dx is second order in the residual and du is tiny;
+// at a fold dx is of the size of x - x* itself and du of the size of u
+// (sensitivity 1/2 exactly for g = x^2 - t at t = 0, at any tolerance).
+// A sensitivity above AdjointOptions::max_forward_sensitivity is refused.
+//
+// Cost: with A's dense LU at hand, two O(n^2) triangular solves, one
+// evaluation of the residual and one product with A at x'. The entry points
+// run it when the chain's accepted attempt is a dense LU; answers of the
+// iterative methods are not checked yet (each check would be two more
+// Krylov solves).
+
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "implicit/linear/dense_lu.hpp"
+#include "implicit/types.hpp"
+
+namespace implicit::internal {
+
+// lu: the factorisation of A (A^T = J). `a_at(x', u)` returns A(x') u.
+// Returns why the answer is refused, or nothing when it stands.
+template <class T, class ApplyAAt>
+std::optional<std::string> forward_sensitivity_refusal(
+    const DenseFactorization<T>& lu, const VectorX<T>& x, const VectorX<T>& newton_residual,
+    const VectorX<T>& u, const VectorX<T>& b, const ApplyAAt& a_at, double max_sensitivity) {
+  if (!std::isfinite(max_sensitivity)) return std::nullopt;  // check turned off
+  const double u_norm = static_cast<double>(u.norm());
+  if (!(u_norm > 0)) return std::nullopt;  // b = 0: u = 0 whatever x
+  const VectorX<T> dx = lu.lu.transpose().solve(newton_residual);
+  const VectorX<T> corrected = x - dx;
+  char buf[400];
+  if (!corrected.allFinite()) {
+    std::snprintf(buf, sizeof buf,
+                  "the Newton correction of the forward point is not finite (||dx|| = %.3e): the "
+                  "derivative's sensitivity to the forward error is unknown",
+                  static_cast<double>(dx.norm()));
+    return std::string(buf);
+  }
+  const VectorX<T> du = -lu.lu.solve(VectorX<T>(a_at(corrected, u) - b));
+  const double sensitivity = static_cast<double>(du.norm()) / u_norm;
+  if (sensitivity <= max_sensitivity) return std::nullopt;
+  std::snprintf(buf, sizeof buf,
+                "sensitive to the forward solve's own error: one Newton correction of the point "
+                "(||dx|| = %.3e against ||x|| = %.3e) moves the adjoint by %.3e relative, above "
+                "AdjointOptions::max_forward_sensitivity = %g; a fold (no derivative exists "
+                "there) or a forward tolerance too loose for this derivative",
+                static_cast<double>(dx.norm()), static_cast<double>(x.norm()), sensitivity,
+                max_sensitivity);
+  return std::string(buf);
+}
+
+// Runs the check on a certified chain solve that carries A's factorisation
+// and turns a refusal into kLinearSolveFailed with the reason: the caller
+// then returns NaN values, as for any uncertified solve.
+template <class Solve, class T, class ApplyAAt>
+void refuse_if_sensitive(Solve& solve, const VectorX<T>& x, const VectorX<T>& newton_residual,
+                         const VectorX<T>& b, const ApplyAAt& a_at, double max_sensitivity) {
+  if (!solve.ok() || !solve.factorization) return;
+  if (auto why = forward_sensitivity_refusal(*solve.factorization, x, newton_residual, solve.x, b,
+                                             a_at, max_sensitivity)) {
+    solve.status = Status::kLinearSolveFailed;
+    solve.message = solve.message.empty() ? *why : solve.message + "; " + *why;
+  }
+}
+
+}  // namespace implicit::internal
