@@ -586,6 +586,9 @@ JvpOutput fixed_point_jvp(const Map& f, const at::Tensor& z0, const std::vector<
       throw std::invalid_argument("implicit::torch::fixed_point_jvp: tangents[" +
                                   std::to_string(i) + "] has the wrong shape");
   FixedPointOutput solved = solve(f, z0, options.forward);
+  // f's graph must reach every parameter with a tangent, whether or not
+  // it requires a gradient (the flags come back when this returns).
+  const internal::TrackTangents track(params, tangents);
   internal::Linearization lin(f, solved.z);
   BackwardOptions ift = options.backward;
   ift.gradient = Gradient::kImplicit;  // forward mode is always the exact IFT
