@@ -361,15 +361,20 @@ ForwardVerdict judge_forward(const PassInfo& forward, const at::Tensor& z_star,
   return v;
 }
 
+// Per sample: did its pass fail (neither converged nor, when asked for,
+// approximate)?
+std::vector<char> failed_samples(const PassInfo& pass) {
+  std::vector<char> failed(pass.status.size(), 0);
+  for (size_t b = 0; b < pass.status.size(); ++b)
+    failed[b] = pass.status[b] != Status::kConverged && pass.status[b] != Status::kApproximate;
+  return failed;
+}
+
 // BackwardOptions::FailedSamples::kDrop: the failed samples' rows of u
 // become 0 (they feed no gradient) instead of NaN; their status is kept.
 at::Tensor drop_failed(const at::Tensor& u, const PassInfo& pass, const BackwardOptions& options) {
   if (options.failed_samples != BackwardOptions::FailedSamples::kDrop || pass.ok()) return u;
-  const int64_t batch = u.size(0);
-  std::vector<char> failed(batch, 0);
-  for (int64_t b = 0; b < batch && b < static_cast<int64_t>(pass.status.size()); ++b)
-    failed[b] = pass.status[b] != Status::kConverged && pass.status[b] != Status::kApproximate;
-  return at::where(row_mask(failed, u), at::zeros_like(u), u);
+  return at::where(row_mask(failed_samples(pass), u), at::zeros_like(u), u);
 }
 
 void fail_or_report(const PassInfo& pass, const BackwardOptions& options) {
@@ -512,8 +517,23 @@ class FixedPointFunction : public autograd::Function<FixedPointFunction> {
             return shared_lin->vjp(v) + g_used;
           };
           auto solved = fixed_point(adjoint_map, at::zeros_like(g), inner_params, inner);
-          u = solved.z;
-          pass = solved.info->forward;
+          // The inner solve stops by the forward rule ||F(u) - u|| <=
+          // abs_tol + rel_tol ||F(u)||, not the adjoint's certificate, and
+          // returns its best iterate when it fails: certify u as the plain
+          // path does, and give the failed samples NaN rows (the plain
+          // path's solve_fixed_point_system does the same), so that the
+          // failure policy below sees and treats them alike.
+          const PassInfo inner_pass = solved.info->forward;
+          pass = internal::certify_fixed_point_system(
+              [&](const at::Tensor& v) { return lin.vjp(v).detach(); }, solved.z.detach(),
+              g_used.detach(), options.adjoint, inner_pass.status);
+          pass.method = inner_pass.method + " (differentiable)";
+          pass.iterations = inner_pass.iterations;
+          pass.evaluations += inner_pass.evaluations;
+          if (!inner_pass.message.empty())
+            pass.message += (pass.message.empty() ? "" : "; ") + inner_pass.message;
+          u = at::where(row_mask(failed_samples(pass), solved.z),
+                        at::full_like(solved.z, std::nan("")), solved.z);
         }
         pass.ran = true;
         pass.guarantee = "certified: per sample ||u - (df/dz)^T u - g|| <= " +

@@ -295,6 +295,38 @@ TEST(TorchFixedPoint, SingularAdjointRaisesOrReturnsNaNWithStatus) {
       << quiet.info->backward.message;  // the fallback chain is in the report
 }
 
+// The double-backward path (create_graph = true) solves the adjoint as a
+// differentiable fixed point; it must obey the same failure policy as the
+// plain one. z = tanh(W z + x) with W = diag(1, 0.5), x = 0: z* = 0 and
+// df/dz = W there, so I - J is singular and u = J^T u + g has no solution
+// for g = (1, 1).
+TEST(TorchFixedPoint, DoubleBackwardOnASingularAdjointRaisesOrReturnsNaN) {
+  const at::Tensor w = at::diag(at::tensor({1.0, 0.5}, at::kDouble));
+  at::Tensor x = at::zeros({2, 2}, at::kDouble).requires_grad_(true);
+  auto f = [&](const at::Tensor& z) { return at::tanh(z.matmul(w.t()) + x); };
+  Options o;
+  o.backward.adjoint.max_iter = 200;
+  auto raising = fixed_point(f, at::zeros({2, 2}, at::kDouble), {x}, o);
+  EXPECT_THROW((void)::torch::autograd::grad({raising.z.sum()}, {x}, {}, true, true),
+               std::runtime_error);
+  EXPECT_FALSE(raising.info->backward.ok()) << raising.info->backward.brief_report();
+
+  o.backward.raise_on_failure = false;
+  auto quiet = fixed_point(f, at::zeros({2, 2}, at::kDouble), {x}, o);
+  const at::Tensor gx = ::torch::autograd::grad({quiet.z.sum()}, {x}, {}, true, true)[0];
+  const PassInfo& back = quiet.info->backward;
+  EXPECT_FALSE(back.ok()) << back.brief_report();
+  for (Status s : back.status) EXPECT_NE(s, Status::kConverged);
+  EXPECT_TRUE(at::isnan(gx).all().item<bool>()) << gx;
+
+  // kDrop: the failed samples feed nothing, as on the plain path.
+  o.backward.failed_samples = BackwardOptions::FailedSamples::kDrop;
+  auto dropped = fixed_point(f, at::zeros({2, 2}, at::kDouble), {x}, o);
+  const at::Tensor gd = ::torch::autograd::grad({dropped.z.sum()}, {x}, {}, true, true)[0];
+  EXPECT_EQ(gd.abs().max().item<double>(), 0.0) << gd;
+  EXPECT_FALSE(dropped.info->backward.ok());
+}
+
 TEST(TorchFixedPoint, BadInputIsAClearError) {
   auto p = make_tanh_problem(2, 3);
   at::Tensor nan_start = at::full({2, 3}, std::nan(""), at::kDouble);
