@@ -377,6 +377,60 @@ at::Tensor drop_failed(const at::Tensor& u, const PassInfo& pass, const Backward
   return at::where(row_mask(failed_samples(pass), u), at::zeros_like(u), u);
 }
 
+// BackwardOptions::FailedSamples::kNaN: every parameter gradient a failed
+// sample feeds is NaN, as docs/failure-policy.md promises. A NaN row of u
+// does that by itself only through products (0 * NaN = NaN); f's backward
+// may select instead (relu, where, clamp, max: threshold_backward passes 0
+// where the unit is off, whatever the cotangent), and then a shared W got
+// a finite gradient from a failed sample. So the NaN is put in explicitly:
+// a parameter whose gradient is per sample (a batched input: sample s's
+// contribution lies in row s alone) gets NaN in the failed samples' rows,
+// any other parameter (a shared weight) NaN everywhere. Which kind a
+// (B, ...) parameter is is read off probes, the gradients of single
+// samples that did not fail (cotangent 1 on row s, 0 elsewhere), up to
+// kProbes of them: per sample when some probe reached it and every probe
+// that did stayed in its own row s; otherwise (no probe reached it, or one
+// reached another row) shared, which errs towards NaN in more places,
+// never in fewer. Costs up to kProbes backward passes through f, only when
+// some sample failed.
+void poison_fed_parameters(std::vector<at::Tensor>& grads, const std::vector<at::Tensor>& params,
+                           const std::vector<char>& failed, const internal::Linearization& lin,
+                           const at::Tensor& like) {
+  constexpr int kProbes = 4;
+  const int64_t batch = static_cast<int64_t>(failed.size());
+  if (std::find(failed.begin(), failed.end(), 1) == failed.end()) return;
+  std::vector<char> batched(params.size(), 0), reached(params.size(), 0);
+  for (size_t i = 0; i < params.size(); ++i)
+    batched[i] = grads[i].defined() && grads[i].dim() >= 1 && grads[i].size(0) == batch;
+  const bool any_batched = std::find(batched.begin(), batched.end(), 1) != batched.end();
+  int probes = 0;
+  for (int64_t s = 0; s < batch && any_batched && batch > 1 && probes < kProbes; ++s) {
+    if (failed[s]) continue;
+    ++probes;
+    at::Tensor probe = at::zeros_like(like);
+    probe.select(0, s).fill_(1);
+    const auto probed = lin.param_vjp(params, probe);
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (!batched[i] || !probed[i].defined()) continue;
+      const at::Tensor nonzero = (probed[i] != 0).reshape({batch, -1});
+      const int64_t total = nonzero.sum().item<int64_t>();
+      if (total == 0) continue;
+      reached[i] = 1;
+      if (nonzero[s].sum().item<int64_t>() != total) batched[i] = 0;  // another row: shared
+    }
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    at::Tensor& gp = grads[i];
+    if (!gp.defined()) continue;
+    const bool per_sample = batch > 1 && batched[i] && reached[i];
+    // gp + NaN rather than a constant NaN: under create_graph the result
+    // stays in the graph, so what differentiates it again meets NaN too.
+    const at::Tensor where =
+        per_sample ? row_mask(failed, gp) : at::ones({}, gp.options().dtype(at::kBool));
+    gp = at::where(where, gp + std::nan(""), gp);
+  }
+}
+
 void fail_or_report(const PassInfo& pass, const BackwardOptions& options) {
   if (options.raise_on_failure && !pass.ok())
     throw std::runtime_error("implicit::torch fixed point backward: adjoint solve failed: " +
@@ -557,6 +611,8 @@ class FixedPointFunction : public autograd::Function<FixedPointFunction> {
     fail_or_report(pass, options);
     u = drop_failed(u, pass, options);
     auto grads = lin.param_vjp(params, u, create_graph);
+    if (options.failed_samples == BackwardOptions::FailedSamples::kNaN && !pass.ok())
+      poison_fed_parameters(grads, params, failed_samples(pass), lin, u);
     if (create_graph) {
       std::vector<at::Tensor> defined;
       for (auto& gp : grads)

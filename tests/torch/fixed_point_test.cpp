@@ -327,6 +327,42 @@ TEST(TorchFixedPoint, DoubleBackwardOnASingularAdjointRaisesOrReturnsNaN) {
   EXPECT_FALSE(dropped.info->backward.ok());
 }
 
+// A failed sample's NaN cotangent must reach a shared weight even where a
+// ReLU masks it (ReLU's backward selects, so 0 * NaN would become 0). Sample
+// 1 starts where every pre-activation is negative and gets no forward
+// iteration: refused as not_a_solution (residual ||z0|| = 1.4 > 1e-4), its
+// u NaN, and relu'(.) = 0 on all of its units.
+TEST(TorchFixedPoint, AFailedSampleMakesASharedWeightNaNThroughAReLU) {
+  at::Tensor w = at::tensor({0.5, 0.1, 0.05, 0.4}, at::kDouble).view({2, 2}).requires_grad_(true);
+  at::Tensor x = at::tensor({1.0, 0.5, -0.5, -0.5}, at::kDouble).view({2, 2}).requires_grad_(true);
+  auto f = [&](const at::Tensor& z) { return at::relu(z.matmul(w.t()) + x); };
+  Options o = tight_options(Solver::kForwardIteration);
+  o.forward.raise_on_failure = false;
+  o.backward.raise_on_failure = false;
+  // Sample 0 at its fixed point, sample 1 at (-1, -1).
+  at::Tensor z0 = solve(f, at::zeros({2, 2}, at::kDouble), o.forward).z.clone();
+  z0[1].fill_(-1.0);
+  o.forward.stop.max_iter = 0;  // judge the start, take no step
+  auto out = fixed_point(f, z0, {w, x}, o);
+  ASSERT_EQ(out.info->forward.status[0], Status::kConverged) << out.info->forward.brief_report();
+  ASSERT_EQ(out.info->forward.status[1], Status::kMaxIterations);
+  auto grads = ::torch::autograd::grad({out.z.sum()}, {w, x});
+  EXPECT_EQ(out.info->backward.status[1], Status::kNotASolution);
+  // docs/failure-policy.md: "a shared parameter such as W gets NaN from any
+  // failed sample", and the failed sample's own input gets NaN.
+  EXPECT_TRUE(at::isnan(grads[0]).all().item<bool>()) << grads[0];
+  EXPECT_TRUE(at::isnan(grads[1][1]).all().item<bool>()) << grads[1];
+  // Sample 0's own input keeps its gradient: that of sample 0 solved alone
+  // (the same adjoint solve on one row, certified at 1e-13 relative, so
+  // the two agree far below 1e-10).
+  EXPECT_TRUE(at::isfinite(grads[1][0]).all().item<bool>()) << grads[1];
+  at::Tensor x0 = x.detach()[0].clone().view({1, 2}).requires_grad_(true);
+  auto f0 = [&](const at::Tensor& z) { return at::relu(z.matmul(w.t()) + x0); };
+  auto alone = fixed_point(f0, z0[0].view({1, 2}).clone(), {w, x0}, o);
+  auto g0 = ::torch::autograd::grad({alone.z.sum()}, {x0})[0];
+  EXPECT_LT(max_abs_diff(grads[1][0], g0[0]), 1e-10);
+}
+
 TEST(TorchFixedPoint, BadInputIsAClearError) {
   auto p = make_tanh_problem(2, 3);
   at::Tensor nan_start = at::full({2, 3}, std::nan(""), at::kDouble);
