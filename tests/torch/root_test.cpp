@@ -142,6 +142,21 @@ TEST(TorchRoot, ARootOnATrialRightEndConvergesThere) {
   // The exact zeros cost no Illinois step: found while growing.
   EXPECT_EQ(fwd.iterations[0], 0);
   EXPECT_EQ(fwd.iterations[1], 0);
+
+  // float32 runs the same rules on float scalars.
+  const at::Tensor c32 = c.to(at::kFloat);
+  auto g32 = [&](const at::Tensor& x) { return x - c32; };
+  auto out32 = root(g32, at::full({4}, -1.0f, at::kFloat), {}, o);
+  const at::Tensor x32 = out32.x.detach();
+  EXPECT_EQ(x32[0].item<float>(), 0.0f);
+  EXPECT_EQ(x32[1].item<float>(), 3.0f);
+  const double eps32 = std::numeric_limits<float>::epsilon();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(out32.info->forward.status[i], Status::kConverged) << i;
+    const double gx = std::abs(g32(x32)[i].item<double>());
+    EXPECT_EQ(out32.info->forward.residual[i], gx) << i;
+    EXPECT_LE(gx, 4 * eps32 * (std::abs(c[i].item<double>()) + 1)) << i;  // as above, in float
+  }
 }
 
 class TorchMonotoneNet : public ::testing::Test {
