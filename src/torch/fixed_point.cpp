@@ -361,15 +361,74 @@ ForwardVerdict judge_forward(const PassInfo& forward, const at::Tensor& z_star,
   return v;
 }
 
+// Per sample: did its pass fail (neither converged nor, when asked for,
+// approximate)?
+std::vector<char> failed_samples(const PassInfo& pass) {
+  std::vector<char> failed(pass.status.size(), 0);
+  for (size_t b = 0; b < pass.status.size(); ++b)
+    failed[b] = pass.status[b] != Status::kConverged && pass.status[b] != Status::kApproximate;
+  return failed;
+}
+
 // BackwardOptions::FailedSamples::kDrop: the failed samples' rows of u
 // become 0 (they feed no gradient) instead of NaN; their status is kept.
 at::Tensor drop_failed(const at::Tensor& u, const PassInfo& pass, const BackwardOptions& options) {
   if (options.failed_samples != BackwardOptions::FailedSamples::kDrop || pass.ok()) return u;
-  const int64_t batch = u.size(0);
-  std::vector<char> failed(batch, 0);
-  for (int64_t b = 0; b < batch && b < static_cast<int64_t>(pass.status.size()); ++b)
-    failed[b] = pass.status[b] != Status::kConverged && pass.status[b] != Status::kApproximate;
-  return at::where(row_mask(failed, u), at::zeros_like(u), u);
+  return at::where(row_mask(failed_samples(pass), u), at::zeros_like(u), u);
+}
+
+// BackwardOptions::FailedSamples::kNaN: every parameter gradient a failed
+// sample feeds is NaN, as docs/failure-policy.md promises. A NaN row of u
+// does that by itself only through products (0 * NaN = NaN); f's backward
+// may select instead (relu, where, clamp, max: threshold_backward passes 0
+// where the unit is off, whatever the cotangent), and then a shared W got
+// a finite gradient from a failed sample. So the NaN is put in explicitly:
+// a parameter whose gradient is per sample (a batched input: sample s's
+// contribution lies in row s alone) gets NaN in the failed samples' rows,
+// any other parameter (a shared weight) NaN everywhere. Which kind a
+// (B, ...) parameter is is read off probes, the gradients of single
+// samples that did not fail (cotangent 1 on row s, 0 elsewhere), up to
+// kProbes of them: per sample when some probe reached it and every probe
+// that did stayed in its own row s; otherwise (no probe reached it, or one
+// reached another row) shared, which errs towards NaN in more places,
+// never in fewer. Costs up to kProbes backward passes through f, only when
+// some sample failed.
+void poison_fed_parameters(std::vector<at::Tensor>& grads, const std::vector<at::Tensor>& params,
+                           const std::vector<char>& failed, const internal::Linearization& lin,
+                           const at::Tensor& like) {
+  constexpr int kProbes = 4;
+  const int64_t batch = static_cast<int64_t>(failed.size());
+  if (std::find(failed.begin(), failed.end(), 1) == failed.end()) return;
+  std::vector<char> batched(params.size(), 0), reached(params.size(), 0);
+  for (size_t i = 0; i < params.size(); ++i)
+    batched[i] = grads[i].defined() && grads[i].dim() >= 1 && grads[i].size(0) == batch;
+  const bool any_batched = std::find(batched.begin(), batched.end(), 1) != batched.end();
+  int probes = 0;
+  for (int64_t s = 0; s < batch && any_batched && batch > 1 && probes < kProbes; ++s) {
+    if (failed[s]) continue;
+    ++probes;
+    at::Tensor probe = at::zeros_like(like);
+    probe.select(0, s).fill_(1);
+    const auto probed = lin.param_vjp(params, probe);
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (!batched[i] || !probed[i].defined()) continue;
+      const at::Tensor nonzero = (probed[i] != 0).reshape({batch, -1});
+      const int64_t total = nonzero.sum().item<int64_t>();
+      if (total == 0) continue;
+      reached[i] = 1;
+      if (nonzero[s].sum().item<int64_t>() != total) batched[i] = 0;  // another row: shared
+    }
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    at::Tensor& gp = grads[i];
+    if (!gp.defined()) continue;
+    const bool per_sample = batch > 1 && batched[i] && reached[i];
+    // gp + NaN rather than a constant NaN: under create_graph the result
+    // stays in the graph, so what differentiates it again meets NaN too.
+    const at::Tensor where =
+        per_sample ? row_mask(failed, gp) : at::ones({}, gp.options().dtype(at::kBool));
+    gp = at::where(where, gp + std::nan(""), gp);
+  }
 }
 
 void fail_or_report(const PassInfo& pass, const BackwardOptions& options) {
@@ -512,8 +571,23 @@ class FixedPointFunction : public autograd::Function<FixedPointFunction> {
             return shared_lin->vjp(v) + g_used;
           };
           auto solved = fixed_point(adjoint_map, at::zeros_like(g), inner_params, inner);
-          u = solved.z;
-          pass = solved.info->forward;
+          // The inner solve stops by the forward rule ||F(u) - u|| <=
+          // abs_tol + rel_tol ||F(u)||, not the adjoint's certificate, and
+          // returns its best iterate when it fails: certify u as the plain
+          // path does, and give the failed samples NaN rows (the plain
+          // path's solve_fixed_point_system does the same), so that the
+          // failure policy below sees and treats them alike.
+          const PassInfo inner_pass = solved.info->forward;
+          pass = internal::certify_fixed_point_system(
+              [&](const at::Tensor& v) { return lin.vjp(v).detach(); }, solved.z.detach(),
+              g_used.detach(), options.adjoint, inner_pass.status);
+          pass.method = inner_pass.method + " (differentiable)";
+          pass.iterations = inner_pass.iterations;
+          pass.evaluations += inner_pass.evaluations;
+          if (!inner_pass.message.empty())
+            pass.message += (pass.message.empty() ? "" : "; ") + inner_pass.message;
+          u = at::where(row_mask(failed_samples(pass), solved.z),
+                        at::full_like(solved.z, std::nan("")), solved.z);
         }
         pass.ran = true;
         pass.guarantee = "certified: per sample ||u - (df/dz)^T u - g|| <= " +
@@ -537,6 +611,8 @@ class FixedPointFunction : public autograd::Function<FixedPointFunction> {
     fail_or_report(pass, options);
     u = drop_failed(u, pass, options);
     auto grads = lin.param_vjp(params, u, create_graph);
+    if (options.failed_samples == BackwardOptions::FailedSamples::kNaN && !pass.ok())
+      poison_fed_parameters(grads, params, failed_samples(pass), lin, u);
     if (create_graph) {
       std::vector<at::Tensor> defined;
       for (auto& gp : grads)
@@ -586,6 +662,9 @@ JvpOutput fixed_point_jvp(const Map& f, const at::Tensor& z0, const std::vector<
       throw std::invalid_argument("implicit::torch::fixed_point_jvp: tangents[" +
                                   std::to_string(i) + "] has the wrong shape");
   FixedPointOutput solved = solve(f, z0, options.forward);
+  // f's graph must reach every parameter with a tangent, whether or not
+  // it requires a gradient (the flags come back when this returns).
+  const internal::TrackTangents track(params, tangents);
   internal::Linearization lin(f, solved.z);
   BackwardOptions ift = options.backward;
   ift.gradient = Gradient::kImplicit;  // forward mode is always the exact IFT

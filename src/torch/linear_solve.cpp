@@ -252,6 +252,42 @@ Attempt run_dense(const LinearMap& apply_k, const at::Tensor& b) {
   return out;
 }
 
+// The certificate's inputs for one answer x, per sample: the recomputed
+// ||x - K x - b||, ||x||, and (once per solve, into a_norm_probe) the lower
+// bound ||A b|| / ||b|| on ||A||.
+struct Measured {
+  Eigen::ArrayXd residual, x_norm;
+  int products = 0;
+};
+
+Measured measure(const LinearMap& apply_k, const at::Tensor& x, const at::Tensor& b,
+                 const Eigen::ArrayXd& b_norm, Eigen::ArrayXd& a_norm_probe) {
+  Measured m;
+  m.residual = difference_norms(x, apply_k(x), b);
+  m.x_norm = sample_norms(x);
+  m.products = 1;
+  if (a_norm_probe.size() == 0) {
+    a_norm_probe = difference_norms(b, apply_k(b)) / b_norm.max(1e-300);
+    ++m.products;
+  }
+  return m;
+}
+
+// The dtype's rel_tol floor (8 epsilons), as every tensor pass applies it.
+double floored_rel_tol(const AdjointOptions& options, const at::Tensor& b) {
+  return std::fmax(options.rel_tol, 8 * Ops::epsilon(b));
+}
+
+::implicit::internal::CertificateVerdict verdict_of(const Measured& m, int64_t s,
+                                                    const Eigen::ArrayXd& b_norm,
+                                                    const Eigen::ArrayXd& a_norm_probe,
+                                                    const AdjointOptions& options, double rel_tol,
+                                                    double eps) {
+  return ::implicit::internal::certify_linear_solution(m.residual[s], m.x_norm[s], b_norm[s],
+                                                       a_norm_probe[s], options.abs_tol, rel_tol,
+                                                       eps, options.max_condition);
+}
+
 }  // namespace
 
 CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tensor& b,
@@ -260,7 +296,7 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
   const int64_t batch = b.size(0);
   const int64_t n = b.numel() / batch;
   const double eps = Ops::epsilon(b);
-  const double rel_tol = std::fmax(options.rel_tol, 8 * eps);
+  const double rel_tol = floored_rel_tol(options, b);
   AdjointOptions effective = options;
   effective.rel_tol = rel_tol;
 
@@ -308,13 +344,9 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
     }
     total_products += attempt.products;
     // Certify every sample, whatever the method claims: ||x - K x - b||.
-    const Eigen::ArrayXd residual = difference_norms(attempt.x, apply_k(attempt.x), b);
-    ++total_products;
-    const Eigen::ArrayXd x_norm = sample_norms(attempt.x);
-    if (a_norm_probe.size() == 0) {  // ||A b|| / ||b|| per sample, once
-      a_norm_probe = difference_norms(b, apply_k(b)) / b_norm.max(1e-300);
-      ++total_products;
-    }
+    const Measured measured = measure(apply_k, attempt.x, b, b_norm, a_norm_probe);
+    total_products += measured.products;
+    const Eigen::ArrayXd& residual = measured.residual;
     Mask take = Mask::Constant(batch, false);
     int failed = 0;
     double worst = 0;
@@ -322,9 +354,7 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
       if (accepted[s]) continue;
       spent[s] += attempt.iterations[s];
       const ::implicit::internal::CertificateVerdict verdict =
-          ::implicit::internal::certify_linear_solution(residual[s], x_norm[s], b_norm[s],
-                                                        a_norm_probe[s], options.abs_tol, rel_tol,
-                                                        eps, options.max_condition);
+          verdict_of(measured, s, b_norm, a_norm_probe, options, rel_tol, eps);
       if (verdict.accepted) {
         take[s] = accepted[s] = true;
         out.info.status[s] = Status::kConverged;
@@ -362,6 +392,39 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
   // uncertified.
   if (any_failure) out.info.message = history;
   return out;
+}
+
+PassInfo certify_fixed_point_system(const LinearMap& apply_k, const at::Tensor& x,
+                                    const at::Tensor& b, const AdjointOptions& options,
+                                    const std::vector<Status>& claimed) {
+  const int64_t batch = b.size(0);
+  const double eps = Ops::epsilon(b);
+  const double rel_tol = floored_rel_tol(options, b);
+  const Eigen::ArrayXd b_norm = sample_norms(b);
+  Eigen::ArrayXd a_norm_probe;
+  const Measured measured = measure(apply_k, x, b, b_norm, a_norm_probe);
+  PassInfo pass;
+  pass.ran = true;
+  pass.evaluations = measured.products;
+  pass.status.assign(batch, Status::kConverged);
+  pass.iterations.assign(batch, 0);
+  pass.residual.assign(measured.residual.data(), measured.residual.data() + batch);
+  int failed = 0;
+  std::string first_refusal;
+  for (int64_t s = 0; s < batch; ++s) {
+    const auto verdict = verdict_of(measured, s, b_norm, a_norm_probe, options, rel_tol, eps);
+    if (verdict.accepted) continue;
+    ++failed;
+    const Status said = s < static_cast<int64_t>(claimed.size()) ? claimed[s] : Status::kConverged;
+    pass.status[s] = said == Status::kConverged ? Status::kLinearSolveFailed : said;
+    if (first_refusal.empty())
+      first_refusal =
+          "sample " + std::to_string(s) + " (" + to_string(pass.status[s]) + "): " + verdict.why;
+  }
+  if (failed > 0)
+    pass.message = std::to_string(failed) + " of " + std::to_string(batch) +
+                   " samples uncertified; first " + first_refusal;
+  return pass;
 }
 
 }  // namespace implicit::torch::internal

@@ -29,4 +29,16 @@ struct CertifiedSolve {
 CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tensor& b,
                                         const AdjointOptions& options, bool allow_kernel = true);
 
+// The same certificate for an x found by other means (the double-backward
+// path solves the adjoint as a differentiable fixed point): per sample,
+// kConverged where the recomputed ||x - K x - b|| passes
+// certify_linear_solution exactly as in solve_fixed_point_system, else the
+// failure the solver claimed for it (`claimed`, per sample) or
+// kLinearSolveFailed; residual the recomputed norm; the first refusal in
+// the message. Costs two products with K. x itself is not changed: the
+// caller puts NaN (or 0) into the failed samples' rows.
+PassInfo certify_fixed_point_system(const LinearMap& apply_k, const at::Tensor& x,
+                                    const at::Tensor& b, const AdjointOptions& options,
+                                    const std::vector<Status>& claimed);
+
 }  // namespace implicit::torch::internal

@@ -41,6 +41,22 @@ at::Tensor call_map(const Map& f, const at::Tensor& z, const char* who) {
   }
 }
 
+TrackTangents::TrackTangents(const std::vector<at::Tensor>& params,
+                             const std::vector<at::Tensor>& tangents) {
+  for (size_t i = 0; i < params.size() && i < tangents.size(); ++i) {
+    const at::Tensor& p = params[i];
+    if (!p.defined() || p.requires_grad() || !tangents[i].defined() ||
+        !at::isFloatingType(p.scalar_type()))
+      continue;
+    switched_.push_back(p);
+    switched_.back().requires_grad_(true);
+  }
+}
+
+TrackTangents::~TrackTangents() {
+  for (auto& p : switched_) p.requires_grad_(false);
+}
+
 Linearization::Linearization(const Map& f, const at::Tensor& z, bool create_graph)
     : create_graph_(create_graph) {
   at::AutoGradMode enable(true);

@@ -24,6 +24,24 @@ void check_map_output(const char* who, const at::Tensor& z, const at::Tensor& fz
 // carries ATen's message without its C++ stack trace.
 at::Tensor call_map(const Map& f, const at::Tensor& z, const char* who);
 
+// A tangent is a direction in parameter space, not an autograd flag: while
+// this guard lives, every floating-point params[i] with a defined tangent
+// that does not require a gradient does, so that a Linearization built
+// meanwhile records f's dependence on it (param_jvp can only follow the
+// parameters f's graph reaches). The flags are restored on destruction.
+// Only a leaf can lack requires_grad, and a leaf's flag may be set; the
+// products use autograd::grad, which never writes the tensor's .grad.
+class TrackTangents {
+ public:
+  TrackTangents(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& tangents);
+  ~TrackTangents();
+  TrackTangents(const TrackTangents&) = delete;
+  TrackTangents& operator=(const TrackTangents&) = delete;
+
+ private:
+  std::vector<at::Tensor> switched_;
+};
+
 class Linearization {
  public:
   // create_graph: keep the products themselves differentiable (double
@@ -38,6 +56,8 @@ class Linearization {
   std::vector<at::Tensor> param_vjp(const std::vector<at::Tensor>& params, const at::Tensor& u,
                                     bool create_graph = false) const;
   // (df/dparams) dparams, the tangents matching params (undefined = zero).
+  // A parameter that did not require a gradient when f was linearised is
+  // not in f's graph: build the Linearization under TrackTangents.
   at::Tensor param_jvp(const std::vector<at::Tensor>& params,
                        const std::vector<at::Tensor>& tangents) const;
   // The tensors f(z) depends on that require a gradient but are neither z

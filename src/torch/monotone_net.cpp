@@ -49,11 +49,7 @@ MonotoneInverseOutput MonotoneNetImpl::inverse(const at::Tensor& y, const RootOp
   if (!y.defined() || !at::isFloatingType(y.scalar_type()))
     throw std::invalid_argument("MonotoneNet::inverse: y must be a floating-point tensor");
   const implicit::MonotoneNet<double> net(to_eigen(w), to_eigen(v), to_eigen(b));
-  ScalarRootOptions scalar;
-  scalar.max_iter = options.max_iter;
-  scalar.x_abs_tol = options.x_abs_tol;
-  scalar.x_rel_tol = options.x_rel_tol;
-  const auto solved = net.inverse_batched(to_eigen(y), scalar);  // throws on NaN y
+  const auto solved = net.inverse_batched(to_eigen(y), options.scalar());  // throws on NaN y
 
   MonotoneInverseOutput out;
   out.info = std::make_shared<SolveInfo>();

@@ -1,6 +1,7 @@
-// Elementwise increasing roots on tensors: vectorised bracket growth and
-// Illinois false position with bisection safeguards, one status per entry;
-// the IFT backward as an autograd function.
+// Elementwise increasing roots on tensors: root/'s bracket growth and width
+// rule per entry, with every entry's g evaluated in one call per round;
+// Illinois false position with bisection safeguards inside the brackets,
+// one status per entry; the IFT backward as an autograd function.
 
 #include "implicit/torch/root.hpp"
 
@@ -10,25 +11,38 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "implicit/root/bracket.hpp"
 #include "implicit/torch/tensor_ops.hpp"
 #include "linearization.hpp"
 
 namespace implicit::torch {
 
+ScalarRootOptions RootOptions::scalar() const {
+  ScalarRootOptions o;
+  o.x_abs_tol = x_abs_tol;
+  o.x_rel_tol = x_rel_tol;
+  o.max_iter = max_iter;
+  o.bracket.initial_step = initial_step;
+  o.bracket.growth_factor = growth;
+  o.bracket.max_expansions = max_growth_steps;
+  return o;
+}
+
 void RootOptions::validate() const {
-  if (!(initial_step > 0) || !std::isfinite(initial_step))
-    throw std::invalid_argument("RootOptions::initial_step must be finite and > 0, got " +
-                                std::to_string(initial_step));
-  if (!(growth > 1) || !std::isfinite(growth))
-    throw std::invalid_argument("RootOptions::growth must be finite and > 1, got " +
-                                std::to_string(growth));
-  if (max_growth_steps < 0 || max_iter < 1)
-    throw std::invalid_argument("RootOptions: max_growth_steps must be >= 0 and max_iter >= 1");
-  if (!(x_abs_tol >= 0) || !(x_rel_tol >= 0))
-    throw std::invalid_argument("RootOptions: x_abs_tol and x_rel_tol must be >= 0");
+  // The scalar solvers' checks name their own fields; say which of ours.
+  try {
+    scalar().validate();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("RootOptions (initial_step, growth, max_growth_steps, "
+                                            "x_abs_tol, x_rel_tol, max_iter): ") +
+                                e.what());
+  }
   backward.validate();
 }
 
@@ -168,107 +182,184 @@ at::Tensor attach_root_gradient(const Map& g, const at::Tensor& x_star,
   return RootFunction::apply(x_star, at::TensorList(params), closure);
 }
 
+namespace {
+
+// The solve on the entries of lower, flattened: per entry root/'s
+// BracketGrowth and BracketTolerance, on CPU scalars of the tensor's dtype
+// T; the Illinois steps on tensors.
+struct Solved {
+  at::Tensor x, status, iterations;
+  int evaluations = 0;
+  std::string message;  // why the first entry that failed to bracket failed
+};
+
+template <class T>
+std::vector<T> to_vector(const at::Tensor& t) {
+  const at::Tensor c = t.to(at::kCPU).contiguous();
+  return std::vector<T>(c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
+}
+
+template <class T>
+at::Tensor from_vector(const std::vector<T>& v, const at::Tensor& like) {
+  return at::tensor(v, like.options().device(at::kCPU)).to(like.device()).view(like.sizes());
+}
+
+template <class T>
+Solved solve_entries(const std::function<at::Tensor(const at::Tensor&)>& eval,
+                     const at::Tensor& lower, const RootOptions& options) {
+  const ScalarRootOptions rule = options.scalar();
+  const int64_t count = lower.numel();
+  const auto code = [&](Status s) { return static_cast<int64_t>(s); };
+  Solved out;
+  const std::vector<T> start = to_vector<T>(lower);
+  std::vector<T> g_start = to_vector<T>(eval(lower));
+  std::vector<int64_t> status(count, kRunning);
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  std::vector<T> x(count, nan), lo(start), hi(start), g_lo(g_start), g_hi(g_start);
+
+  // g(lower): NaN is non_finite; > 0 or infinite, no root >= lower
+  // (find_root_increasing's rule); exactly 0, the root.
+  std::vector<BracketGrowth<T>> growth;
+  std::vector<int64_t> growing;  // entry of each growth
+  for (int64_t i = 0; i < count; ++i) {
+    const T gl = g_start[i];
+    if (std::isnan(gl)) {
+      status[i] = code(Status::kNonFinite);
+    } else if (!std::isfinite(gl) || gl > 0) {
+      status[i] = code(Status::kInvalidBracket);
+    } else if (gl == 0) {
+      status[i] = code(Status::kConverged);
+      x[i] = start[i];
+    } else {
+      growth.emplace_back(start[i], gl, rule.bracket);
+      growing.push_back(i);
+    }
+  }
+  // One call of g per round evaluates every growing entry's trial end (the
+  // others sit at lower, their value unused).
+  for (bool any = !growth.empty(); any;) {
+    std::vector<T> trial(start);
+    for (size_t k = 0; k < growth.size(); ++k)
+      if (growth[k].running()) trial[growing[k]] = growth[k].trial();
+    const std::vector<T> g_trial = to_vector<T>(eval(from_vector(trial, lower)));
+    any = false;
+    for (size_t k = 0; k < growth.size(); ++k) {
+      if (!growth[k].running()) continue;
+      growth[k].take(g_trial[growing[k]]);
+      any = any || growth[k].running();
+    }
+  }
+  for (size_t k = 0; k < growth.size(); ++k) {
+    const int64_t i = growing[k];
+    const BracketSearch<T>& found = growth[k].result();
+    if (!found.found) {
+      status[i] = code(Status::kInvalidBracket);
+      if (out.message.empty()) out.message = "entry " + std::to_string(i) + ": " + found.message;
+    } else if (found.left == found.right) {  // g exactly 0 at a trial end
+      status[i] = code(Status::kConverged);
+      x[i] = found.right;
+    } else {
+      lo[i] = found.left;
+      hi[i] = found.right;
+      g_lo[i] = found.g_left;
+      g_hi[i] = found.g_right;
+    }
+  }
+
+  // Illinois false position; a step that would leave the open bracket,
+  // and the step after one that failed to halve it, are bisections. An
+  // entry stops on g(x) == 0 or root/'s width rule on its new bracket.
+  const ::implicit::internal::BracketTolerance<T> closed(rule);
+  at::Tensor st = from_vector(status, lower.to(at::kLong));
+  at::Tensor x_final = from_vector(x, lower);
+  at::Tensor a = from_vector(lo, lower), b = from_vector(hi, lower);
+  at::Tensor ga = from_vector(g_lo, lower), gb = from_vector(g_hi, lower);
+  at::Tensor iterations = at::zeros_like(lower, at::kLong);
+  const auto full = [&](Status s) { return at::full_like(st, code(s)); };
+  at::Tensor previous_side = at::zeros_like(lower, at::kLong);  // -1 moved a, +1 moved b
+  at::Tensor width_before = (b - a) * 2;
+  at::Tensor force_bisect = at::zeros_like(lower, at::kBool);
+  for (int it = 0; it < options.max_iter; ++it) {
+    const at::Tensor running = st == kRunning;
+    if (!running.any().item<bool>()) break;
+    at::Tensor xt = (a * gb - b * ga) / (gb - ga);
+    const at::Tensor bisect = force_bisect | ~at::isfinite(xt) | (xt <= a) | (xt >= b);
+    xt = at::where(bisect, 0.5 * (a + b), xt);
+    const at::Tensor gx = at::where(running, eval(xt), at::zeros_like(xt));
+    iterations = iterations + running.to(at::kLong);
+    st = at::where(at::isnan(gx) & running, full(Status::kNonFinite), st);
+    const at::Tensor moves_a = running & (gx <= 0);
+    const at::Tensor moves_b = running & (gx > 0);
+    // Illinois: the end that stays twice in a row has its g halved.
+    gb = at::where(moves_a & (previous_side == -1), 0.5 * gb, gb);
+    ga = at::where(moves_b & (previous_side == 1), 0.5 * ga, ga);
+    a = at::where(moves_a, xt, a);
+    ga = at::where(moves_a, gx, ga);
+    b = at::where(moves_b, xt, b);
+    gb = at::where(moves_b, gx, gb);
+    previous_side = at::where(moves_a, at::full_like(previous_side, -1),
+                              at::where(moves_b, at::ones_like(previous_side), previous_side));
+    const at::Tensor width = b - a;
+    force_bisect = width > 0.5 * width_before;
+    width_before = at::where(running, width, width_before);
+    const std::vector<T> a_now = to_vector<T>(a), b_now = to_vector<T>(b);
+    std::vector<uint8_t> narrow(count);
+    for (int64_t i = 0; i < count; ++i) narrow[i] = closed(a_now[i], b_now[i]);
+    const at::Tensor is_narrow = from_vector(narrow, lower.to(at::kByte)).to(at::kBool);
+    const at::Tensor done = running & (st == kRunning) & ((gx == 0) | is_narrow);
+    x_final = at::where(done, at::where(gx == 0, xt, 0.5 * (a + b)), x_final);
+    st = at::where(done, full(Status::kConverged), st);
+  }
+  const at::Tensor unfinished = st == kRunning;
+  out.x = at::where(unfinished, 0.5 * (a + b), x_final);
+  out.status = at::where(unfinished, full(Status::kMaxIterations), st);
+  out.iterations = iterations;
+  return out;
+}
+
+}  // namespace
+
 RootOutput root(const Map& g, const at::Tensor& lower, const std::vector<at::Tensor>& params,
                 const RootOptions& options) {
   options.validate();
-  if (!lower.defined() || !at::isFloatingType(lower.scalar_type()))
-    throw std::invalid_argument("implicit::torch::root: lower must be a floating-point tensor");
+  if (!lower.defined() || (lower.scalar_type() != at::kDouble && lower.scalar_type() != at::kFloat))
+    throw std::invalid_argument(
+        "implicit::torch::root: lower must be a float32 or float64 tensor, got " +
+        std::string(lower.defined() ? c10::toString(lower.scalar_type()) : "undefined"));
   if (!at::isfinite(lower).all().item<bool>())
     throw std::invalid_argument("implicit::torch::root: lower has a NaN or Inf entry");
-  const double rel_tol = std::fmax(options.x_rel_tol, 4 * VectorOps<at::Tensor>::epsilon(lower));
-  const auto code = [&](Status s) {
-    return at::full_like(lower, static_cast<int64_t>(s), at::kLong);
-  };
 
-  at::Tensor x_final;
-  at::Tensor status, iterations;
-  int evaluations = 0;
+  Solved solved;
   {
     at::NoGradGuard no_grad;
+    int evaluations = 0;
     auto eval = [&](const at::Tensor& x) {
       ++evaluations;
       at::Tensor y = internal::call_map(g, x, "implicit::torch::root");
       internal::check_map_output("implicit::torch::root", x, y);
       return y;
     };
-    at::Tensor lo = lower.detach().clone();
-    at::Tensor g_lo = eval(lo);
-    status = at::full_like(lower, kRunning, at::kLong);
-    iterations = at::zeros_like(lower, at::kLong);
-    status = at::where(at::isnan(g_lo), code(Status::kNonFinite), status);
-    status = at::where((g_lo > 0) & (status == kRunning), code(Status::kInvalidBracket), status);
-    x_final = at::where(g_lo == 0, lo, at::full_like(lo, std::nan("")));
-    status = at::where((g_lo == 0) & (status == kRunning), code(Status::kConverged), status);
-
-    // Grow the right end until g changes sign; lo follows the last end
-    // where g was still <= 0.
-    at::Tensor step = options.initial_step * at::clamp_min(lower.abs(), 1.0);
-    at::Tensor hi = lo + step;
-    at::Tensor g_hi = eval(hi);
-    for (int k = 0;; ++k) {
-      status = at::where(at::isnan(g_hi) & (status == kRunning), code(Status::kNonFinite), status);
-      const at::Tensor need = (g_hi <= 0) & (status == kRunning);
-      if (!need.any().item<bool>()) break;
-      if (k >= options.max_growth_steps) {
-        status = at::where(need, code(Status::kInvalidBracket), status);
-        break;
-      }
-      lo = at::where(need, hi, lo);
-      g_lo = at::where(need, g_hi, g_lo);
-      step = at::where(need, step * options.growth, step);
-      hi = at::where(need, lo + step, hi);
-      g_hi = at::where(need, eval(hi), g_hi);
-    }
-
-    // Illinois false position; a step that would leave the open bracket,
-    // and the step after one that failed to halve it, are bisections.
-    at::Tensor previous_side = at::zeros_like(lower, at::kLong);  // -1 moved lo, +1 moved hi
-    at::Tensor width_before = (hi - lo) * 2;
-    at::Tensor force_bisect = at::zeros_like(lower, at::kBool);
-    for (int it = 0; it < options.max_iter; ++it) {
-      const at::Tensor running = status == kRunning;
-      if (!running.any().item<bool>()) break;
-      at::Tensor x = (lo * g_hi - hi * g_lo) / (g_hi - g_lo);
-      const at::Tensor bisect = force_bisect | ~at::isfinite(x) | (x <= lo) | (x >= hi);
-      x = at::where(bisect, 0.5 * (lo + hi), x);
-      const at::Tensor gx = eval(x);
-      iterations = iterations + running.to(at::kLong);
-      status = at::where(at::isnan(gx) & running, code(Status::kNonFinite), status);
-      const at::Tensor moves_lo = running & (gx <= 0);
-      const at::Tensor moves_hi = running & (gx > 0);
-      // Illinois: the end that stays twice in a row has its g halved.
-      g_hi = at::where(moves_lo & (previous_side == -1), 0.5 * g_hi, g_hi);
-      g_lo = at::where(moves_hi & (previous_side == 1), 0.5 * g_lo, g_lo);
-      lo = at::where(moves_lo, x, lo);
-      g_lo = at::where(moves_lo, gx, g_lo);
-      hi = at::where(moves_hi, x, hi);
-      g_hi = at::where(moves_hi, gx, g_hi);
-      previous_side = at::where(moves_lo, at::full_like(previous_side, -1),
-                                at::where(moves_hi, at::ones_like(previous_side), previous_side));
-      const at::Tensor width = hi - lo;
-      force_bisect = width > 0.5 * width_before;
-      width_before = at::where(running, width, width_before);
-      const at::Tensor done = running & (status == kRunning) &
-                              ((gx == 0) | (width <= options.x_abs_tol + rel_tol * x.abs()));
-      x_final = at::where(done, at::where(gx == 0, x, 0.5 * (lo + hi)), x_final);
-      status = at::where(done, code(Status::kConverged), status);
-    }
-    const at::Tensor unfinished = status == kRunning;
-    x_final = at::where(unfinished, 0.5 * (lo + hi), x_final);
-    status = at::where(unfinished, code(Status::kMaxIterations), status);
+    const at::Tensor start = lower.detach();
+    solved = lower.scalar_type() == at::kDouble ? solve_entries<double>(eval, start, options)
+                                                : solve_entries<float>(eval, start, options);
+    solved.evaluations = evaluations;
   }
 
   RootOutput out;
   out.info = std::make_shared<SolveInfo>();
   at::Tensor residual;
   {
+    // The residual of the returned x itself, whatever the solve saw there.
     at::NoGradGuard no_grad;
-    residual = at::where(at::isnan(x_final), x_final, g(at::nan_to_num(x_final)).abs());
+    residual = at::where(at::isnan(solved.x), solved.x, g(at::nan_to_num(solved.x)).abs());
   }
-  fill_pass(out.info->forward, "illinois", status, iterations, residual, evaluations);
+  fill_pass(out.info->forward, "illinois", solved.status, solved.iterations, residual,
+            solved.evaluations);
+  if (!solved.message.empty())
+    out.info->forward.message += (out.info->forward.message.empty() ? "" : "; ") + solved.message;
   if (options.raise_on_failure && !out.info->forward.ok())
     throw std::runtime_error("implicit::torch::root failed: " + out.info->forward.brief_report());
-  out.x = attach_root_gradient(g, x_final, params, out.info, options.backward);
+  out.x = attach_root_gradient(g, solved.x, params, out.info, options.backward);
   return out;
 }
 

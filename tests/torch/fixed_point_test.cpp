@@ -201,6 +201,37 @@ TEST(TorchFixedPoint, JvpMatchesCentralDifferences) {
   EXPECT_LT(max_abs_diff(jvp.tangent, fd), 1e-8);
 }
 
+// A tangent is a direction in parameter space, not an autograd flag: W
+// without requires_grad must move z* exactly as W with it does. Tangent only
+// on W (dx undefined), so a dropped W tangent would give dz = 0.
+TEST(TorchFixedPoint, JvpOfAParameterWithoutRequiresGradMatchesCentralDifferences) {
+  auto p = make_tanh_problem(3, 6);
+  const at::Tensor w = p.w.detach().clone();  // requires_grad false
+  const at::Tensor x = p.x.detach().clone();
+  ::torch::manual_seed(7);
+  const at::Tensor dw = ::torch::randn_like(w);
+  auto f = [&](const at::Tensor& z) { return at::tanh(z.matmul(w.t()) + x); };
+  auto jvp = fixed_point_jvp(f, at::zeros_like(x), {w, x}, {dw, at::Tensor()}, tight_options());
+  ASSERT_TRUE(jvp.info->backward.certified()) << jvp.info->backward.brief_report();
+  // The caller's tensor is left as it was.
+  EXPECT_FALSE(w.requires_grad());
+  EXPECT_FALSE(w.grad().defined());
+  const double h = 1e-6;
+  auto at_step = [&](double t) {
+    at::NoGradGuard ng;
+    const at::Tensor wt = w + t * dw;
+    auto ft = [&](const at::Tensor& z) { return at::tanh(z.matmul(wt.t()) + x); };
+    return solve(ft, at::zeros_like(x), tight_options().forward).z;
+  };
+  const at::Tensor fd = (at_step(h) - at_step(-h)) / (2 * h);
+  ASSERT_GT(fd.abs().max().item<double>(), 1e-2);  // the tangent is far from 0
+  // Central differences: truncation h^2 times the third derivative, ~1e-12;
+  // rounding, the solves' tolerance 1e-13 over h, ~1e-7 at worst; the IFT
+  // tangent is certified at 1e-13. 1e-7 still tells a right tangent from a
+  // dropped one (|dz| > 1e-2) by five orders of magnitude.
+  EXPECT_LT(max_abs_diff(jvp.tangent, fd), 1e-7);
+}
+
 TEST(TorchFixedPoint, PhantomGradientTendsToTheImplicitOneAndJacobianFreeIsOneStep) {
   auto p = make_tanh_problem(3, 6);
   auto grads = [&](Gradient mode, int steps) {
@@ -262,6 +293,74 @@ TEST(TorchFixedPoint, SingularAdjointRaisesOrReturnsNaNWithStatus) {
   EXPECT_FALSE(quiet.info->backward.ok());
   EXPECT_NE(quiet.info->backward.message.find("gmres"), std::string::npos)
       << quiet.info->backward.message;  // the fallback chain is in the report
+}
+
+// The double-backward path (create_graph = true) solves the adjoint as a
+// differentiable fixed point; it must obey the same failure policy as the
+// plain one. z = tanh(W z + x) with W = diag(1, 0.5), x = 0: z* = 0 and
+// df/dz = W there, so I - J is singular and u = J^T u + g has no solution
+// for g = (1, 1).
+TEST(TorchFixedPoint, DoubleBackwardOnASingularAdjointRaisesOrReturnsNaN) {
+  const at::Tensor w = at::diag(at::tensor({1.0, 0.5}, at::kDouble));
+  at::Tensor x = at::zeros({2, 2}, at::kDouble).requires_grad_(true);
+  auto f = [&](const at::Tensor& z) { return at::tanh(z.matmul(w.t()) + x); };
+  Options o;
+  o.backward.adjoint.max_iter = 200;
+  auto raising = fixed_point(f, at::zeros({2, 2}, at::kDouble), {x}, o);
+  EXPECT_THROW((void)::torch::autograd::grad({raising.z.sum()}, {x}, {}, true, true),
+               std::runtime_error);
+  EXPECT_FALSE(raising.info->backward.ok()) << raising.info->backward.brief_report();
+
+  o.backward.raise_on_failure = false;
+  auto quiet = fixed_point(f, at::zeros({2, 2}, at::kDouble), {x}, o);
+  const at::Tensor gx = ::torch::autograd::grad({quiet.z.sum()}, {x}, {}, true, true)[0];
+  const PassInfo& back = quiet.info->backward;
+  EXPECT_FALSE(back.ok()) << back.brief_report();
+  for (Status s : back.status) EXPECT_NE(s, Status::kConverged);
+  EXPECT_TRUE(at::isnan(gx).all().item<bool>()) << gx;
+
+  // kDrop: the failed samples feed nothing, as on the plain path.
+  o.backward.failed_samples = BackwardOptions::FailedSamples::kDrop;
+  auto dropped = fixed_point(f, at::zeros({2, 2}, at::kDouble), {x}, o);
+  const at::Tensor gd = ::torch::autograd::grad({dropped.z.sum()}, {x}, {}, true, true)[0];
+  EXPECT_EQ(gd.abs().max().item<double>(), 0.0) << gd;
+  EXPECT_FALSE(dropped.info->backward.ok());
+}
+
+// A failed sample's NaN cotangent must reach a shared weight even where a
+// ReLU masks it (ReLU's backward selects, so 0 * NaN would become 0). Sample
+// 1 starts where every pre-activation is negative and gets no forward
+// iteration: refused as not_a_solution (residual ||z0|| = 1.4 > 1e-4), its
+// u NaN, and relu'(.) = 0 on all of its units.
+TEST(TorchFixedPoint, AFailedSampleMakesASharedWeightNaNThroughAReLU) {
+  at::Tensor w = at::tensor({0.5, 0.1, 0.05, 0.4}, at::kDouble).view({2, 2}).requires_grad_(true);
+  at::Tensor x = at::tensor({1.0, 0.5, -0.5, -0.5}, at::kDouble).view({2, 2}).requires_grad_(true);
+  auto f = [&](const at::Tensor& z) { return at::relu(z.matmul(w.t()) + x); };
+  Options o = tight_options(Solver::kForwardIteration);
+  o.forward.raise_on_failure = false;
+  o.backward.raise_on_failure = false;
+  // Sample 0 at its fixed point, sample 1 at (-1, -1).
+  at::Tensor z0 = solve(f, at::zeros({2, 2}, at::kDouble), o.forward).z.clone();
+  z0[1].fill_(-1.0);
+  o.forward.stop.max_iter = 0;  // judge the start, take no step
+  auto out = fixed_point(f, z0, {w, x}, o);
+  ASSERT_EQ(out.info->forward.status[0], Status::kConverged) << out.info->forward.brief_report();
+  ASSERT_EQ(out.info->forward.status[1], Status::kMaxIterations);
+  auto grads = ::torch::autograd::grad({out.z.sum()}, {w, x});
+  EXPECT_EQ(out.info->backward.status[1], Status::kNotASolution);
+  // docs/failure-policy.md: "a shared parameter such as W gets NaN from any
+  // failed sample", and the failed sample's own input gets NaN.
+  EXPECT_TRUE(at::isnan(grads[0]).all().item<bool>()) << grads[0];
+  EXPECT_TRUE(at::isnan(grads[1][1]).all().item<bool>()) << grads[1];
+  // Sample 0's own input keeps its gradient: that of sample 0 solved alone
+  // (the same adjoint solve on one row, certified at 1e-13 relative, so
+  // the two agree far below 1e-10).
+  EXPECT_TRUE(at::isfinite(grads[1][0]).all().item<bool>()) << grads[1];
+  at::Tensor x0 = x.detach()[0].clone().view({1, 2}).requires_grad_(true);
+  auto f0 = [&](const at::Tensor& z) { return at::relu(z.matmul(w.t()) + x0); };
+  auto alone = fixed_point(f0, z0[0].view({1, 2}).clone(), {w, x0}, o);
+  auto g0 = ::torch::autograd::grad({alone.z.sum()}, {x0})[0];
+  EXPECT_LT(max_abs_diff(grads[1][0], g0[0]), 1e-10);
 }
 
 TEST(TorchFixedPoint, BadInputIsAClearError) {

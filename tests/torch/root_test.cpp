@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+#include <limits>
+
 #include "implicit.hpp"
 #include "implicit/models/monotone_net.hpp"
 #include "implicit/torch/monotone_net.hpp"
@@ -27,7 +30,9 @@ TEST(TorchRoot, SolvesEveryEntryOnItsOwnBracket) {
   EXPECT_LT(residual.max().item<double>(), 1e-13);
   EXPECT_EQ(out.x[0].item<double>(), 0.0);  // g(lower) == 0 exactly
   EXPECT_EQ(out.info->forward.iterations[0], 0);
-  EXPECT_GT(out.info->forward.iterations[3], out.info->forward.iterations[1]);
+  // The others needed Illinois steps inside the brackets growth found
+  // (iterations count those steps only, not the trial ends).
+  for (int i = 1; i < 4; ++i) EXPECT_GT(out.info->forward.iterations[i], 0) << i;
 }
 
 // dx*/dc = 1 / g'(x*), dx*/da = -x* / g'(x*): IFT vs central differences.
@@ -84,7 +89,9 @@ TEST(TorchRoot, FlatSlopeAtTheRootFailsTheBackward) {
 // bracket midpoint, not a root); the converged entries' certificate is the
 // recomputed residual of g'(x*) u = xbar.
 TEST(TorchRoot, BackwardRefusesEntriesWhoseForwardFailed) {
-  at::Tensor c = at::tensor({0.5, 3.0, 2.0}, at::kDouble).requires_grad_(true);
+  // No root on a trial end (0, 1, 2, 4, ...), where growth alone finds it:
+  // c = 2 would put one at x = 1.
+  at::Tensor c = at::tensor({0.5, 3.0, 2.5}, at::kDouble).requires_grad_(true);
   auto g = [&](const at::Tensor& x) { return x * x * x + x - c; };
   RootOptions o;
   o.raise_on_failure = false;
@@ -105,6 +112,50 @@ TEST(TorchRoot, BackwardRefusesEntriesWhoseForwardFailed) {
     ASSERT_NE(short_of.info->forward.status[i], Status::kConverged);
     EXPECT_EQ(short_of.info->backward.status[i], Status::kNotASolution) << i;
     EXPECT_TRUE(std::isnan(grad2[i].item<double>()));
+  }
+}
+
+// Trial right ends are lower + initial_step * growth^(k-1) (root/bracket.hpp):
+// from lower = -1 they are 0, 1, 3, 7, ... A root exactly on one of them
+// (c = 0, 3) is found there, exactly, as the scalar solvers find it; c =
+// 0.3 and 100 lie inside brackets. Every converged entry is checked on
+// the returned x itself: |g(x)| recomputed, against the width rule.
+TEST(TorchRoot, ARootOnATrialRightEndConvergesThere) {
+  const at::Tensor c = at::tensor({0.0, 3.0, 0.3, 100.0}, at::kDouble);
+  auto g = [&](const at::Tensor& x) { return x - c; };
+  RootOptions o;
+  o.raise_on_failure = false;
+  auto out = root(g, at::full({4}, -1.0, at::kDouble), {}, o);
+  const at::Tensor x = out.x.detach();
+  const PassInfo& fwd = out.info->forward;
+  EXPECT_EQ(x[0].item<double>(), 0.0);
+  EXPECT_EQ(x[1].item<double>(), 3.0);
+  const double eps = std::numeric_limits<double>::epsilon();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(fwd.status[i], Status::kConverged) << i << ": " << fwd.brief_report();
+    const double gx = std::abs(g(x)[i].item<double>());
+    EXPECT_EQ(fwd.residual[i], gx) << i;  // the residual reported is that of x
+    // g' = 1: |g(x)| is x's distance to the root, at most the final bracket
+    // width, 4 eps max(|a|, |b|) <= 4 eps (|c| + 1) (or adjacent doubles).
+    EXPECT_LE(gx, 4 * eps * (std::abs(c[i].item<double>()) + 1)) << i;
+  }
+  // The exact zeros cost no Illinois step: found while growing.
+  EXPECT_EQ(fwd.iterations[0], 0);
+  EXPECT_EQ(fwd.iterations[1], 0);
+
+  // float32 runs the same rules on float scalars.
+  const at::Tensor c32 = c.to(at::kFloat);
+  auto g32 = [&](const at::Tensor& x) { return x - c32; };
+  auto out32 = root(g32, at::full({4}, -1.0f, at::kFloat), {}, o);
+  const at::Tensor x32 = out32.x.detach();
+  EXPECT_EQ(x32[0].item<float>(), 0.0f);
+  EXPECT_EQ(x32[1].item<float>(), 3.0f);
+  const double eps32 = std::numeric_limits<float>::epsilon();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(out32.info->forward.status[i], Status::kConverged) << i;
+    const double gx = std::abs(g32(x32)[i].item<double>());
+    EXPECT_EQ(out32.info->forward.residual[i], gx) << i;
+    EXPECT_LE(gx, 4 * eps32 * (std::abs(c[i].item<double>()) + 1)) << i;  // as above, in float
   }
 }
 

@@ -53,10 +53,113 @@ struct [[nodiscard]] BracketSearch {
   std::string message;  // when !found: why, with the numbers
 };
 
+// grow_bracket_right one trial at a time: the same trials, the same
+// outcome and messages, for a caller that evaluates g itself, e.g. on
+// many brackets at once (implicit::torch::root grows one per tensor entry
+// and evaluates all their trial ends in one call of g). While running(),
+// evaluate g at trial() and pass the value to take(); then result() is
+// what grow_bracket_right returns. The preconditions are grow_bracket_right's
+// (checked there, not here): valid options, finite lower, g_lower <= 0.
+template <class T>
+class BracketGrowth {
+ public:
+  BracketGrowth(T lower, T g_lower, const BracketOptions& options)
+      : options_(options), lower_(lower), g_lower_(g_lower), last_g_(g_lower) {
+    out_.left = lower;
+    out_.g_left = g_lower;
+    // The distance is kept in double: growth_factor^k for k up to 200 stays
+    // far from double overflow, and a float right end that overflows shows
+    // up as an infinite right end.
+    step_ = options.initial_step;
+    next_trial();
+  }
+
+  bool running() const { return running_; }
+  // The next trial right end, > every earlier one; valid while running().
+  T trial() const { return right_; }
+
+  // g at trial(): stops on a sign change, an exact zero (both ends at it)
+  // or a non-finite g; otherwise the left end moves up to the trial, which
+  // is valid because g is increasing, and the distance grows.
+  void take(T g_right) {
+    using internal::format_number;
+    ++out_.evaluations;
+    last_g_ = g_right;
+    if (!std::isfinite(g_right)) {
+      out_.message = "g is not finite at trial right end " + format_number(right_) +
+                     " (g = " + format_number(g_right) + ", expansion " + std::to_string(k_) +
+                     ", lower = " + format_number(lower_) +
+                     ", g(lower) = " + format_number(g_lower_) + ")";
+      running_ = false;
+      return;
+    }
+    if (g_right > 0) {
+      out_.found = true;
+      out_.right = right_;
+      out_.g_right = g_right;
+      running_ = false;
+      return;
+    }
+    out_.left = right_;
+    out_.g_left = g_right;
+    if (g_right == 0) {  // an exact zero: nothing left to bracket
+      out_.found = true;
+      out_.right = right_;
+      running_ = false;
+      return;
+    }
+    ++k_;
+    step_ *= options_.growth_factor;
+    next_trial();
+  }
+
+  const BracketSearch<T>& result() const { return out_; }
+
+ private:
+  // The k-th trial right_k = lower + initial_step * growth_factor^(k-1),
+  // from the current k on, skipping those not above the left end (the step
+  // vanished below lower's ulp: keep growing, no evaluation); stops the
+  // search when a trial overflows or max_expansions are used up.
+  void next_trial() {
+    using internal::format_number;
+    for (; k_ <= options_.max_expansions; ++k_, step_ *= options_.growth_factor) {
+      right_ = static_cast<T>(static_cast<double>(lower_) + step_);
+      if (!std::isfinite(right_)) {
+        out_.message = "the trial right end overflowed after " + std::to_string(k_ - 1) +
+                       " expansions from lower = " + format_number(lower_) +
+                       " (g(lower) = " + format_number(g_lower_) + "); last finite right end " +
+                       format_number(out_.left) + " with g = " + format_number(out_.g_left) +
+                       " <= 0";
+        running_ = false;
+        return;
+      }
+      if (right_ > out_.left) return;
+    }
+    out_.right = right_;
+    out_.g_right = last_g_;
+    out_.message = "g stayed <= 0 over " + std::to_string(options_.max_expansions) +
+                   " trial right ends from lower = " + format_number(lower_) +
+                   " (g(lower) = " + format_number(g_lower_) + "); last right end " +
+                   format_number(right_) + " with g = " + format_number(last_g_) +
+                   " (raise BracketOptions::max_expansions or growth_factor)";
+    running_ = false;
+  }
+
+  BracketOptions options_;
+  T lower_, g_lower_;
+  T right_ = T(0);
+  T last_g_;  // g at the last trial evaluated (g_lower before any)
+  double step_ = 0;
+  int k_ = 1;
+  bool running_ = true;
+  BracketSearch<T> out_;
+};
+
 // For an increasing g with g(lower) = g_lower <= 0, finds right > lower with
 // g(right) > 0 by trying right_k = lower + initial_step * growth_factor^(k-1),
 // k = 1 .. max_expansions (see BracketOptions). Each trial with g <= 0 moves
-// the left end up to it, which is valid because g is increasing.
+// the left end up to it, which is valid because g is increasing; a trial
+// where g is exactly 0 ends the search there (left == right == that root).
 // Cost: one g evaluation per trial, about log2(root distance / initial_step)
 // + 1 with the defaults. Fails (found = false, message with the start, the
 // last right end and g there) when g stays <= 0 over all trials, when g is
@@ -75,56 +178,9 @@ BracketSearch<T> grow_bracket_right(G&& g, T lower, T g_lower, const BracketOpti
   if (!(g_lower <= 0))
     throw std::invalid_argument("grow_bracket_right: needs g(lower) <= 0, got g(" +
                                 format_number(lower) + ") = " + format_number(g_lower));
-  BracketSearch<T> out;
-  out.left = lower;
-  out.g_left = g_lower;
-  // The distance is kept in double: growth_factor^k for k up to 200 stays
-  // far from double overflow, and a float right end that overflows shows up
-  // as an infinite right end below.
-  double step = options.initial_step;
-  T right = lower;
-  T g_right = g_lower;
-  for (int k = 1; k <= options.max_expansions; ++k, step *= options.growth_factor) {
-    right = static_cast<T>(static_cast<double>(lower) + step);
-    if (!std::isfinite(right)) {
-      out.message = "the trial right end overflowed after " + std::to_string(k - 1) +
-                    " expansions from lower = " + format_number(lower) +
-                    " (g(lower) = " + format_number(g_lower) + "); last finite right end " +
-                    format_number(out.left) + " with g = " + format_number(out.g_left) + " <= 0";
-      return out;
-    }
-    if (!(right > out.left)) continue;  // the step vanished below lower's ulp: keep growing
-    g_right = static_cast<T>(g(right));
-    ++out.evaluations;
-    if (!std::isfinite(g_right)) {
-      out.message = "g is not finite at trial right end " + format_number(right) +
-                    " (g = " + format_number(g_right) + ", expansion " + std::to_string(k) +
-                    ", lower = " + format_number(lower) + ", g(lower) = " + format_number(g_lower) +
-                    ")";
-      return out;
-    }
-    if (g_right > 0) {
-      out.found = true;
-      out.right = right;
-      out.g_right = g_right;
-      return out;
-    }
-    out.left = right;
-    out.g_left = g_right;
-    if (g_right == 0) {  // an exact zero: nothing left to bracket
-      out.found = true;
-      out.right = right;
-      return out;
-    }
-  }
-  out.right = right;
-  out.g_right = g_right;
-  out.message = "g stayed <= 0 over " + std::to_string(options.max_expansions) +
-                " trial right ends from lower = " + format_number(lower) +
-                " (g(lower) = " + format_number(g_lower) + "); last right end " +
-                format_number(right) + " with g = " + format_number(g_right) +
-                " (raise BracketOptions::max_expansions or growth_factor)";
-  return out;
+  BracketGrowth<T> growth(lower, g_lower, options);
+  while (growth.running()) growth.take(static_cast<T>(g(growth.trial())));
+  return growth.result();
 }
 
 namespace internal {
