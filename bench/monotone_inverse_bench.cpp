@@ -74,7 +74,7 @@ const Vector& reference_roots(Eigen::Index count) {
   static Eigen::Index cached_count = -1;
   static Vector x;
   if (cached_count != count) {
-    x = net().inverse_batched(targets(count)).x;
+    x = net().inverse_batched(targets(count), options(ScalarRootMethod::kToms748)).x;
     cached_count = count;
   }
   return x;
