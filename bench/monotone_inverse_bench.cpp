@@ -479,6 +479,11 @@ BENCHMARK_CAPTURE(BM_MonotoneInverse, bisection, ScalarRootMethod::kBisection)
 BENCHMARK_CAPTURE(BM_MonotoneInverse, newton, ScalarRootMethod::kNewton)
     ->Arg(kTargets)
     ->Unit(benchmark::kMillisecond);
+// What inverse_batched(y) runs without options (MonotoneNet::batched_options()).
+BENCHMARK_CAPTURE(BM_MonotoneInverse, default,
+                  implicit::MonotoneNet<double>::batched_options().method)
+    ->Arg(kTargets)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MonotoneInverseGradient, toms748, ScalarRootMethod::kToms748)
     ->Arg(kTargets)
     ->Unit(benchmark::kMillisecond);

@@ -860,6 +860,13 @@ TEST(MonotoneNetHardCases, EveryDensePathMatchesTheLongDoubleReference) {
     ASSERT_TRUE(batch.ok()) << batch.results[0].brief_report();
     const auto newton = net.inverse_newton(y);
     ASSERT_TRUE(newton.ok()) << newton.result(0).brief_report();
+    // Their converged statuses are true of the returned x: within the
+    // bracket's 4 eps x of the root TOMS 748 found, plus the eps R / R'
+    // that R's rounding moves the root by (MonotoneNetNewton's bound).
+    const double eps = std::numeric_limits<double>::epsilon();
+    const double scale = solved.x + c.y / net.derivative(solved.x);
+    EXPECT_LE(std::abs(batch.x[0] - solved.x), 8 * eps * scale);
+    EXPECT_LE(std::abs(newton.x[0] - solved.x), 8 * eps * scale);
     const std::pair<const char*, MonotoneInverseGradients<double>> paths[] = {
         {"inverse_gradients(x*)", at_x},
         {"inverse_batched", net.inverse_gradients(batch)},

@@ -10,11 +10,12 @@
 // R(0) = 0 and R is nondecreasing (every unit is), strictly increasing
 // wherever a sigmoid unit exists (H >= 2), and grows like
 // exp(v_H + w_H) x for large x, so R(x) = y has exactly one root x >= 0 for
-// every y >= 0 when H >= 2. The inverse is found by bracketing
-// (root/find_root.hpp), or fastest by safeguarded Newton from a knot table
-// (ScalarRootMethod::kNewton, root/newton.hpp; inverse_newton runs many
-// targets at once in SIMD lanes, src/precompiled/monotone_inverse.cpp), and
-// differentiated by the implicit function theorem:
+// every y >= 0 when H >= 2. The inverse is found by safeguarded Newton
+// from a knot table (ScalarRootMethod::kNewton, root/newton.hpp), the
+// default of inverse_batched (inverse_newton runs many targets at once in
+// SIMD lanes, src/precompiled/monotone_inverse.cpp), or by bracketing
+// (root/find_root.hpp; TOMS 748, the default of the one-target inverse),
+// and differentiated by the implicit function theorem:
 //
 //     dx/dy     =  1 / R'(x*)
 //     dx/dtheta = -(dR/dtheta)(x*) / R'(x*),        x* = Rinv(y; theta).
@@ -22,22 +23,24 @@
 // How R is evaluated. The formula above subtracts two sums of size
 // ~ sum(exp(v)), so R(x) for small x carries an absolute error of a few
 // ulp of that sum (docs/peers.md: |R(x) - y| ~ 5e-15 for H = 10) and small
-// targets y lose relative accuracy. Each sigmoid unit's difference is
-// evaluated instead without cancellation. With p = sigmoid(b), q =
+// targets y lose relative accuracy; its parameter derivatives subtract per
+// unit and lose everything on flat, saturated or huge-bias networks. R, R'
+// and dR/dtheta are instead evaluated by one cancellation-free closed form,
+// models/monotone_formula-inl.hpp (the identities are in its comments and
+// in monotone_formula.hpp), which this class, the SIMD kernel and the
+// tensor layer all run. For forward-mode AD in x, value<AutoDiffScalar>
+// uses the tanh form of the same difference: with p = sigmoid(b), q =
 // sigmoid(-b), d = exp(w) x and t = tanh(d / 2),
 //
 //     sigmoid(b + d) - sigmoid(b) = p q t / (sigmoid(d) p + sigmoid(-d) q),
 //
 // which follows from sigmoid(s) = (1 + tanh(s/2)) / 2 and the addition
 // theorem of tanh; every term is positive for d >= 0. The relu unit's
-// difference is d itself when both b and b + d are positive. So R(x) is
-// accurate to a few ulp of R(x) itself, for tiny x as well. The solvers use
-// value_and_slope, the same accuracy from one exponential per unit (its
-// comment has the identities).
+// difference is d itself when both b and b + d are positive.
 //
 // Measured (bench/README.md "Monotone inverse", H = 10, 10^5 targets):
-// TOMS 748 on value() 2.7e5-5.3e5 inverses / s; kNewton in the SIMD batch
-// ~1.2e7 / s forward, ~7e6 / s with dx/dy and dx/dtheta.
+// TOMS 748 2.7e5-5.3e5 inverses / s (then on the tanh form); kNewton in the
+// SIMD batch ~1.2e7 / s forward, ~7e6 / s with dx/dy and dx/dtheta.
 //
 // The relu kink: relu'(0) is taken as 0 (as PyTorch does), in the analytic
 // derivatives and, because the branch tests a > 0, in the automatic ones,
