@@ -74,7 +74,7 @@ const Vector& reference_roots(Eigen::Index count) {
   static Eigen::Index cached_count = -1;
   static Vector x;
   if (cached_count != count) {
-    x = net().inverse_batched(targets(count)).x;
+    x = net().inverse_batched(targets(count), options(ScalarRootMethod::kToms748)).x;
     cached_count = count;
   }
   return x;
@@ -477,6 +477,11 @@ BENCHMARK_CAPTURE(BM_MonotoneInverse, bisection, ScalarRootMethod::kBisection)
     ->Arg(kTargets)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MonotoneInverse, newton, ScalarRootMethod::kNewton)
+    ->Arg(kTargets)
+    ->Unit(benchmark::kMillisecond);
+// What inverse_batched(y) runs without options (MonotoneNet::batched_options()).
+BENCHMARK_CAPTURE(BM_MonotoneInverse, default,
+                  implicit::MonotoneNet<double>::batched_options().method)
     ->Arg(kTargets)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MonotoneInverseGradient, toms748, ScalarRootMethod::kToms748)

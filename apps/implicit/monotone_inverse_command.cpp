@@ -148,7 +148,7 @@ Eigen::MatrixXd parameter_jacobian_rows(tt::MonotoneNet& net, const at::Tensor& 
   return out;
 }
 
-InverseRows torch_rows(const Net& dense, const Vec& y, int max_iter) {
+InverseRows torch_rows(const Net& dense, const Vec& y, const ScalarRootOptions& scalar) {
   const Eigen::Index n = y.size(), h = dense.hidden();
   tt::MonotoneNet net(h, 0);
   {
@@ -160,11 +160,11 @@ InverseRows torch_rows(const Net& dense, const Vec& y, int max_iter) {
     net->b.copy_(tensor_of(dense.b()));
   }
   tt::RootOptions options;
-  options.max_iter = max_iter;
+  options.max_iter = scalar.max_iter;
   options.raise_on_failure = false;  // statuses go into the JSON, as on the dense path
   options.backward.raise_on_failure = false;
   const at::Tensor yt = tensor_of(y).requires_grad_(true);
-  const auto solved = net->inverse(yt, options);
+  const auto solved = net->inverse(yt, options, scalar.method);
   const tt::PassInfo forward = solved.info->forward;
 
   // The IFT is elementwise in y, so one backward with ones gives every
@@ -199,7 +199,7 @@ InverseRows torch_rows(const Net& dense, const Vec& y, int max_iter) {
   if (good.empty()) return rows;
   at::Tensor x_good = solved.x;
   if (static_cast<Eigen::Index>(good.size()) < n)
-    x_good = net->inverse(yt.detach().index_select(0, at::tensor(good)), options).x;
+    x_good = net->inverse(yt.detach().index_select(0, at::tensor(good)), options, scalar.method).x;
   const Eigen::MatrixXd jacobian = parameter_jacobian_rows(net, x_good);
   for (std::size_t k = 0; k < good.size(); ++k) rows.dx_dtheta.row(good[k]) = jacobian.row(k);
   return rows;
@@ -224,13 +224,7 @@ int run_json(const MonotoneArgs& args) {
 
   InverseRows rows;
 #ifdef IMPLICIT_WITH_TORCH
-  if (backend == Backend::kTorch) {
-    if (options.method != ScalarRootMethod::kToms748)
-      throw std::invalid_argument(
-          "--backend torch solves with TOMS 748 only (implicit::torch::MonotoneNet::inverse); "
-          "--method bisection or newton needs --backend eigen");
-    rows = torch_rows(net, y, args.max_iter);
-  }
+  if (backend == Backend::kTorch) rows = torch_rows(net, y, options);
 #endif
   if (backend == Backend::kEigen) rows = eigen_rows(net, y, options);
 
@@ -246,9 +240,12 @@ int run_json(const MonotoneArgs& args) {
     const std::string& why = rows.messages[i];
     const bool said = std::find(rows.messages.begin(), rows.messages.begin() + i, why) !=
                       rows.messages.begin() + i;
-    messages.push_back("y[" + std::to_string(i) + "] = " +
-                       internal::format_number(y[static_cast<Eigen::Index>(i)]) + ": " +
-                       to_string(s) + (why.empty() ? "" : said ? " (as above)" : ": " + why));
+    messages.push_back("y[" + std::to_string(i) +
+                       "] = " + internal::format_number(y[static_cast<Eigen::Index>(i)]) + ": " +
+                       to_string(s) +
+                       (why.empty() ? ""
+                        : said      ? " (as above)"
+                                    : ": " + why));
   }
   Eigen::MatrixXd dx_dw = rows.dx_dtheta.leftCols(net.hidden());
   Eigen::MatrixXd dx_dv = rows.dx_dtheta.middleCols(net.hidden(), net.hidden());
@@ -282,8 +279,10 @@ int run_report() {
   Vec y(5);
   y << 0.01, 0.5, 2.0, 5.0, 10.0;
 
-  std::printf("monotone network of docs/reference-systems.md section 2, H = %ld, theta ~ N(0, 1) (seed %llu)\n",
-              static_cast<long>(h), static_cast<unsigned long long>(kReferenceMonotoneSeed));
+  std::printf(
+      "monotone network of docs/reference-systems.md section 2, H = %ld, theta ~ N(0, 1) (seed "
+      "%llu)\n",
+      static_cast<long>(h), static_cast<unsigned long long>(kReferenceMonotoneSeed));
   std::printf(
       "R(x) = exp(v)^T reloid(exp(w) x + b) - exp(v)^T reloid(b); relu kink at x = %.4f\n\n", kink);
 
@@ -371,7 +370,8 @@ int run_report() {
 Command add_monotone_inverse_command(CLI::App& program) {
   auto args = std::make_shared<MonotoneArgs>();
   CLI::App* command = program.add_subcommand(
-      "monotone-inverse", "inverse of a monotone network and its gradients (docs/reference-systems.md section 2)");
+      "monotone-inverse",
+      "inverse of a monotone network and its gradients (docs/reference-systems.md section 2)");
   command->footer(
       std::string("Inverts the monotone network R by a bracketing root solve, x* = Rinv(y), "
                   "and gives dx*/dy\nand dx*/dtheta by the implicit function theorem. Without "
@@ -389,8 +389,9 @@ Command add_monotone_inverse_command(CLI::App& program) {
       ->add_option("--method", args->method,
                    "the bracketing method: toms748 (Alefeld-Potra-Shi, ~8 g evaluations per "
                    "inverse), bisection (~55-60) or newton (safeguarded Newton with the "
-                   "analytic R', ~2.6 evaluations of R and R'); --backend torch has toms748 "
-                   "only; the report runs toms748 and bisection")
+                   "analytic R', ~2.6 evaluations of R and R'); both backends run the same "
+                   "solve (the tensor layer calls the dense inverse); the report runs toms748 "
+                   "and bisection")
       ->type_name("toms748|bisection|newton")
       ->capture_default_str()
       ->check(one_of({"toms748", "bisection", "newton"}))

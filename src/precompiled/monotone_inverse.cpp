@@ -87,25 +87,32 @@ HWY_INLINE void ExpAndComplement(D d, V dist, V& e, V& one_minus_e) {
   one_minus_e = hn::IfThenElse(tiny, one, hn::NegMulAdd(s, p, hn::Sub(one, s)));
 }
 
+// The arithmetic the formulas of models/monotone_formula-inl.hpp run on
+// here: one vector of lanes, this target's instructions, the exponential
+// above (models/monotone_formula.hpp describes the interface).
+struct VectorArithmetic {
+  using Value = V;
+  D d;
+  HWY_INLINE V set(double c) const { return hn::Set(d, c); }
+  HWY_INLINE V mul_add(V a, V b, V c) const { return hn::MulAdd(a, b, c); }
+  HWY_INLINE void exp_and_complement(V dist, V& e, V& one_minus_e) const {
+    ExpAndComplement(d, dist, e, one_minus_e);
+  }
+  HWY_INLINE M greater(V a, V b) const { return hn::Gt(a, b); }
+  HWY_INLINE V select(M mask, V yes, V no) const { return hn::IfThenElse(mask, yes, no); }
+  HWY_INLINE V abs(V a) const { return hn::Abs(a); }
+};
+
+// The one closed form (monotone_value_and_slope, monotone_grad_theta),
+// instantiated in this target's namespace: Highway's "-inl" idiom, see the
+// comment at the top of the included file.
+#include "implicit/models/monotone_formula-inl.hpp"  // IWYU pragma: keep
+
 // R(x) and R'(x), MonotoneNet::value_and_slope lane by lane.
 HWY_INLINE void ValueAndSlope(D d, const MonotoneKernelData& k, V x, V& r, V& s) {
-  r = hn::Zero(d);
-  s = hn::Zero(d);
-  for (int i = 0; i < k.sigmoids; ++i) {
-    V e, one_minus_e;
-    ExpAndComplement(d, hn::Mul(hn::Set(d, k.ew[i]), x), e, one_minus_e);
-    const V inv = hn::Div(hn::Set(d, 1.0), hn::MulAdd(hn::Set(d, k.q[i]), e, hn::Set(d, k.p[i])));
-    r = hn::MulAdd(hn::Mul(hn::Set(d, k.value_coef[i]), one_minus_e), inv, r);
-    s = hn::MulAdd(hn::Mul(hn::Set(d, k.slope_coef[i]), e), hn::Mul(inv, inv), s);
-  }
-  const V dist = hn::Mul(hn::Set(d, k.relu_ew), x);
-  const V act = hn::Add(dist, hn::Set(d, k.relu_b));
-  const M on = hn::Gt(act, hn::Zero(d));
-  // relu(b + dist) - relu(b), as internal::relu_difference.
-  const V diff =
-      k.relu_b > 0 ? hn::IfThenElse(on, dist, hn::Set(d, -k.relu_b)) : hn::IfThenElseZero(on, act);
-  r = hn::MulAdd(diff, hn::Set(d, k.relu_ev), r);
-  s = hn::Add(s, hn::IfThenElseZero(on, hn::Set(d, k.relu_slope)));
+  // Qualified: argument-dependent lookup would also find the scalar
+  // instantiation point in implicit::internal, an ambiguity.
+  HWY_NAMESPACE::monotone_value_and_slope(VectorArithmetic{d}, k.net, x, r, s);
 }
 
 // b - a <= abs + rel max(|a|, |b|), or no double strictly between a <= b
@@ -193,7 +200,7 @@ HWY_INLINE void NewtonVector(D d, const MonotoneKernelData& k, const double* HWY
   // Tail: tangent start, relu bound above (MonotoneNet::newton_start).
   const V excess = hn::Sub(y, yk);
   const V tail_x0 = hn::MulAdd(excess, mk, xk);
-  const V bound = hn::Mul(hn::Add(xk, hn::Div(excess, hn::Set(d, k.relu_slope))),
+  const V bound = hn::Mul(hn::Add(xk, hn::Div(excess, hn::Set(d, k.net.relu_slope))),
                           hn::Set(d, 1 + 16 * std::numeric_limits<double>::epsilon()));
   V a = xk;
   V ga = hn::Sub(yk, y);
@@ -275,12 +282,12 @@ void MonotoneNewton(const MonotoneKernelData& k, const double* y, std::size_t n,
   }
 }
 
-// MonotoneNet::grad_theta_into lane by lane, scaled by -1 / R'.
+// MonotoneNet::grad_theta_into lane by lane (monotone_grad_theta), scaled by -1 / R'.
 void MonotoneGradients(const MonotoneKernelData& k, const double* x_in, std::size_t n,
                        double* dx_dy, double* dx_dtheta) {
   const D d;
   const std::size_t lanes = hn::Lanes(d);
-  const std::size_t h = static_cast<std::size_t>(k.sigmoids) + 1;
+  const std::size_t h = static_cast<std::size_t>(k.net.sigmoids) + 1;
   // dR/dtheta of one vector of targets, 3H vectors, allocated once per call.
   auto g_store = hwy::AllocateAligned<double>(3 * h * lanes);
   double* HWY_RESTRICT g = g_store.get();
@@ -292,33 +299,9 @@ void MonotoneGradients(const MonotoneKernelData& k, const double* x_in, std::siz
     const std::size_t m = n - i < lanes ? n - i : lanes;
     for (std::size_t j = 0; j < lanes; ++j) buf[j] = j < m ? x_in[i + j] : 0.0;
     const V x = hn::Load(d, buf);
-    V slope = zero;
-    for (std::size_t u = 0; u + 1 < h; ++u) {
-      const V dist = hn::Mul(hn::Set(d, k.ew[u]), x);
-      V e, one_minus_e;
-      ExpAndComplement(d, dist, e, one_minus_e);
-      const V inv = hn::Div(hn::Set(d, 1.0), hn::MulAdd(hn::Set(d, k.q[u]), e, hn::Set(d, k.p[u])));
-      const V pq = hn::Set(d, k.p[u] * k.q[u]);
-      const V ev = hn::Set(d, k.ev[u]);
-      const V inv2 = hn::Mul(inv, inv);
-      const V slope_a = hn::Mul(hn::Mul(pq, e), inv2);
-      put(u, hn::Mul(hn::Mul(ev, slope_a), dist));
-      put(h + u, hn::Mul(ev, hn::Mul(hn::Mul(pq, one_minus_e), inv)));
-      put(2 * h + u, hn::Mul(ev, hn::Sub(slope_a, pq)));
-      slope = hn::MulAdd(hn::Mul(hn::Set(d, k.slope_coef[u]), e), inv2, slope);
-    }
-    const std::size_t last = h - 1;
-    const V dist = hn::Mul(hn::Set(d, k.relu_ew), x);
-    const V act = hn::Add(dist, hn::Set(d, k.relu_b));
-    const M on = hn::Gt(act, zero);
-    const V ev = hn::Set(d, k.relu_ev);
-    const V diff = k.relu_b > 0 ? hn::IfThenElse(on, dist, hn::Set(d, -k.relu_b))
-                                : hn::IfThenElseZero(on, act);
-    put(last, hn::Mul(ev, hn::IfThenElseZero(on, dist)));
-    put(h + last, hn::Mul(ev, diff));
-    const V on_b = hn::Set(d, k.relu_b > 0 ? 1.0 : 0.0);
-    put(2 * h + last, hn::Mul(ev, hn::Sub(hn::IfThenElseZero(on, hn::Set(d, 1.0)), on_b)));
-    slope = hn::Add(slope, hn::IfThenElseZero(on, hn::Set(d, k.relu_slope)));
+    const V slope = HWY_NAMESPACE::monotone_grad_theta(
+        VectorArithmetic{d}, k.net, x,
+        [&](int j, V value) { put(static_cast<std::size_t>(j), value); });
     const V inv_slope = hn::Div(hn::Set(d, 1.0), slope);
     const V minus_inv = hn::Neg(inv_slope);
     if (m == lanes) {

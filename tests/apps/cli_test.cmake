@@ -425,3 +425,14 @@ file(WRITE ${WORK}/monotone_input.json
      "{\"w\": [0.3, -0.5, 0.2], \"v\": [0.1, 0.4, -0.3], \"b\": [0.5, -1.0, 0.25],"
      " \"y\": [0.5, 2.0, -1.0, 0.0, 7.5]}")
 expect_backends_agree("monotone-inverse" 1 monotone-inverse --input ${WORK}/monotone_input.json)
+expect_backends_agree("monotone-inverse --method newton" 1
+                      monotone-inverse --input ${WORK}/monotone_input.json --method newton)
+# b = 1e308: relu(b + d) - relu(b) rounds to 0 in double although it is d,
+# so a tensor copy of R that subtracts gave dx/dv = 0 (the dense closed
+# form: -x*). Both backends evaluate the one formula of
+# models/monotone_formula-inl.hpp now.
+file(WRITE ${WORK}/monotone_huge_bias.json
+     "{\"w\": [0.3, -0.5, 0.2], \"v\": [0.1, 0.4, -0.3], \"b\": [1e308, 1e308, 1e308],"
+     " \"y\": [0.5, 2.0]}")
+expect_backends_agree("monotone-inverse, b = 1e308" 0
+                      monotone-inverse --input ${WORK}/monotone_huge_bias.json)

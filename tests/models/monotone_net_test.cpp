@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "implicit/diff/root_ift.hpp"
+#include "models/monotone_cases.hpp"
 
 namespace implicit {
 namespace {
@@ -256,25 +257,60 @@ TEST(MonotoneNet, BatchedEqualsOneAtATime) {
   auto net = make_reference_monotone_net();
   Vec y(6);
   y << 0.0, 1e-6, 0.7, -2.0, 3.0, 40.0;
-  auto batch = net.inverse_batched(y);
+  ScalarRootOptions toms;  // the bracketing path: bit for bit one at a time
+  auto batch = net.inverse_batched(y, toms);
   EXPECT_FALSE(batch.ok());
   ASSERT_EQ(batch.results.size(), 6u);
   for (Eigen::Index i = 0; i < y.size(); ++i) {
-    auto one = net.inverse(y[i]);
+    auto one = net.inverse(y[i], toms);
     EXPECT_EQ(batch.results[static_cast<std::size_t>(i)].status, one.status) << i;
     EXPECT_EQ(batch.x[i], one.x) << i;
     EXPECT_EQ(batch.results[static_cast<std::size_t>(i)].function_evaluations,
               one.function_evaluations);
   }
   EXPECT_EQ(batch.results[3].status, Status::kInvalidBracket);
-  Vec with_nan = y;
-  with_nan[2] = std::numeric_limits<double>::quiet_NaN();
-  try {
-    (void)net.inverse_batched(with_nan);
-    FAIL() << "expected std::invalid_argument";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("y[2]"), std::string::npos) << e.what();
+}
+
+// The default inverse_batched is the safeguarded Newton (batched_options()),
+// and every converged status it reports is true of the returned x; a NaN
+// target is its own sample's kNonFinite, on both methods, without throwing
+// and without touching its neighbours.
+TEST(MonotoneNet, DefaultBatchIsNewtonAndIsolatesNanTargets) {
+  auto net = make_reference_monotone_net();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Vec y(6), clean(6);
+  y << 0.0, 1e-6, nan, -2.0, 3.0, 40.0;
+  clean << 0.0, 1e-6, 0.7, 1.0, 3.0, 40.0;
+  const auto batch = net.inverse_batched(y);
+  ASSERT_EQ(batch.results.size(), 6u);
+  const auto reference = net.inverse_batched(clean);
+  const double eps = std::numeric_limits<double>::epsilon();
+  for (Eigen::Index i : {0, 1, 4, 5}) {
+    const auto& r = batch.results[static_cast<std::size_t>(i)];
+    EXPECT_EQ(r.method, ScalarRootMethod::kNewton) << i;
+    ASSERT_EQ(r.status, Status::kConverged) << i << ": " << r.brief_report();
+    EXPECT_EQ(batch.x[i], reference.x[i]) << i;  // lanes are independent
+    // Converged means a bracket of width <= 4 eps x around the root: R(x)
+    // is then within R'(x) (upper - lower) of y, plus R's rounding (~4 eps y).
+    const auto v = net.value_and_slope(batch.x[i]);
+    EXPECT_LE(std::abs(v.value - y[i]), 1.01 * v.slope * (r.upper - r.lower) + 8 * eps * y[i]) << i;
   }
+  EXPECT_EQ(batch.results[2].status, Status::kNonFinite);
+  EXPECT_NE(batch.results[2].message.find("NaN"), std::string::npos) << batch.results[2].message;
+  EXPECT_EQ(batch.results[3].status, Status::kInvalidBracket);
+  const auto grads = net.inverse_gradients(batch);
+  EXPECT_EQ(grads.status[2], Status::kNonFinite);
+  EXPECT_TRUE(std::isnan(grads.dx_dy[2]));
+  EXPECT_EQ(grads.status[4], Status::kConverged);
+
+  ScalarRootOptions toms;
+  const auto bracketing = net.inverse_batched(y, toms);
+  EXPECT_EQ(bracketing.results[2].status, Status::kNonFinite);
+  EXPECT_EQ(bracketing.results[2].method, ScalarRootMethod::kToms748);
+  EXPECT_EQ(bracketing.results[4].status, Status::kConverged);
+  EXPECT_EQ(bracketing.x[4], net.inverse(3.0, toms).x);
+  // One target is the caller's own argument: a NaN there still throws.
+  EXPECT_THROW((void)net.inverse(nan), std::invalid_argument);
 }
 
 // L(y, theta) = Rinv(y; theta)^3 and its IFT gradient against central
@@ -514,7 +550,7 @@ TEST(MonotoneNetNewton, ConvergedStatusesAreTrueOfTheReturnedX) {
   const Vec y = hard_targets(net);
   const auto batch = net.inverse_newton(y);
   ASSERT_TRUE(batch.ok()) << batch.failures.front().second;
-  const auto reference = net.inverse_batched(y);  // TOMS 748
+  const auto reference = net.inverse_batched(y, ScalarRootOptions{});  // TOMS 748
   ASSERT_TRUE(reference.ok());
   const double eps = std::numeric_limits<double>::epsilon();
   for (Eigen::Index i = 0; i < y.size(); ++i) {
@@ -611,7 +647,8 @@ TEST(MonotoneNetNewton, BadTargetsFailOnlyTheirOwnEntry) {
   const std::vector<Eigen::Index> bad = {1, 2, 3, 7};
   for (std::size_t f = 0; f < bad.size(); ++f) {
     EXPECT_EQ(batch.failures[f].first, bad[f]);
-    EXPECT_EQ(batch.status[static_cast<std::size_t>(bad[f])], Status::kInvalidBracket);
+    EXPECT_EQ(batch.status[static_cast<std::size_t>(bad[f])],
+              bad[f] == 1 ? Status::kNonFinite : Status::kInvalidBracket);
   }
   EXPECT_NE(batch.failures[0].second.find("NaN"), std::string::npos) << batch.failures[0].second;
   EXPECT_NE(batch.failures[1].second.find("y = -1 < 0"), std::string::npos);
@@ -626,13 +663,16 @@ TEST(MonotoneNetNewton, BadTargetsFailOnlyTheirOwnEntry) {
   EXPECT_EQ(batch.result(2).message, batch.failures[1].second);
   // The gradients of that batch: NaN rows with the forward status there.
   const auto grads = net.inverse_gradients(batch);
-  EXPECT_EQ(grads.status[1], Status::kInvalidBracket);
+  EXPECT_EQ(grads.status[1], Status::kNonFinite);
   EXPECT_TRUE(std::isnan(grads.dx_dy[3]));
   EXPECT_EQ(grads.status[4], Status::kConverged);
   EXPECT_NE(grads.message.find("row 1"), std::string::npos) << grads.message;
-  // inverse_batched keeps its contract (NaN throws, before any solve) and
-  // gives ScalarRootResults for kNewton.
-  EXPECT_THROW((void)net.inverse_batched(y, newton_options()), std::invalid_argument);
+  // inverse_batched gives the same statuses, as ScalarRootResults.
+  const auto isolated = net.inverse_batched(y, newton_options());
+  for (Eigen::Index i = 0; i < y.size(); ++i)
+    EXPECT_EQ(isolated.results[static_cast<std::size_t>(i)].status,
+              batch.status[static_cast<std::size_t>(i)])
+        << i;
   const auto detailed = net.inverse_batched(clean, newton_options());
   ASSERT_TRUE(detailed.ok());
   for (Eigen::Index i = 0; i < clean.size(); ++i) {
@@ -781,6 +821,66 @@ TEST(MonotoneNetNewton, IntoVariantsReuseAndOverwrite) {
   EXPECT_EQ(g.dx_dtheta.data(), g_storage);
   EXPECT_TRUE(g.ok());
   EXPECT_TRUE(g.message.empty());
+}
+
+// Regression (the "one formula" issue): on the networks of
+// models/monotone_cases.hpp, where sigmoid(b + d) - sigmoid(b),
+// sigmoid'(b + d) - sigmoid'(b) or relu(b + d) - relu(b) is below one ulp of
+// its terms, dx*/dtheta of every dense path (the scalar closed form, the
+// batch kernel behind inverse_gradients, the default inverse_batched and
+// inverse_newton) must match
+//   * the scalar closed form to 1e-12 relative per entry: the same formula
+//     in double at roots that agree to a few ulp; each entry is a product
+//     of O(1)-conditioned factors over R', a sum of positive terms, so the
+//     paths differ by ~10 ulp (the SIMD exponential is not std::exp);
+//     a formula that cancels is off by 1e-3 relative (saturated) to 100%;
+//   * long double central differences (monotone_cases.hpp: error ~2e-11 of
+//     the entry plus ~5e-14 |x*|) to 1e-6 relative plus 1e-10 |x*|.
+TEST(MonotoneNetHardCases, EveryDensePathMatchesTheLongDoubleReference) {
+  for (const auto& c : monotone_cases::hard_monotone_cases()) {
+    SCOPED_TRACE(c.name);
+    const MonotoneNet<double> net(c.w, c.v, c.b);
+    const auto reference = monotone_cases::long_double_reference(c);
+    ASSERT_TRUE(std::isfinite(static_cast<double>(reference.x)));
+    const double fd_abs = 1e-10 * static_cast<double>(reference.x);
+    ScalarRootOptions toms;
+    const auto solved = net.inverse(c.y, toms);
+    ASSERT_TRUE(solved.ok()) << solved.brief_report();
+    const Vec scalar = monotone_cases::eigen_dx_dtheta(net, solved.x);
+    Eigen::Index j = 0;
+    EXPECT_LE(monotone_cases::worst_violation(scalar, reference.dx_dtheta, 1e-6, fd_abs, &j), 1)
+        << "scalar closed form, entry " << j << ": " << scalar[j] << " vs long double "
+        << static_cast<double>(reference.dx_dtheta[j]);
+
+    Vec x(1), y(1);
+    x << solved.x;
+    y << c.y;
+    const auto at_x = net.inverse_gradients(x);
+    const auto batch = net.inverse_batched(y);
+    ASSERT_TRUE(batch.ok()) << batch.results[0].brief_report();
+    const auto newton = net.inverse_newton(y);
+    ASSERT_TRUE(newton.ok()) << newton.result(0).brief_report();
+    // Their converged statuses are true of the returned x: within the
+    // bracket's 4 eps x of the root TOMS 748 found, plus the eps R / R'
+    // that R's rounding moves the root by (MonotoneNetNewton's bound).
+    const double eps = std::numeric_limits<double>::epsilon();
+    const double scale = solved.x + c.y / net.derivative(solved.x);
+    EXPECT_LE(std::abs(batch.x[0] - solved.x), 8 * eps * scale);
+    EXPECT_LE(std::abs(newton.x[0] - solved.x), 8 * eps * scale);
+    const std::pair<const char*, MonotoneInverseGradients<double>> paths[] = {
+        {"inverse_gradients(x*)", at_x},
+        {"inverse_batched", net.inverse_gradients(batch)},
+        {"inverse_newton", net.inverse_gradients(newton)}};
+    for (const auto& [name, grads] : paths) {
+      ASSERT_TRUE(grads.ok()) << name << ": " << grads.message;
+      const Vec row = grads.dx_dtheta.row(0).transpose();
+      EXPECT_LE(monotone_cases::worst_violation(row, scalar, 1e-12, 0.0, &j), 1)
+          << name << ", entry " << j << ": " << row[j] << " vs scalar " << scalar[j];
+      EXPECT_LE(monotone_cases::worst_violation(row, reference.dx_dtheta, 1e-6, fd_abs, &j), 1)
+          << name << ", entry " << j << ": " << row[j] << " vs long double "
+          << static_cast<double>(reference.dx_dtheta[j]);
+    }
+  }
 }
 
 }  // namespace

@@ -10,11 +10,12 @@
 // R(0) = 0 and R is nondecreasing (every unit is), strictly increasing
 // wherever a sigmoid unit exists (H >= 2), and grows like
 // exp(v_H + w_H) x for large x, so R(x) = y has exactly one root x >= 0 for
-// every y >= 0 when H >= 2. The inverse is found by bracketing
-// (root/find_root.hpp), or fastest by safeguarded Newton from a knot table
-// (ScalarRootMethod::kNewton, root/newton.hpp; inverse_newton runs many
-// targets at once in SIMD lanes, src/precompiled/monotone_inverse.cpp), and
-// differentiated by the implicit function theorem:
+// every y >= 0 when H >= 2. The inverse is found by safeguarded Newton
+// from a knot table (ScalarRootMethod::kNewton, root/newton.hpp), the
+// default of inverse_batched (inverse_newton runs many targets at once in
+// SIMD lanes, src/precompiled/monotone_inverse.cpp), or by bracketing
+// (root/find_root.hpp; TOMS 748, the default of the one-target inverse),
+// and differentiated by the implicit function theorem:
 //
 //     dx/dy     =  1 / R'(x*)
 //     dx/dtheta = -(dR/dtheta)(x*) / R'(x*),        x* = Rinv(y; theta).
@@ -22,22 +23,24 @@
 // How R is evaluated. The formula above subtracts two sums of size
 // ~ sum(exp(v)), so R(x) for small x carries an absolute error of a few
 // ulp of that sum (docs/peers.md: |R(x) - y| ~ 5e-15 for H = 10) and small
-// targets y lose relative accuracy. Each sigmoid unit's difference is
-// evaluated instead without cancellation. With p = sigmoid(b), q =
+// targets y lose relative accuracy; its parameter derivatives subtract per
+// unit and lose everything on flat, saturated or huge-bias networks. R, R'
+// and dR/dtheta are instead evaluated by one cancellation-free closed form,
+// models/monotone_formula-inl.hpp (the identities are in its comments and
+// in monotone_formula.hpp), which this class, the SIMD kernel and the
+// tensor layer all run. For forward-mode AD in x, value<AutoDiffScalar>
+// uses the tanh form of the same difference: with p = sigmoid(b), q =
 // sigmoid(-b), d = exp(w) x and t = tanh(d / 2),
 //
 //     sigmoid(b + d) - sigmoid(b) = p q t / (sigmoid(d) p + sigmoid(-d) q),
 //
 // which follows from sigmoid(s) = (1 + tanh(s/2)) / 2 and the addition
 // theorem of tanh; every term is positive for d >= 0. The relu unit's
-// difference is d itself when both b and b + d are positive. So R(x) is
-// accurate to a few ulp of R(x) itself, for tiny x as well. The solvers use
-// value_and_slope, the same accuracy from one exponential per unit (its
-// comment has the identities).
+// difference is d itself when both b and b + d are positive.
 //
 // Measured (bench/README.md "Monotone inverse", H = 10, 10^5 targets):
-// TOMS 748 on value() 2.7e5-5.3e5 inverses / s; kNewton in the SIMD batch
-// ~1.2e7 / s forward, ~7e6 / s with dx/dy and dx/dtheta.
+// TOMS 748 2.7e5-5.3e5 inverses / s (then on the tanh form); kNewton in the
+// SIMD batch ~1.2e7 / s forward, ~7e6 / s with dx/dy and dx/dtheta.
 //
 // The relu kink: relu'(0) is taken as 0 (as PyTorch does), in the analytic
 // derivatives and, because the branch tests a > 0, in the automatic ones,
@@ -59,6 +62,10 @@
 
 #include "implicit/internal/random.hpp"
 #include "implicit/internal/scalar.hpp"
+#include "implicit/models/monotone_formula.hpp"
+#include "implicit/models/monotone_forward.hpp"
+#include "implicit/models/monotone_kernel.hpp"
+#include "implicit/models/monotone_net_batch.hpp"
 #include "implicit/root/batched.hpp"
 #include "implicit/root/find_root.hpp"
 #include "implicit/root/newton.hpp"
@@ -67,246 +74,6 @@
 #include "implicit/status.hpp"
 
 namespace implicit {
-
-template <class S>
-using MonotoneVector = Eigen::Matrix<S, Eigen::Dynamic, 1>;
-
-namespace internal {
-
-// sigmoid(a) = 1 / (1 + exp(-a)), with the exponential of a non-positive
-// number only, so it never overflows. S may be an Eigen::AutoDiffScalar.
-template <class S>
-S sigmoid(const S& a) {
-  using std::exp;
-  if (internal::value(a) >= 0) {
-    const S e = exp(-a);
-    return S(1 / (1 + e));
-  }
-  const S e = exp(a);
-  return S(e / (1 + e));
-}
-
-// sigmoid(b + d) - sigmoid(b) from p = sigmoid(b), q = sigmoid(-b) and d,
-// without cancellation (identity in the file comment). P is the parameters'
-// scalar, S the input's; S must be able to absorb P (S = P, or S an
-// AutoDiffScalar over P).
-template <class P, class S>
-S sigmoid_difference(const P& p, const P& q, const S& d) {
-  using std::tanh;
-  const S half_d = d / 2;
-  const S t = tanh(half_d);
-  const S minus_d = -d;
-  const S den = sigmoid<S>(d) * p + sigmoid<S>(minus_d) * q;
-  const S num = t * (p * q);
-  return S(num / den);
-}
-
-// relu(b + d) - relu(b), equal to d itself when both are active (the common
-// case for b > 0), so no cancellation there either.
-template <class P, class S>
-S relu_difference(const P& b, const S& d) {
-  const S a = d + b;
-  const bool a_on = internal::value(a) > 0;
-  const bool b_on = internal::value(b) > 0;
-  if (a_on && b_on) return d;
-  if (a_on) return a;
-  if (b_on) return S(d * 0 - b);  // d * 0 keeps an AutoDiffScalar's derivative size
-  return S(d * 0);
-}
-
-inline std::string shape_error(const char* name, Eigen::Index size, Eigen::Index expected) {
-  return std::string("monotone network: '") + name + "' has length " + std::to_string(size) +
-         ", expected " + std::to_string(expected) + " (the length of 'w', H >= 1)";
-}
-
-template <class S>
-void check_monotone_shapes(const MonotoneVector<S>& w, const MonotoneVector<S>& v,
-                           const MonotoneVector<S>& b) {
-  if (w.size() < 1) throw std::invalid_argument("monotone network: 'w' is empty; H must be >= 1");
-  if (v.size() != w.size()) throw std::invalid_argument(shape_error("v", v.size(), w.size()));
-  if (b.size() != w.size()) throw std::invalid_argument(shape_error("b", b.size(), w.size()));
-}
-
-}  // namespace internal
-
-namespace internal {
-
-// e = exp(-d) and 1 - e for d >= 0, both to full relative accuracy from one
-// exponential: expm1 where 1 - e would cancel (d < ln 2, e > 1/2), exp
-// where e itself would lose digits as 1 + expm1 (e <= 1/2).
-template <class T>
-void exp_and_complement(T d, T& e, T& one_minus_e) {
-  if (d < T(0.693147180559945309)) {
-    const T em = std::expm1(-d);
-    e = 1 + em;
-    one_minus_e = -em;
-  } else {
-    e = std::exp(-d);
-    one_minus_e = 1 - e;
-  }
-}
-
-// What the SIMD kernel (src/precompiled/monotone_inverse.cpp) reads: the
-// theta-only terms over the H - 1 sigmoid units as arrays, the relu unit,
-// the Newton start table and the stopping rule. Double only.
-struct MonotoneKernelData {
-  int sigmoids = 0;                                             // H - 1
-  const double* ew = nullptr;                                   // exp(w_i)
-  const double* p = nullptr;                                    // sigmoid(b_i)
-  const double* q = nullptr;                                    // sigmoid(-b_i)
-  const double* ev = nullptr;                                   // exp(v_i)
-  const double* value_coef = nullptr;                           // exp(v_i) p_i q_i
-  const double* slope_coef = nullptr;                           // exp(v_i + w_i) p_i q_i
-  double relu_ew = 0, relu_b = 0, relu_ev = 0, relu_slope = 0;  // exp(w_H), b_H, exp(v_H), product
-  int knots = 0;  // K; knot i at y_i = y_half i / (K - i)
-  double y_half = 0;
-  const double* knot_x = nullptr;     // x_i (knot_x[0] = 0)
-  const double* knot_y = nullptr;     // R(x_i) as value_and_slope computes it
-  const double* knot_dxdy = nullptr;  // 1 / R'(x_i) (inf where R' = 0)
-  double abs_tol = 0, rel_tol = 0;    // BracketTolerance
-  int max_iter = 0;
-};
-
-// Per-target outcome codes of the kernel; anything but the first three is
-// redone by the scalar path, which writes the status and its message.
-enum MonotoneLaneCode : int {
-  kLaneConverged = 0,  // the bracket-width rule held
-  kLaneExactZero = 1,  // g(x) == 0 at an evaluated point
-  kLaneAtKnot = 2,     // R(knot) == y exactly: no evaluation
-  kLaneScalar = 3,     // bad target, non-finite g, max_iter, or a tail bound that overflows
-};
-
-#ifdef IMPLICIT_MONOTONE_SIMD
-// Batched safeguarded Newton (root/newton.hpp's rule, lane by lane) for
-// targets y[0 .. n), writing x, the final bracket, g(x), the evaluation
-// count and a MonotoneLaneCode per target. Runtime dispatch to the best
-// instruction set of the machine (Highway).
-void monotone_newton_simd(const MonotoneKernelData& k, const double* y, std::size_t n, double* x,
-                          double* lower, double* upper, double* residual, int* evaluations,
-                          int* code);
-// dx/dy = 1 / R'(x_i) and row i of dx/dtheta = -dR/dtheta(x_i) / R'(x_i)
-// into a column-major n x 3H array with leading dimension n.
-void monotone_gradients_simd(const MonotoneKernelData& k, const double* x, std::size_t n,
-                             double* dx_dy, double* dx_dtheta);
-// The instruction set the dispatch chose ("AVX3" is AVX-512, "AVX2", ...).
-const char* monotone_simd_target();
-// For benchmarks and tests: dispatch as if the machine had no AVX-512
-// (kAvx2: 4 lanes), nor AVX2 (kSse4: 2 lanes, the width Eigen's arrays get
-// under generic x86-64 flags), or to the best target again. Not
-// thread-safe.
-enum class MonotoneSimdLimit { kBest, kAvx2, kSse4 };
-void monotone_simd_limit(MonotoneSimdLimit limit);
-#endif
-
-}  // namespace internal
-
-// R(x; w, v, b), generic in one scalar type S for parameters and input, so
-// that forward-mode AD (Eigen::AutoDiffScalar) can seed any of them.
-// Cost: O(H): per unit about 6 exp and 1 tanh.
-// Throws std::invalid_argument when w, v, b differ in length or are empty.
-template <class S>
-S monotone_forward(const MonotoneVector<S>& w, const MonotoneVector<S>& v,
-                   const MonotoneVector<S>& b, const S& x) {
-  using std::exp;
-  internal::check_monotone_shapes(w, v, b);
-  const Eigen::Index h = w.size();
-  S sum = x * 0;
-  for (Eigen::Index i = 0; i + 1 < h; ++i) {
-    const S d = exp(w[i]) * x;
-    const S minus_b = -b[i];
-    const S p = internal::sigmoid<S>(b[i]);
-    const S q = internal::sigmoid<S>(minus_b);
-    sum += exp(v[i]) * internal::sigmoid_difference<S, S>(p, q, d);
-  }
-  const S d = exp(w[h - 1]) * x;
-  sum += exp(v[h - 1]) * internal::relu_difference<S, S>(b[h - 1], d);
-  return sum;
-}
-
-// Outcome of MonotoneNet::inverse_batched: one root solve per target.
-template <class T>
-struct [[nodiscard]] MonotoneInverseBatch {
-  MonotoneVector<T> x;                       // x[i] = results[i].x
-  std::vector<ScalarRootResult<T>> results;  // per target: status, counts, message
-
-  bool ok() const { return all_converged(results); }
-  // Mean g evaluations per target (0 for an empty batch).
-  double mean_evaluations() const {
-    if (results.empty()) return 0;
-    double total = 0;
-    for (const auto& r : results) total += r.function_evaluations;
-    return total / static_cast<double>(results.size());
-  }
-};
-
-// Outcome of MonotoneNet::inverse_newton, the fast batched inverse: one
-// entry per target in flat arrays (a vector of ScalarRootResult, with its
-// string per target, costs ~50 ns per target to construct: half the time of
-// an inverse), and the message of every target that failed.
-template <class T>
-struct [[nodiscard]] MonotoneNewtonBatch {
-  MonotoneVector<T> x;           // the end of the final bracket with the smaller |R - y|
-  MonotoneVector<T> residual;    // R(x) - y as the solver computed it
-  MonotoneVector<T> lower;       // final bracket [lower, upper]: the root lies inside
-  MonotoneVector<T> upper;       //   when status is kConverged
-  std::vector<Status> status;    // per target, as ScalarRootResult::status
-  std::vector<int> evaluations;  // evaluations of R and R' per target (table starts are free)
-  // (index, message) for every target whose status is not kConverged, in
-  // index order; the message has y and the numbers that stopped it.
-  std::vector<std::pair<Eigen::Index, std::string>> failures;
-
-  bool ok() const { return failures.empty(); }
-  Eigen::Index size() const { return x.size(); }
-  // Mean evaluations per target (0 for an empty batch).
-  double mean_evaluations() const {
-    if (evaluations.empty()) return 0;
-    double total = 0;
-    for (int e : evaluations) total += e;
-    return total / static_cast<double>(evaluations.size());
-  }
-  // Target i as a ScalarRootResult (iterations = evaluations: every Newton
-  // step is one evaluation inside the bracket). O(1) plus its message.
-  ScalarRootResult<T> result(Eigen::Index i) const {
-    const std::size_t k = static_cast<std::size_t>(i);
-    ScalarRootResult<T> r;
-    r.method = ScalarRootMethod::kNewton;
-    r.x = x[i];
-    r.residual = residual[i];
-    r.lower = lower[i];
-    r.upper = upper[i];
-    r.status = status[k];
-    r.iterations = r.function_evaluations = evaluations[k];
-    if (status[k] != Status::kConverged)
-      for (const auto& f : failures)
-        if (f.first == i) r.message = f.second;
-    return r;
-  }
-};
-
-// IFT derivatives of x* = Rinv(y; theta) for a batch of targets.
-template <class T>
-struct [[nodiscard]] MonotoneInverseGradients {
-  using Vector = MonotoneVector<T>;
-  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
-
-  Vector dx_dy;      // dx_dy[i] = 1 / R'(x_i)
-  Matrix dx_dtheta;  // row i = -(dR/dtheta)(x_i) / R'(x_i), columns w | v | b
-  // Per row: kConverged; kLinearSolveFailed where R'(x_i) is 0 or not
-  // finite (the 1 x 1 IFT system is singular); or the forward solve's
-  // status where that failed. Rows that are not kConverged are NaN.
-  std::vector<Status> status;
-  std::string message;  // the first failed row, with its numbers; else empty
-
-  bool ok() const {
-    for (Status s : status)
-      if (s != Status::kConverged) return false;
-    return true;
-  }
-  Eigen::Index hidden() const { return dx_dtheta.cols() / 3; }
-  Matrix dx_dw() const { return dx_dtheta.leftCols(hidden()); }
-  Matrix dx_dv() const { return dx_dtheta.middleCols(hidden(), hidden()); }
-  Matrix dx_db() const { return dx_dtheta.rightCols(hidden()); }
-};
 
 // The network with fixed parameters of scalar type T (float or double).
 // Parameter-only quantities (exp(w), exp(v), sigmoid(+-b) and their
@@ -355,20 +122,26 @@ class MonotoneNet {
   }
 
   // R(x). S is T or an Eigen::AutoDiffScalar over T (forward-mode AD in x);
-  // for AD in the parameters use monotone_forward. Cost O(H): 2 exp and
-  // 1 tanh per unit, no allocation for S = T. NaN in, NaN out. The solvers
-  // use value_and_slope, the same function at a third of the cost.
+  // for AD in the parameters use monotone_forward. For S = T this is
+  // value_and_slope(x).value (the one closed form, monotone_formula.hpp;
+  // x >= 0). An AutoDiffScalar evaluates the same function through the
+  // tanh identity of the file comment (2 exp and 1 tanh per unit), which
+  // forward-mode AD can differentiate. NaN in, NaN out.
   template <class S>
   S value(const S& x) const {
-    S sum = x * 0;
-    const Eigen::Index last = hidden() - 1;
-    for (Eigen::Index i = 0; i < last; ++i) {
-      const S d = x * exp_w_[i];
-      sum += internal::sigmoid_difference<T, S>(p_[i], q_[i], d) * exp_v_[i];
+    if constexpr (std::is_same_v<S, T>) {
+      return value_and_slope(x).value;
+    } else {
+      S sum = x * 0;
+      const Eigen::Index last = hidden() - 1;
+      for (Eigen::Index i = 0; i < last; ++i) {
+        const S d = x * exp_w_[i];
+        sum += internal::sigmoid_difference<T, S>(p_[i], q_[i], d) * exp_v_[i];
+      }
+      const S d = x * exp_w_[last];
+      sum += internal::relu_difference<T, S>(b_[last], d) * exp_v_[last];
+      return sum;
     }
-    const S d = x * exp_w_[last];
-    sum += internal::relu_difference<T, S>(b_[last], d) * exp_v_[last];
-    return sum;
   }
 
   // R(x) and R'(x) together, for x >= 0, from one exponential per sigmoid
@@ -380,21 +153,13 @@ class MonotoneNet {
   // (sigmoid(b + d) = p / (p + q e) since exp(-b) = q / p), with e and 1 - e
   // from internal::exp_and_complement, so every term is a product of
   // positive factors with full relative accuracy: no cancellation for tiny x
-  // and none for b << 0. The relu unit as in value(). Cost O(H): one exp or
-  // expm1 and one division per sigmoid unit. NaN in, NaN out.
+  // and none for b << 0. The relu unit as in value(). The formula is
+  // internal::monotone_value_and_slope (monotone_formula-inl.hpp), which
+  // the SIMD kernel runs too. Cost O(H): one exp or expm1 and one division
+  // per sigmoid unit. NaN in, NaN out.
   ValueAndSlope<T> value_and_slope(T x) const {
-    T r = 0, s = 0;
-    const Eigen::Index last = hidden() - 1;
-    for (Eigen::Index i = 0; i < last; ++i) {
-      T e, one_minus_e;
-      internal::exp_and_complement(exp_w_[i] * x, e, one_minus_e);
-      const T inv = 1 / (p_[i] + q_[i] * e);
-      r += value_coef_[i] * one_minus_e * inv;
-      s += slope_coef_[i] * e * inv * inv;
-    }
-    const T d = exp_w_[last] * x;
-    r += internal::relu_difference<T, T>(b_[last], d) * exp_v_[last];
-    if (d + b_[last] > 0) s += exp_v_[last] * exp_w_[last];
+    T r, s;
+    internal::monotone_value_and_slope(internal::ScalarArithmetic<T>{}, coefficients(), x, r, s);
     return {r, s};
   }
 
@@ -403,16 +168,27 @@ class MonotoneNet {
   // Cost O(H). Never fails; NaN in, NaN out.
   T derivative(T x) const { return value_and_slope(x).slope; }
 
-  // dR/dtheta at x, length 3H in the order w, v, b:
+  // dR/dtheta at x >= 0, length 3H in the order w, v, b:
   //   dR/dw_i = exp(v_i) reloid_i'(a_i) exp(w_i) x
   //   dR/dv_i = exp(v_i) (reloid_i(a_i) - reloid_i(b_i))
   //   dR/db_i = exp(v_i) (reloid_i'(a_i) - reloid_i'(b_i))
-  // Cost O(H) and one allocation (the result). NaN in, NaN out.
+  // each evaluated as a product, without the differences
+  // (internal::monotone_grad_theta, monotone_formula-inl.hpp), so every
+  // entry has full relative accuracy. Cost O(H) and one allocation (the
+  // result). NaN in, NaN out.
   Vector grad_theta(T x) const {
     const Eigen::Index h = hidden();
     Vector g(3 * h);
     (void)grad_theta_into(x, g.data(), 1);
     return g;
+  }
+
+  // grad_theta(x) into g[0], g[stride], ... (3H entries, no allocation);
+  // returns R'(x), equal to value_and_slope(x).slope. The entry point of
+  // the tensor layer's autograd function (src/torch/monotone_net.cpp).
+  T grad_theta_into(T x, T* g, Eigen::Index stride) const {
+    return internal::monotone_grad_theta(internal::ScalarArithmetic<T>{}, coefficients(), x,
+                                         [g, stride](int j, T value) { g[j * stride] = value; });
   }
 
   // x >= 0 with R(x) = y, by find_root_increasing from 0 (options.method,
@@ -442,19 +218,31 @@ class MonotoneNet {
     return r;
   }
 
-  // inverse(y[i]) for every i, each with its own bracket, iterations and
-  // status (exactly the one-at-a-time results; for kNewton inverse_newton's,
-  // which equal one-at-a-time to a few ulp, as ScalarRootResults).
-  // Cost: size(y) inverses.
-  // Throws std::invalid_argument (before any solve) when some y[i] is NaN,
-  // naming i, or for invalid options.
-  MonotoneInverseBatch<T> inverse_batched(const Vector& y,
-                                          const ScalarRootOptions& options = {}) const {
+  // What inverse_batched runs when given no options: ScalarRootOptions'
+  // defaults with method kNewton, the safeguarded Newton from the knot table
+  // (inverse_newton), ~7x TOMS 748's rate on the reference net
+  // (bench/README.md, "Monotone inverse"). inverse() keeps TOMS 748 as its
+  // default: a single target does not repay the 256-knot table (~0.3 ms).
+  // Start from this, not from ScalarRootOptions{}, to change a field and
+  // keep the fast method.
+  static ScalarRootOptions batched_options() {
+    ScalarRootOptions options;
+    options.method = ScalarRootMethod::kNewton;
+    return options;
+  }
+
+  // inverse(y[i], options) for every i, each with its own bracket,
+  // iterations and status: exactly the one-at-a-time results, and for
+  // kNewton (the default, batched_options()) inverse_newton's, which equal
+  // one-at-a-time to a few ulp, as ScalarRootResults. Every target is
+  // isolated: a NaN y[i] fails its own entry with kNonFinite, a negative or
+  // infinite one with kInvalidBracket (message with its value), and the
+  // others are unaffected.
+  // Cost: size(y) inverses. Throws std::invalid_argument for invalid
+  // options only.
+  MonotoneInverseBatch<T> inverse_batched(
+      const Vector& y, const ScalarRootOptions& options = batched_options()) const {
     options.validate();
-    for (Eigen::Index i = 0; i < y.size(); ++i)
-      if (std::isnan(y[i]))
-        throw std::invalid_argument("MonotoneNet::inverse_batched: y[" + std::to_string(i) +
-                                    "] is NaN");
     MonotoneInverseBatch<T> out;
     if (options.method == ScalarRootMethod::kNewton) {
       const MonotoneNewtonBatch<T> fast = inverse_newton(y, options);
@@ -466,7 +254,10 @@ class MonotoneNet {
     out.x.resize(y.size());
     out.results.reserve(static_cast<std::size_t>(y.size()));
     for (Eigen::Index i = 0; i < y.size(); ++i) {
-      out.results.push_back(inverse(y[i], options));
+      // inverse() throws for a NaN y (one target is the caller's own
+      // argument); in a batch it is one sample's status.
+      out.results.push_back(std::isnan(y[i]) ? bad_target(y[i], options.method)
+                                             : inverse(y[i], options));
       out.x[i] = out.results.back().x;
     }
     return out;
@@ -474,9 +265,9 @@ class MonotoneNet {
 
   // The fast batched inverse: safeguarded Newton (options.method is
   // ignored; the stopping rule, max_iter and the statuses are those of
-  // ScalarRootOptions) from the table start, every target isolated: a NaN,
-  // negative or infinite y[i] fails its own entry (kInvalidBracket, message
-  // with its value), the others are unaffected. For T = double linked with
+  // ScalarRootOptions) from the table start, every target isolated: a NaN
+  // y[i] fails its own entry with kNonFinite, a negative or infinite one with
+  // kInvalidBracket (message with its value), the others are unaffected. For T = double linked with
   // implicit::precompiled built with Highway (IMPLICIT_MONOTONE_SIMD), the
   // targets run 8 (AVX-512) or 4 (AVX2) at a time in SIMD lanes; otherwise,
   // and for the lanes the kernel hands back (bad targets, non-finite R,
@@ -730,7 +521,8 @@ class MonotoneNet {
     using internal::format_number;
     ScalarRootResult<T> r;
     r.method = method;
-    r.status = Status::kInvalidBracket;
+    // NaN is no number to bracket: non-finite input, as a NaN g is for find_root.
+    r.status = std::isnan(y) ? Status::kNonFinite : Status::kInvalidBracket;
     r.residual = -y;
     r.message = std::isnan(y) ? std::string("y is NaN: no x has R(x) = y")
                 : y < 0       ? "y = " + format_number(y) +
@@ -787,18 +579,7 @@ class MonotoneNet {
   internal::MonotoneKernelData kernel_data(const Table* t, const ScalarRootOptions& options) const {
     static_assert(std::is_same_v<T, double>, "the SIMD kernel is double only");
     internal::MonotoneKernelData k;
-    const Eigen::Index last = hidden() - 1;
-    k.sigmoids = static_cast<int>(last);
-    k.ew = exp_w_.data();
-    k.p = p_.data();
-    k.q = q_.data();
-    k.ev = exp_v_.data();
-    k.value_coef = value_coef_.data();
-    k.slope_coef = slope_coef_.data();
-    k.relu_ew = exp_w_[last];
-    k.relu_b = b_[last];
-    k.relu_ev = exp_v_[last];
-    k.relu_slope = relu_slope();
+    k.net = coefficients();
     if (t != nullptr) {
       k.knots = kKnots;
       k.y_half = t->y_half;
@@ -813,41 +594,32 @@ class MonotoneNet {
     return k;
   }
 
+  // The view of this net that the formulas of monotone_formula-inl.hpp
+  // read. O(1).
+  internal::MonotoneCoefficients<T> coefficients() const {
+    internal::MonotoneCoefficients<T> k;
+    const Eigen::Index last = hidden() - 1;
+    k.sigmoids = static_cast<int>(last);
+    k.ew = exp_w_.data();
+    k.ev = exp_v_.data();
+    k.b = b_.data();
+    k.p = p_.data();
+    k.q = q_.data();
+    k.value_coef = value_coef_.data();
+    k.slope_coef = slope_coef_.data();
+    k.relu_ew = exp_w_[last];
+    k.relu_b = b_[last];
+    k.relu_ev = exp_v_[last];
+    k.relu_slope = relu_slope();
+    return k;
+  }
+
   static void check_finite(const Vector& p, const char* name) {
     for (Eigen::Index i = 0; i < p.size(); ++i)
       if (!std::isfinite(p[i]))
         throw std::invalid_argument(std::string("MonotoneNet: '") + name + "'[" +
                                     std::to_string(i) + "] = " + internal::format_number(p[i]) +
                                     " is not finite");
-  }
-
-  // dR/dtheta at x into g[0], g[stride], ... (3H entries); returns R'(x).
-  // One exponential per sigmoid unit (value_and_slope's identities), with
-  // sigmoid'(a) = p q e / (p + q e)^2 and sigmoid'(b) = p q.
-  T grad_theta_into(T x, T* g, Eigen::Index stride) const {
-    const Eigen::Index h = hidden();
-    const Eigen::Index last = h - 1;
-    T slope = 0;
-    for (Eigen::Index i = 0; i < last; ++i) {
-      const T d = exp_w_[i] * x;
-      T e, one_minus_e;
-      internal::exp_and_complement(d, e, one_minus_e);
-      const T inv = 1 / (p_[i] + q_[i] * e);
-      const T pq = p_[i] * q_[i];
-      const T slope_a = pq * e * inv * inv;
-      g[i * stride] = exp_v_[i] * slope_a * d;
-      g[(h + i) * stride] = exp_v_[i] * (pq * one_minus_e * inv);
-      g[(2 * h + i) * stride] = exp_v_[i] * (slope_a - pq);
-      slope += slope_coef_[i] * e * inv * inv;
-    }
-    const T d = exp_w_[last] * x;
-    const T on_a = d + b_[last] > 0 ? T(1) : T(0);
-    const T on_b = b_[last] > 0 ? T(1) : T(0);
-    g[last * stride] = exp_v_[last] * on_a * d;
-    g[(h + last) * stride] = exp_v_[last] * internal::relu_difference<T, T>(b_[last], d);
-    g[(2 * h + last) * stride] = exp_v_[last] * (on_a - on_b);
-    slope += on_a * relu_slope();
-    return slope;
   }
 
   static void fail_row(MonotoneInverseGradients<T>& out, Eigen::Index i, Status status,
