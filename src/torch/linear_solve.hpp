@@ -11,7 +11,7 @@
 
 #include <functional>
 
-#include "implicit/diff/adjoint_options.hpp"
+#include "implicit/adjoint/adjoint_options.hpp"
 #include "implicit/torch/fixed_point.hpp"
 
 namespace implicit::torch::internal {

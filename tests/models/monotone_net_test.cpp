@@ -11,7 +11,7 @@
 #include <unsupported/Eigen/AutoDiff>
 #include <vector>
 
-#include "implicit/diff/root_ift.hpp"
+#include "implicit/adjoint/root_ift.hpp"
 #include "models/monotone_cases.hpp"
 
 namespace implicit {

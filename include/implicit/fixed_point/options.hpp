@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "implicit/internal/progress.hpp"
+
 namespace implicit {
 
 // Options of the fixed-point driver loop, common to all solvers.
@@ -82,12 +84,7 @@ struct FixedPointOptions {
     if (!(divergence_ratio > 1))
       throw std::invalid_argument("FixedPointOptions::divergence_ratio must be > 1, got " +
                                   std::to_string(divergence_ratio));
-    if (progress_window < 0)
-      throw std::invalid_argument("FixedPointOptions::progress_window must be >= 0, got " +
-                                  std::to_string(progress_window));
-    if (!(progress_factor > 0 && progress_factor < 1))
-      throw std::invalid_argument("FixedPointOptions::progress_factor must be in (0, 1), got " +
-                                  std::to_string(progress_factor));
+    internal::validate_progress_rule("FixedPointOptions", progress_window, progress_factor);
   }
 };
 

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,17 @@ class ProgressWindow {
 inline bool no_progress(double best, double best_window_ago, double factor) {
   return best_window_ago < std::numeric_limits<double>::infinity() &&
          !(best < factor * best_window_ago);
+}
+
+// The two fields of the rule, checked for every options struct that has
+// them; throws std::invalid_argument naming `owner`'s field and its value.
+inline void validate_progress_rule(const char* owner, int window, double factor) {
+  if (window < 0)
+    throw std::invalid_argument(std::string(owner) + "::progress_window must be >= 0, got " +
+                                std::to_string(window));
+  if (!(factor > 0 && factor < 1))
+    throw std::invalid_argument(std::string(owner) + "::progress_factor must be in (0, 1), got " +
+                                std::to_string(factor));
 }
 
 // What a stalled solve says, with the numbers; `owner` names the options

@@ -5,7 +5,7 @@
 // No include guard, on purpose: this file is included into each namespace
 // whose arithmetic runs it, namely implicit::internal (scalar T, by
 // monotone_formula.hpp) and each Highway target's namespace in
-// src/precompiled/monotone_inverse.cpp (SIMD vectors). A template compiled
+// src/models/monotone_inverse.cpp (SIMD vectors). A template compiled
 // outside a target's #pragma region cannot inline that target's
 // intrinsics, so the SIMD kernel needs its own instantiation point; this is
 // Highway's "-inl.h" idiom. It includes nothing: the includer provides

@@ -3,7 +3,7 @@
 // section 2), written once for every backend: R(x), R'(x) and dR/dtheta
 // from theta-only coefficients, over an arithmetic that is a scalar T
 // (MonotoneNet<T>, the tensor layer's autograd function) or a SIMD vector
-// (src/precompiled/monotone_inverse.cpp). The formulas themselves are in
+// (src/models/monotone_inverse.cpp). The formulas themselves are in
 // monotone_formula-inl.hpp; this header gives them their scalar
 // arithmetic.
 //
@@ -59,7 +59,7 @@ struct MonotoneCoefficients {
 // Value type with + - * / and: set(T) (a constant), mul_add(a, b, c) = a b
 // + c, exp_and_complement(d, e, 1 - e) for d >= 0, greater(a, b) (a mask),
 // select(mask, yes, no) and abs. The SIMD kernel's (Highway vectors, one
-// target per lane width) is in src/precompiled/monotone_inverse.cpp.
+// target per lane width) is in src/models/monotone_inverse.cpp.
 template <class T>
 struct ScalarArithmetic {
   using Value = T;

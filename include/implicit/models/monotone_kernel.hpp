@@ -1,6 +1,6 @@
 #pragma once
 // The interface of the SIMD kernels behind MonotoneNet<double>::inverse_newton
-// and inverse_gradients (src/precompiled/monotone_inverse.cpp): the data they
+// and inverse_gradients (src/models/monotone_inverse.cpp): the data they
 // read, their per-target codes, and their entry points. Internal.
 
 #include <cstddef>
@@ -9,7 +9,7 @@
 
 namespace implicit::internal {
 
-// What the SIMD kernel (src/precompiled/monotone_inverse.cpp) reads: the
+// What the SIMD kernel (src/models/monotone_inverse.cpp) reads: the
 // network's coefficients (the formulas of monotone_formula-inl.hpp run on
 // them lane by lane), the Newton start table and the stopping rule. Double
 // only.

@@ -13,7 +13,7 @@
 // every y >= 0 when H >= 2. The inverse is found by safeguarded Newton
 // from a knot table (ScalarRootMethod::kNewton, root/newton.hpp), the
 // default of inverse_batched (inverse_newton runs many targets at once in
-// SIMD lanes, src/precompiled/monotone_inverse.cpp), or by bracketing
+// SIMD lanes, src/models/monotone_inverse.cpp), or by bracketing
 // (root/find_root.hpp; TOMS 748, the default of the one-target inverse),
 // and differentiated by the implicit function theorem:
 //

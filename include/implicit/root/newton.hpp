@@ -19,7 +19,7 @@
 // within ~1e-7 relative of the root this takes 2-3 evaluations in all.
 //
 // The same rule, lane by lane, is the SIMD kernel of the monotone network
-// (src/precompiled/monotone_inverse.cpp); its tests compare the two.
+// (src/models/monotone_inverse.cpp); its tests compare the two.
 
 #include <cmath>
 #include <limits>

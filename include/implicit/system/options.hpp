@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "implicit/internal/progress.hpp"
+
 namespace implicit {
 
 // Where the Jacobian dg/dx comes from, for the methods that need one.
@@ -87,12 +89,7 @@ struct SystemOptions {
     if (!(x_tol >= 0) || !std::isfinite(x_tol))
       throw std::invalid_argument("SystemOptions::x_tol must be finite and >= 0, got " +
                                   std::to_string(x_tol));
-    if (progress_window < 0)
-      throw std::invalid_argument("SystemOptions::progress_window must be >= 0, got " +
-                                  std::to_string(progress_window));
-    if (!(progress_factor > 0 && progress_factor < 1))
-      throw std::invalid_argument("SystemOptions::progress_factor must be in (0, 1), got " +
-                                  std::to_string(progress_factor));
+    internal::validate_progress_rule("SystemOptions", progress_window, progress_factor);
     if (!(divergence_ratio > 1))
       throw std::invalid_argument("SystemOptions::divergence_ratio must be > 1, got " +
                                   std::to_string(divergence_ratio));

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "implicit/diff/adjoint_options.hpp"
+#include "implicit/adjoint/adjoint_options.hpp"
 #include "implicit/fixed_point/anderson.hpp"
 #include "implicit/fixed_point/broyden.hpp"
 #include "implicit/fixed_point/forward_iteration.hpp"

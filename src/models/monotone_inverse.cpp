@@ -25,7 +25,7 @@
 #include <limits>
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "src/precompiled/monotone_inverse.cpp"
+#define HWY_TARGET_INCLUDE "src/models/monotone_inverse.cpp"
 #include <hwy/aligned_allocator.h>
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
