@@ -43,20 +43,26 @@ namespace implicit {
 namespace internal {
 
 // Checks theta, z and f's size, and returns ||f(theta, z) - z|| (fixed
-// points) or ||g(theta, z)|| (roots): the residual of the point.
+// points) or ||g(theta, z)|| (roots): the residual of the point. With
+// `newton_residual`, also the vector r whose Newton correction J^{-1} r
+// the forward-sensitivity check takes (z - f(theta, z), or g(theta, z)),
+// so that check costs no second evaluation of the map.
 enum class SolutionKind { kFixedPoint, kRoot };
 template <class Map, class T>
 double check_map_inputs(const char* who, const Map& map, const VectorX<T>& theta,
-                        const VectorX<T>& z_star, SolutionKind kind) {
+                        const VectorX<T>& z_star, SolutionKind kind,
+                        VectorX<T>* newton_residual = nullptr) {
   require_finite(theta, who, "theta");
   require_finite(z_star, who, "z_star");
-  const VectorX<T> value = map(theta, z_star);
+  VectorX<T> value = map(theta, z_star);
   if (value.size() != z_star.size())
     throw std::invalid_argument(std::string(who) + ": f(theta, z) has size " +
                                 std::to_string(value.size()) + " but z_star has size " +
                                 std::to_string(z_star.size()));
-  return static_cast<double>(kind == SolutionKind::kFixedPoint ? (value - z_star).norm()
-                                                               : value.norm());
+  if (kind == SolutionKind::kFixedPoint) value = z_star - value;
+  const double residual = static_cast<double>(value.norm());
+  if (newton_residual) *newton_residual = std::move(value);
+  return residual;
 }
 
 // AdjointOptions::require_hand_written: the members a VJP (or JVP) uses.
@@ -112,8 +118,9 @@ template <class Map, class T>
 std::optional<AdjointResult<VectorX<T>>> check_ift_call(
     const char* who, SolutionKind kind, ProductKind product_kind, const Map& map,
     const VectorX<T>& theta, const VectorX<T>& z, const char* product_name,
-    const VectorX<T>& product, const AdjointOptions& options) {
-  const double residual = check_map_inputs(who, map, theta, z, kind);
+    const VectorX<T>& product, const AdjointOptions& options,
+    VectorX<T>* newton_residual = nullptr) {
+  const double residual = check_map_inputs(who, map, theta, z, kind, newton_residual);
   const bool vjp = product_kind == ProductKind::kVjp;
   check_same_size(who, product_name, product, vjp ? z.size() : theta.size());
   options.validate();
@@ -145,9 +152,10 @@ AdjointResult<VectorX<T>> fixed_point_vjp_with(const Map& map, const VectorX<T>&
                                                const VectorX<T>& z_star, const VectorX<T>& zbar,
                                                const AdjointOptions& options,
                                                const NonDeduced<LinearOperator<T>>* estimate) {
+  VectorX<T> newton_residual;  // z* - f(theta, z*), from the solution check
   if (auto refused = internal::check_ift_call(
           "fixed_point_vjp", internal::SolutionKind::kFixedPoint, internal::ProductKind::kVjp, map,
-          theta, z_star, "zbar", zbar, options))
+          theta, z_star, "zbar", zbar, options, &newton_residual))
     return *refused;
   const internal::AdjointProducts<Map, T> products(map, theta, z_star, options.derivatives,
                                                    "fixed_point_vjp");
@@ -170,8 +178,8 @@ AdjointResult<VectorX<T>> fixed_point_vjp_with(const Map& map, const VectorX<T>&
                                                     "fixed_point_vjp");
       return u - internal::checked_size(there.state(u), n, "fixed_point_vjp", "(df/dz)^T u");
     };
-    internal::refuse_if_sensitive(solve, z_star, VectorX<T>(z_star - map(theta, z_star)), zbar,
-                                  a_at, options.max_forward_sensitivity);
+    internal::refuse_if_sensitive(solve, z_star, newton_residual, zbar, a_at,
+                                  options.max_forward_sensitivity);
   }
   VectorX<T> theta_bar = solve.ok()
                              ? internal::checked_size(products.parameters(solve.x), theta.size(),

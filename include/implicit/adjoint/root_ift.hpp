@@ -23,9 +23,10 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
                                    const internal::NonDeduced<VectorX<T>>& x_star,
                                    const internal::NonDeduced<VectorX<T>>& xbar,
                                    const AdjointOptions& options = {}) {
+  VectorX<T> newton_residual;  // g(theta, x*), from the solution check
   if (auto refused = internal::check_ift_call("root_vjp", internal::SolutionKind::kRoot,
                                               internal::ProductKind::kVjp, g, theta, x_star, "xbar",
-                                              xbar, options))
+                                              xbar, options, &newton_residual))
     return *refused;
   const internal::AdjointProducts<Map, T> products(g, theta, x_star, options.derivatives,
                                                    "root_vjp");
@@ -48,7 +49,7 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
                                                     "root_vjp");
       return internal::checked_size(there.state(u), n, "root_vjp", "(dg/dx)^T u");
     };
-    internal::refuse_if_sensitive(solve, x_star, VectorX<T>(g(theta, x_star)), xbar, a_at,
+    internal::refuse_if_sensitive(solve, x_star, newton_residual, xbar, a_at,
                                   options.max_forward_sensitivity);
   }
   VectorX<T> theta_bar =
