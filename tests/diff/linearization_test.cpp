@@ -137,7 +137,10 @@ TEST_F(LinearizationTest, DenseLuTakesTheJacobianFromTheLinearization) {
   dense.method = AdjointMethod::kDenseLU;
   const auto with = fixed_point_vjp(map, p.theta, z_star, zbar, dense);
   ASSERT_TRUE(with.ok()) << with.brief_report();
-  EXPECT_EQ(counts.linearizations, 1);
+  // One at z* for the LU, one at z* + (I - df/dz)^{-1} (f(z*) - z*) for the
+  // forward-sensitivity check (adjoint/forward_sensitivity.hpp: one product
+  // there, taken from that point's linearization); one dense Jacobian.
+  EXPECT_EQ(counts.linearizations, 2);
   EXPECT_EQ(counts.jacobian_z, 1);
   const auto reference = fixed_point_vjp(p.layer, p.theta, z_star, zbar, dense);
   EXPECT_LE((with.value - reference.value).cwiseAbs().maxCoeff(), kUlps);
