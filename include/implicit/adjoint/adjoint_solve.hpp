@@ -76,14 +76,6 @@ inline AdjointOptions for_product_cost(AdjointOptions options, bool cheap_produc
   return options;
 }
 
-// Solves A u = b. `apply_k` may be nullptr (then A has no fixed-point form
-// and the iteration methods are refused); otherwise A = I - K.
-//
-// `estimate` may be nullptr; otherwise it approximates A^{-1} (the forward
-// solve's, FixedPointResult::transposed_inverse) and, with
-// AdjointOptions::reuse_forward, the first attempt is GMRES on A M y = b
-// with u = M y (right preconditioning: the residual GMRES minimises is the
-// true ||A u - b||), certified like the others.
 // What the chain returns: the accepted attempt, and when that attempt was a
 // dense LU its factorisation of A, for more solves with A or A^T at O(n^2)
 // each (the forward-sensitivity check of the IFT entry points).
@@ -92,6 +84,14 @@ struct ChainSolveResult : LinearSolveResult<VectorX<T>> {
   std::shared_ptr<const DenseFactorization<T>> factorization;
 };
 
+// Solves A u = b. `apply_k` may be nullptr (then A has no fixed-point form
+// and the iteration methods are refused); otherwise A = I - K.
+//
+// `estimate` may be nullptr; otherwise it approximates A^{-1} (the forward
+// solve's, FixedPointResult::transposed_inverse) and, with
+// AdjointOptions::reuse_forward, the first attempt is GMRES on A M y = b
+// with u = M y (right preconditioning: the residual GMRES minimises is the
+// true ||A u - b||), certified like the others.
 template <class T>
 ChainSolveResult<T> solve_linear_system_erased(const LinearOperator<T>& apply_a,
                                                const DenseOperator<T>& dense_a,
