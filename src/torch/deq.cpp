@@ -36,6 +36,21 @@ DEQImpl::DEQImpl(std::shared_ptr<CellImpl> cell, DEQOptions options)
   register_module("cell", cell_);
 }
 
+at::Tensor jacobian_penalty(const Map& f, const at::Tensor& z_star, int probes) {
+  if (probes < 1) throw std::invalid_argument("jacobian_penalty: probes must be >= 1");
+  // E_eps ||eps^T J||^2 = ||J||_F^2 per sample (Hutchinson), at z*.
+  const at::Tensor z = z_star.detach().requires_grad_(true);
+  const at::Tensor fz = f(z);
+  at::Tensor total = at::zeros({}, fz.options());
+  for (int k = 0; k < probes; ++k) {
+    const at::Tensor eps = at::randn_like(fz);
+    const at::Tensor vjp = ::torch::autograd::grad({fz}, {z}, {eps}, /*retain_graph=*/true,
+                                                   /*create_graph=*/true)[0];
+    total = total + vjp.pow(2).sum() / static_cast<double>(fz.numel());
+  }
+  return total / probes;
+}
+
 DEQOutput DEQImpl::forward(const at::Tensor& x) {
   if (!x.defined() || x.dim() < 1)
     throw std::invalid_argument("DEQ::forward: x must have shape (B, ...)");
@@ -47,19 +62,8 @@ DEQOutput DEQImpl::forward(const at::Tensor& x) {
       at::zeros({x.size(0), cell_->hidden_size()}, x.options().requires_grad(false));
   FixedPointOutput solved = fixed_point(f, z0, params, options_.solve);
   DEQOutput out{solved.z, at::Tensor(), solved.info};
-  if (is_training() && options_.jacobian_penalty) {
-    // E_eps ||eps^T J||^2 = ||J||_F^2 per sample (Hutchinson), at z*.
-    const at::Tensor z = solved.z.detach().requires_grad_(true);
-    const at::Tensor fz = f(z);
-    at::Tensor total = at::zeros({}, fz.options());
-    for (int k = 0; k < options_.hutchinson_probes; ++k) {
-      const at::Tensor eps = at::randn_like(fz);
-      const at::Tensor vjp = ::torch::autograd::grad({fz}, {z}, {eps}, /*retain_graph=*/true,
-                                                     /*create_graph=*/true)[0];
-      total = total + vjp.pow(2).sum() / static_cast<double>(fz.numel());
-    }
-    out.jacobian_penalty = total / options_.hutchinson_probes;
-  }
+  if (is_training() && options_.jacobian_penalty)
+    out.jacobian_penalty = jacobian_penalty(f, solved.z, options_.hutchinson_probes);
   return out;
 }
 

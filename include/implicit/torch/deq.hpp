@@ -98,6 +98,12 @@ struct DEQOptions {
   }
 };
 
+// The Jacobian regularisation of Bai et al.: the Hutchinson estimate of
+// ||df/dz||_F^2 / numel at z_star (mean over the batch), from `probes`
+// Gaussian probes, one VJP each, differentiable (create_graph) so that it can
+// be added to the loss. What DEQ::forward adds with jacobian_penalty on.
+at::Tensor jacobian_penalty(const Map& f, const at::Tensor& z_star, int probes = 1);
+
 class DEQImpl : public ::torch::nn::Module {
  public:
   DEQImpl(std::shared_ptr<CellImpl> cell, DEQOptions options = {});
