@@ -84,7 +84,8 @@ struct BackwardOptions {
   // parameters' included, so no optimiser step can silently use it; kDrop
   // makes it 0, so the batch's gradient is that of the loss over the other
   // samples (as if the failed ones were left out of it), while its status
-  // still says it failed. kDrop is what training with a forward iteration
+  // still says it failed (a sample whose own f is NaN still makes shared
+  // gradients NaN: 0 * NaN is NaN inside f's backward). kDrop is what training with a forward iteration
   // budget needs: one unconverged sample in a batch of 1000 otherwise
   // costs the whole step (bench/deq_training).
   enum class FailedSamples { kNaN, kDrop };

@@ -1,0 +1,162 @@
+"""implicit.fixed_point from Python: answers, statuses, gradients.
+
+Gradients are checked three ways: torch.autograd.gradcheck (central
+differences, float64), autograd through the unrolled iterations, and the
+forward-mode JVP against central differences.
+"""
+import pytest
+import torch
+
+import implicit
+from conftest import fixed_point_tolerance, reference_layer, residuals, tanh_map
+
+SOLVERS = ["forward_iteration", "anderson", "broyden", "newton"]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_every_solver_converges_and_its_status_holds_on_the_returned_z(solver):
+    W, x = reference_layer(norm=0.9)
+    f = tanh_map(W, x)
+    z, info = implicit.fixed_point(f, torch.zeros_like(x), W, x, solver=solver)
+    assert info.forward.method == solver
+    assert all(s == implicit.Status.converged for s in info.forward.status)
+    # The promise of `converged`: the rule holds when the user checks it.
+    assert torch.all(residuals(f, z) <= fixed_point_tolerance(f, z))
+    # The reported residual is the recomputed one.
+    assert torch.allclose(info.forward.residual, residuals(f, z), rtol=1e-6, atol=1e-15)
+    assert info.forward.iterations.shape == (x.shape[0],)
+    assert info.forward.converged.all()
+
+
+def test_the_seed_layer_n10_all_solvers_agree_and_ift_matches_unrolled():
+    # docs/reference-systems.md section 1 as written: W ~ N(0, 1/n), n = 10,
+    # not rescaled. Seed 0 draws a W whose map is contractive at z*.
+    W, x = reference_layer(n=10, batch=4, seed=0)
+    f = tanh_map(W, x)
+    stop = {"stop": {"abs_tol": 1e-12, "rel_tol": 0}}
+    answers = {}
+    for solver in ["anderson", "broyden", "newton"]:
+        z, info = implicit.fixed_point(f, torch.zeros_like(x), W, x, solver=solver, forward=stop)
+        assert info.forward.certified(), info.brief_report()
+        answers[solver] = z.detach()
+    # Two points with residuals r1, r2 <= 1e-12 differ by at most
+    # (r1 + r2) / (1 - rho) near z* (rho: spectral radius of df/dz there,
+    # below 1 for this draw); 2x for the linearisation.
+    rho = implicit.spectral_radius(f, answers["anderson"], iterations=100).max().item()
+    assert rho < 1
+    bound = 2 * 2e-12 / (1 - rho)
+    for z in answers.values():
+        assert (z - answers["anderson"]).norm(dim=1).max().item() <= bound
+
+    # IFT against unrolled: the unrolled iterations converge to the exact
+    # z* (rho^1000 < 1e-14 here), so the gradients differ by the forward
+    # solve's error, ~1e-12 / (1 - rho) relative at this tolerance.
+    z, info = implicit.fixed_point(f, torch.zeros_like(x), W, x, forward=stop)
+    gW, gx = torch.autograd.grad((z ** 2).sum(), (W, x))
+    assert info.backward.certified(), info.brief_report()
+    assert rho ** 1000 < 1e-14
+    zu = answers["anderson"].clone()
+    for _ in range(1000):
+        zu = f(zu)
+    uW, ux = torch.autograd.grad((zu ** 2).sum(), (W, x))
+    assert torch.allclose(gW, uW, rtol=1e-7, atol=1e-9)
+    assert torch.allclose(gx, ux, rtol=1e-7, atol=1e-9)
+
+
+def test_gradcheck_float64():
+    W, x = reference_layer(n=5, batch=3, norm=0.8)
+
+    def layer(W, x):
+        return implicit.fixed_point(tanh_map(W, x), torch.zeros_like(x), W, x).z
+
+    # Central differences with eps 1e-6: the forward solve's 1e-10 error
+    # enters the quotient as 1e-10 / 1e-6 = 1e-4 at most, under atol 1e-5
+    # only because the solver lands far below its tolerance; rtol 1e-4.
+    assert torch.autograd.gradcheck(layer, (W, x), eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("method", ["gmres", "dense_lu", "fixed_point_iteration", "anderson"])
+def test_every_adjoint_method_gives_the_same_gradient(method):
+    W, x = reference_layer(n=8, batch=4, norm=0.7)
+    f = tanh_map(W, x)
+    reference = torch.autograd.grad(
+        implicit.fixed_point(f, torch.zeros_like(x), W, x).z.sum(), (W, x))
+    z, info = implicit.fixed_point(f, torch.zeros_like(x), W, x,
+                                   backward={"adjoint": {"method": method}})
+    grads = torch.autograd.grad(z.sum(), (W, x))
+    assert info.backward.certified()
+    for a, b in zip(grads, reference):
+        assert torch.allclose(a, b, rtol=1e-7, atol=1e-10)
+
+
+def test_float32_solves_to_float32_tolerance():
+    W, x = reference_layer(n=16, batch=4, norm=0.9, dtype=torch.float32)
+    f = tanh_map(W, x)
+    z, info = implicit.fixed_point(f, torch.zeros_like(x), W, x)
+    assert z.dtype == torch.float32
+    assert info.forward.certified()
+    assert torch.all(residuals(f, z).double() <= fixed_point_tolerance(f, z).double())
+    z.sum().backward()
+    assert W.grad.dtype == torch.float32 and torch.isfinite(W.grad).all()
+
+
+def test_jvp_matches_central_differences():
+    W, x = reference_layer(n=6, batch=3, norm=0.8)
+    dW, dx = torch.randn_like(W), torch.randn_like(x)
+    z, tangent, info = implicit.fixed_point_jvp(
+        lambda z: torch.tanh(z @ W.T + x), torch.zeros_like(x), [W, x], [dW, dx])
+    assert info.backward.certified() or info.forward.certified()
+
+    def solve(h):
+        Wh, xh = (W + h * dW).detach(), (x + h * dx).detach()
+        return implicit.solve(tanh_map(Wh, xh), torch.zeros_like(x),
+                              forward={"stop": {"abs_tol": 1e-14, "rel_tol": 0}}).z
+
+    # Central differences: truncation h^2 ~ 1e-10, solve error
+    # 1e-14 / (1 - 0.8) / h ~ 5e-9 relative.
+    h = 1e-5
+    fd = (solve(h) - solve(-h)) / (2 * h)
+    assert torch.allclose(tangent, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_spectral_radius_matches_the_jacobians_eigenvalues():
+    W, x = reference_layer(n=6, batch=2, norm=0.9)
+    W, x = W.detach(), x.detach()
+    f = tanh_map(W, x)
+    z = implicit.solve(f, torch.zeros_like(x)).z
+    rho = implicit.spectral_radius(f, z, iterations=200)
+    for b in range(2):
+        J = torch.autograd.functional.jacobian(lambda zb: torch.tanh(W @ zb + x[b]), z[b])
+        exact = torch.linalg.eigvals(J).abs().max().item()
+        assert rho[b].item() == pytest.approx(exact, rel=2e-2)
+
+
+def test_options_by_object_by_dict_and_by_name_agree():
+    W, x = reference_layer(norm=0.9)
+    f = tanh_map(W, x)
+    fo = implicit.ForwardOptions()
+    fo.solver = implicit.Solver.broyden
+    fo.stop.abs_tol = 1e-12
+    a = implicit.fixed_point(f, torch.zeros_like(x), W, x, forward=fo)
+    b = implicit.fixed_point(f, torch.zeros_like(x), W, x, solver="broyden",
+                             forward={"stop": {"abs_tol": 1e-12}})
+    assert a.info.forward.method == b.info.forward.method == "broyden"
+    assert torch.equal(a.z, b.z)
+    c = implicit.fixed_point(f, torch.zeros_like(x), W, x, backward="jacobian_free")
+    c.z.sum().backward()
+    assert c.info.backward.status == [implicit.Status.approximate] * x.shape[0]
+
+
+def test_double_backward_of_the_implicit_gradient_matches_unrolled():
+    W, x = reference_layer(n=5, batch=2, norm=0.6)
+    f = tanh_map(W, x)
+    z = implicit.fixed_point(f, torch.zeros_like(x), W, x).z
+    (gx,) = torch.autograd.grad(z.sum(), x, create_graph=True)
+    (hx,) = torch.autograd.grad((gx ** 2).sum(), x)
+
+    zu = z.detach()
+    for _ in range(200):
+        zu = f(zu)
+    (ux,) = torch.autograd.grad(zu.sum(), x, create_graph=True)
+    (hu,) = torch.autograd.grad((ux ** 2).sum(), x)
+    assert torch.allclose(hx, hu, rtol=1e-6, atol=1e-9)
