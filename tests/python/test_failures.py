@@ -174,6 +174,13 @@ def test_bad_arguments_are_errors_naming_the_argument(call, error, words):
         call()
 
 
+def test_a_tensor_f_uses_but_params_omits_is_an_error_at_backward():
+    W, x = reference_layer(n=3, batch=2, norm=0.5)
+    z, _ = implicit.fixed_point(tanh_map(W, x), torch.zeros_like(x), x)  # W left out
+    with pytest.raises(RuntimeError, match=r"shape \[3, 3\].*not in params"):
+        z.sum().backward()
+
+
 def test_nan_in_a_monotone_target_is_an_error_naming_it():
     with pytest.raises(ValueError, match="NaN"):
         implicit.MonotoneNet().inverse(torch.tensor([1.0, float("nan")], dtype=torch.float64))
