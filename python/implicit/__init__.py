@@ -178,11 +178,16 @@ def _check_tensor(name, t, dtype=None):
         raise TypeError(f"{name} has dtype {t.dtype}, expected {dtype} (that of z0 / lower)")
 
 
-def _check_params(params, like, what="params"):
+def _check_like(name, t, like):
+    """t: a tensor of like's dtype and device."""
+    _check_tensor(name, t, like.dtype)
+    if t.device != like.device:
+        raise ValueError(f"{name} is on {t.device}, the solve on {like.device}")
+
+
+def _check_params(params, like):
     for i, p in enumerate(params):
-        _check_tensor(f"{what}[{i}]", p, like.dtype)
-        if p.device != like.device:
-            raise ValueError(f"{what}[{i}] is on {p.device}, the solve on {like.device}")
+        _check_like(f"params[{i}]", p, like)
 
 
 def _check_callable(name, f):
@@ -238,8 +243,9 @@ def fixed_point_jvp(f, z0, params, tangents, solver=None, forward=None, backward
     _check_params(params, z0)
     if len(tangents) != len(params):
         raise ValueError(f"tangents has {len(tangents)} entries, params {len(params)}")
-    tangents = [torch.Tensor() if t is None else t for t in tangents]
-    _check_params([t for t in tangents if t.numel() or t.dim()], z0, "tangents")
+    for i, t in enumerate(tangents):
+        if t is not None:
+            _check_like(f"tangents[{i}]", t, z0)
     z, tangent, info = _C.fixed_point_jvp(f, z0, params, tangents,
                                           _options(solver, forward, backward, options))
     return JvpOutput(z, tangent, info)

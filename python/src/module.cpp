@@ -17,6 +17,7 @@
 #include <torch/extension.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -182,8 +183,10 @@ void bind_solvers(py::module_& m) {
   m.def(
       "fixed_point_jvp",
       [](const py::object& f, const at::Tensor& z0, const std::vector<at::Tensor>& params,
-         const std::vector<at::Tensor>& tangents, const torch::Options& options) {
+         const std::vector<std::optional<at::Tensor>>& given, const torch::Options& options) {
         Map map = make_map(f, "f");
+        std::vector<at::Tensor> tangents;  // None: an undefined tensor, which counts as zero
+        for (const auto& t : given) tangents.push_back(t.value_or(at::Tensor()));
         auto out = run_without_gil(
             [&] { return torch::fixed_point_jvp(map, z0, params, tangents, options); });
         return py::make_tuple(out.z, out.tangent, out.info);

@@ -165,8 +165,8 @@ void check_batch(const char* who, const at::Tensor& z0) {
   if (!z0.defined()) throw std::invalid_argument(std::string(who) + ": z0 is undefined");
   if (z0.dim() < 1 || z0.size(0) < 1)
     throw std::invalid_argument(std::string(who) +
-                                ": z0 must have shape (B, ...) with B >= 1, got " +
-                                std::to_string(z0.dim()) + " dimensions");
+                                ": z0 must have shape (B, ...) with B >= 1, got shape " +
+                                c10::str(z0.sizes()));
   if (!at::isFloatingType(z0.scalar_type()))
     throw std::invalid_argument(std::string(who) + ": z0 must be floating point, got " +
                                 std::string(c10::toString(z0.scalar_type())));

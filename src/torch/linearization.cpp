@@ -110,6 +110,23 @@ std::vector<at::Tensor> Linearization::param_vjp(const std::vector<at::Tensor>& 
     }
   if (wanted.empty() || !fz_.requires_grad()) return out;
   at::AutoGradMode enable(true);
+  // Partial derivatives, one per listed tensor: autograd would follow a
+  // path from f through a listed non-leaf p (x = h(W) listed beside W) on
+  // to the tensors p is computed from, and the engine then propagates p's
+  // own gradient down that path again: counted twice (measured: a gradient
+  // 100% off, "certified"; and the double-backward cotangent g = 2 z, a
+  // listed input of the differentiable adjoint, took its path through z
+  // twice). A hook on each listed non-leaf stops the flow past it while
+  // autograd records the gradient it receives (captured before its hooks).
+  struct StopAtListed {
+    std::vector<std::pair<at::Tensor, unsigned>> hooks;
+    ~StopAtListed() {
+      for (auto& [tensor, handle] : hooks) tensor.remove_hook(handle);
+    }
+  } stop;
+  for (const auto& p : wanted)
+    if (p.grad_fn())
+      stop.hooks.emplace_back(p, p.register_hook([](const at::Tensor& g) { return at::zeros_like(g); }));
   auto g = autograd::grad({fz_}, wanted, {u}, /*retain_graph=*/true, create_graph,
                           /*allow_unused=*/true);
   for (size_t k = 0; k < where.size(); ++k) out[where[k]] = g[k];

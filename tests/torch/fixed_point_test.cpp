@@ -277,6 +277,45 @@ TEST(TorchFixedPoint, DoubleBackwardMatchesCentralDifferences) {
   EXPECT_LT(max_abs_diff(second, central_difference(loss, p.w)), 1e-7);
 }
 
+// The same with a cotangent that depends on z* (loss sum(z*^2)): the
+// differentiable adjoint lists g = 2 z* beside W and x, and g's own path
+// back through z* was counted twice (second derivative 157% off).
+TEST(TorchFixedPoint, DoubleBackwardOfANonlinearLossMatchesCentralDifferences) {
+  auto p = make_tanh_problem(2, 4);
+  auto grad_x_norm = [&](bool create_graph) {
+    auto out = fixed_point(p.map(), at::zeros_like(p.x), {p.w, p.x}, tight_options());
+    auto gx = ::torch::autograd::grad({(out.z * out.z).sum()}, {p.x}, {}, create_graph,
+                                      create_graph)[0];
+    return (gx * gx).sum();
+  };
+  auto second = ::torch::autograd::grad({grad_x_norm(true)}, {p.w})[0];
+  auto loss = [&] {
+    at::AutoGradMode enable(true);
+    return grad_x_norm(false).item<double>();
+  };
+  EXPECT_LT(max_abs_diff(second, central_difference(loss, p.w)), 1e-7);
+}
+
+// params may list a tensor computed from another listed one (x = h(W) next
+// to W): each gets its partial derivative, and autograd adds the path from
+// x to W once. It was counted twice: dL/dW 100% off, status converged.
+TEST(TorchFixedPoint, AParamComputedFromAnotherListedParamIsNotCountedTwice) {
+  auto p = make_tanh_problem(2, 4);
+  auto loss_of = [&](bool list_x, bool keep_graph) {
+    const at::Tensor x = p.w.sum(1).unsqueeze(0).expand({2, 4}) * 0.3 + p.x.detach();
+    auto f = [&](const at::Tensor& z) { return at::tanh(z.matmul(p.w.t()) + x); };
+    std::vector<at::Tensor> params{p.w};
+    if (list_x) params.push_back(x);
+    auto out = fixed_point(f, at::zeros({2, 4}, at::kDouble), params, tight_options());
+    return keep_graph ? out.z.pow(2).sum() : out.z.pow(2).sum().detach();
+  };
+  auto listed = ::torch::autograd::grad({loss_of(true, true)}, {p.w})[0];
+  auto unlisted = ::torch::autograd::grad({loss_of(false, true)}, {p.w})[0];
+  auto fd = central_difference([&] { return loss_of(false, false).item<double>(); }, p.w);
+  EXPECT_LT(max_abs_diff(listed, fd), 1e-7);
+  EXPECT_LT(max_abs_diff(unlisted, fd), 1e-7);
+}
+
 TEST(TorchFixedPoint, SingularAdjointRaisesOrReturnsNaNWithStatus) {
   // f(z) = z - (z - c)^3 has z* = c and df/dz = I there: I - J is singular
   // and the adjoint system u = u + g has no solution.
