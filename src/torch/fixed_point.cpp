@@ -412,11 +412,13 @@ void poison_fed_parameters(std::vector<at::Tensor>& grads, const std::vector<at:
     const auto probed = lin.param_vjp(params, probe);
     for (size_t i = 0; i < params.size(); ++i) {
       if (!batched[i] || !probed[i].defined()) continue;
-      // Only the healthy rows count: a failed sample's row can hold NaN
-      // (NaN in its input: NaN * 0 is NaN, not 0), which would make a
-      // per-sample input look shared and poison every sample's gradient.
-      const at::Tensor healthy = row_mask(failed, probed[i]).logical_not();
-      const at::Tensor nonzero = ((probed[i] != 0) & healthy).reshape({batch, -1});
+      // Only finite entries count: a failed sample's row can hold NaN (NaN
+      // in its input: NaN * 0 is NaN, not 0), which would make a per-sample
+      // input look shared and poison every sample's gradient. (Not a mask
+      // of the failed rows: a shared W whose first size happens to equal
+      // the batch has rows that are not samples.)
+      const at::Tensor nonzero =
+          ((probed[i] != 0) & at::isfinite(probed[i])).reshape({batch, -1});
       const int64_t total = nonzero.sum().item<int64_t>();
       if (total == 0) continue;
       reached[i] = 1;

@@ -45,17 +45,21 @@ def rank_main(rank, world, port, out_dir):
     os.environ["MASTER_PORT"] = str(port)
     dist.init_process_group("gloo", rank=rank, world_size=world,
                             timeout=datetime.timedelta(seconds=120))
-    try:
-        ddp = torch.nn.parallel.DistributedDataParallel(Classifier())
-        x, y = data()
-        shard = slice(rank * len(x) // world, (rank + 1) * len(x) // world)
-        grads = gradients(ddp, x[shard], y[shard])  # DDP averages them over the ranks
-        info = ddp.module.last_info
-        reports = [None] * world
-        dist.all_gather_object(reports, {
-            "forward": [s.name for s in info.forward.status],
-            "backward": [s.name for s in info.backward.status]})
-        if rank == 0:
-            torch.save({"grads": grads, "reports": reports}, os.path.join(out_dir, "ddp.pt"))
-    finally:
-        dist.destroy_process_group()
+    ddp = torch.nn.parallel.DistributedDataParallel(Classifier())
+    x, y = data()
+    shard = slice(rank * len(x) // world, (rank + 1) * len(x) // world)
+    grads = gradients(ddp, x[shard], y[shard])  # DDP averages them over the ranks
+    info = ddp.module.last_info
+    # Each rank writes its own report (no all_gather_object: see below).
+    torch.save({"grads": grads,
+                "forward": [s.name for s in info.forward.status],
+                "backward": [s.name for s in info.backward.status]},
+               os.path.join(out_dir, f"rank{rank}.pt"))
+    # Teardown in this order: with torch 1.13 + Gloo, a worker thread that
+    # holds the last reference to a collective's tensor needs the GIL to
+    # free it, while the main thread, holding the GIL, destroys the process
+    # group and joins that worker: a deadlock at exit (seen under load, in
+    # one rank of two, with all_gather_object and DDP alive at destroy).
+    dist.barrier()
+    del ddp, grads
+    dist.destroy_process_group()

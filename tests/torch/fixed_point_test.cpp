@@ -303,7 +303,8 @@ TEST(TorchFixedPoint, AParamComputedFromAnotherListedParamIsNotCountedTwice) {
   auto p = make_tanh_problem(2, 4);
   auto loss_of = [&](bool list_x, bool keep_graph) {
     const at::Tensor x = p.w.sum(1).unsqueeze(0).expand({2, 4}) * 0.3 + p.x.detach();
-    auto f = [&](const at::Tensor& z) { return at::tanh(z.matmul(p.w.t()) + x); };
+    // By value: the backward pass calls f after loss_of has returned.
+    auto f = [w = p.w, x](const at::Tensor& z) { return at::tanh(z.matmul(w.t()) + x); };
     std::vector<at::Tensor> params{p.w};
     if (list_x) params.push_back(x);
     auto out = fixed_point(f, at::zeros({2, 4}, at::kDouble), params, tight_options());
