@@ -305,6 +305,18 @@ class TanhCell(torch.nn.Module):
         return torch.tanh(self.recurrent(z) + self.input(x))
 
 
+class _BoundCell(torch.nn.Module):
+    """z -> cell(z, x) for a TorchScript cell (DEQ.forward)."""
+
+    def __init__(self, cell, x):
+        super().__init__()
+        self.cell = cell
+        self.x = x
+
+    def forward(self, z):
+        return self.cell(z, self.x)
+
+
 class DEQ(torch.nn.Module):
     """A deep-equilibrium layer: z* = cell(z*, x), z0 = 0 of shape
     (B, hidden_size), with the C++ DEQ module's training defaults
@@ -328,6 +340,7 @@ class DEQ(torch.nn.Module):
         defaults = DEQOptions()
         self.options = _options(solver, forward, backward, options, base=defaults.solve)
         self.options.validate()
+        object.__setattr__(self, "_bound", None)  # not a submodule: it shares the cell
         self.jacobian_penalty = (defaults.jacobian_penalty if jacobian_penalty is None
                                  else bool(jacobian_penalty))
         self.hutchinson_probes = (defaults.hutchinson_probes if hutchinson_probes is None
@@ -338,9 +351,17 @@ class DEQ(torch.nn.Module):
         if x.dim() < 1:
             raise ValueError("x must have shape (B, ...)")
         cell = self.cell
-
-        def f(z):
-            return cell(z, x)
+        if isinstance(cell, torch.jit.ScriptModule):
+            # A scripted cell stays scripted: z -> cell(z, x) as one more
+            # TorchScript module (compiled once, x re-bound per call), which
+            # the C++ solver calls without the GIL.
+            if self._bound is None:  # kept out of _modules: it shares the cell
+                object.__setattr__(self, "_bound", torch.jit.script(_BoundCell(cell, x)))
+            self._bound.x = x
+            f = self._bound
+        else:
+            def f(z):
+                return cell(z, x)
 
         params = [p for p in cell.parameters() if p.requires_grad]
         if x.requires_grad:

@@ -116,3 +116,22 @@ def test_no_python_object_or_memory_leaks_over_10000_calls():
     assert len(gc.get_objects()) - objects < 100
     # 10^4 solves leaking even one small tensor each would be > 4 MB.
     assert rss_kib() - rss < 4096
+
+
+def test_a_torchscript_cell_in_a_deq_gives_the_python_cells_answers_and_gradients():
+    torch.manual_seed(0)
+    cell = implicit.TanhCell(3, 8).double()
+    scripted = torch.jit.script(cell)  # shares cell's parameters
+    x = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
+    results = []
+    for c in (cell, scripted):
+        deq = implicit.DEQ(c, hidden_size=8, backward="implicit")
+        for _ in range(2):  # the second call re-binds x in the compiled wrapper
+            z, _, info = deq(x)
+        grads = torch.autograd.grad(z.pow(2).sum(), [x, *cell.parameters()])
+        assert info.forward.certified() and info.backward.certified()
+        assert len(list(deq.parameters())) == 3  # W, U, b: the wrapper adds none
+        assert all(not k.startswith("_bound") for k in deq.state_dict())
+        results.append((z.detach(), *grads))
+    for a, b in zip(*results):
+        assert torch.allclose(a, b, rtol=1e-12, atol=1e-14)
