@@ -94,6 +94,16 @@ def _fields(obj):
     return sorted(n for n in dir(obj) if not n.startswith("_") and not callable(getattr(obj, n)))
 
 
+def _options_repr(self):
+    return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in _fields(self))})"
+
+
+for _cls in (Options, ForwardOptions, BackwardOptions, AdjointOptions, FixedPointOptions,
+             AndersonOptions, BroydenOptions, NewtonOptions, ForwardIterationOptions,
+             RootOptions, DEQOptions):
+    _cls.__repr__ = _options_repr
+
+
 def _enum(cls, value, where):
     if isinstance(value, cls):
         return value

@@ -207,3 +207,9 @@ def test_jvp_takes_none_for_a_zero_tangent():
     a = implicit.fixed_point_jvp(f, torch.zeros_like(x), [W, x], [dW, None]).tangent
     b = implicit.fixed_point_jvp(f, torch.zeros_like(x), [W, x], [dW, torch.zeros_like(x)]).tangent
     assert torch.allclose(a, b, rtol=0, atol=1e-15)
+
+
+def test_options_print_their_fields():
+    text = repr(implicit.ForwardOptions())
+    assert text.startswith("ForwardOptions(") and "stop=FixedPointOptions(" in text
+    assert "abs_tol=1e-10" in text and "solver=<Solver.anderson" in text
