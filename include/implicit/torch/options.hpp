@@ -70,10 +70,12 @@ struct BackwardOptions {
   // adjoint.solution_tol = infinity to differentiate them anyway.
   // kJacobianFree and kPhantom return their approximation for every sample
   // and list the unconverged ones in the message.
-  // The adjoint linear solve (kImplicit). On tensors kAuto means GMRES; the
-  // fallback chain is GMRES, then a dense solve of the per-sample n x n
-  // system when n <= dense_max_size. Every answer is certified by
-  // recomputing ||u - (df/dz)^T u - g|| per sample.
+  // The adjoint linear solve (kImplicit). On tensors kAuto is plain
+  // iteration u <- (df/dz)^T u + g while it contracts fast (each 10
+  // products cut a sample's residual 5x; it is 2-3.5x cheaper than GMRES
+  // there), then GMRES for the samples it left, then (the fallback) a dense
+  // solve of the per-sample n x n system when n <= dense_max_size. Every
+  // answer is certified by recomputing ||u - (df/dz)^T u - g|| per sample.
   AdjointOptions adjoint = default_adjoint();
   // true: a sample whose adjoint fails after the fallbacks throws
   // std::runtime_error. false: failed_samples says what it gets, and
