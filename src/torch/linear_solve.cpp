@@ -30,8 +30,6 @@ struct Attempt {
   std::string message;
 };
 
-// u <- K u + b (or Anderson on it) from u = 0, stopped per sample by the
-// certificate's own rule ||u - K u - b|| <= abs_tol + rel_tol ||b||.
 // kAuto's first attempt on tensors: plain iteration, kept only while it
 // contracts fast. The stall rule with a 10-step window and factor 0.2 lets
 // a sample go on while every 10 products cut its residual 5x (contraction
@@ -44,6 +42,9 @@ struct Attempt {
 constexpr int kProbeWindow = 10;
 constexpr double kProbeFactor = 0.2;
 
+// u <- K u + b (or Anderson on it) from u = 0, stopped per sample by the
+// certificate's own rule ||u - K u - b|| <= abs_tol + rel_tol ||b||.
+// probe: kAuto's first attempt, stopped by the stall rule above.
 Attempt run_iteration(const LinearMap& apply_k, const at::Tensor& b, const Eigen::ArrayXd& b_norm,
                       const AdjointOptions& options, bool anderson, bool allow_kernel,
                       bool probe = false) {

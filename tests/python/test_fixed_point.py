@@ -220,3 +220,32 @@ def test_options_print_their_fields():
     text = repr(implicit.ForwardOptions())
     assert text.startswith("ForwardOptions(") and "stop=FixedPointOptions(" in text
     assert "abs_tol=1e-10" in text and "solver=<Solver.anderson" in text
+
+
+def test_the_default_adjoint_hands_a_slowly_contracting_layer_to_gmres_and_stays_exact():
+    # A symmetric W of norm 0.995 and a tiny input: tanh' ~ 1 near z* ~ 0,
+    # so df/dz contracts by rho ~ 0.99 per product. The default (auto) iterates, stalls on the
+    # 10-step rule and hands the samples to GMRES; its gradient must match
+    # a dense LU solve: both to 1e-13 relative, so they differ by about
+    # 1e-13 / (1 - rho) ~ 1e-11 relative, under the 1e-8 asserted.
+    W, x = reference_layer(n=8, batch=3)
+    with torch.no_grad():  # symmetric: spectral radius = spectral norm = 0.995
+        W.copy_(W + W.T)
+        W.mul_(0.995 / torch.linalg.matrix_norm(W, 2))
+        x.mul_(1e-3)
+    f = tanh_map(W, x)
+    stop = {"stop": {"abs_tol": 1e-13, "rel_tol": 0, "max_iter": 5000}}
+    tight = {"abs_tol": 1e-15, "rel_tol": 1e-13}
+    z, info = implicit.fixed_point(f, torch.ones_like(x), W, x, forward=stop,
+                                   backward={"adjoint": tight})
+    rho = implicit.spectral_radius(f, z.detach(), iterations=200).max().item()
+    assert 0.95 < rho < 1
+    auto = torch.autograd.grad(z.sum(), (W, x))
+    assert info.backward.certified(), info.brief_report()
+    assert info.backward.method == "gmres"  # the probe stalled, GMRES certified
+    assert "fixed_point_iteration" in info.backward.message
+    z, _ = implicit.fixed_point(f, torch.ones_like(x), W, x, forward=stop,
+                                backward={"adjoint": {"method": "dense_lu", **tight}})
+    dense = torch.autograd.grad(z.sum(), (W, x))
+    for a, b in zip(auto, dense):
+        assert ((a - b).norm() / b.norm()).item() <= 1e-8
