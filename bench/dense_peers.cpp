@@ -308,7 +308,7 @@ int main(int argc, char** argv) {
     const double tf = median_seconds([&] { sink = sink + p.layer(p.theta, z)[0]; }, budget / 4, 50);
 
     implicit::NewtonOptions dense_newton;
-    dense_newton.linear_solver = implicit::NewtonOptions::LinearSolver::kDense;
+    dense_newton.linear_solver = implicit::DenseLU{};
     std::vector<Row> rows;
     auto add = [&](std::string name, bool peer, const std::function<Outcome()>& run) {
       if (!only.empty() && name.find(only) == std::string::npos) return;

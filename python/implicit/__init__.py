@@ -28,18 +28,22 @@ from . import _implicit as _C
 from ._implicit import (  # noqa: F401  (re-exported)
     AdjointMethod,
     AdjointOptions,
+    AndersonIteration,
     AndersonOptions,
     AndersonRegularization,
     BackwardOptions,
+    BiCGStab,
     BroydenOptions,
+    DenseLU,
     DEQOptions,
     DerivativeMode,
     FailedSamples,
+    FixedPointIteration,
     FixedPointOptions,
     ForwardIterationOptions,
     ForwardOptions,
+    Gmres,
     Gradient,
-    NewtonLinearSolver,
     NewtonOptions,
     Options,
     PassInfo,
@@ -57,6 +61,7 @@ __all__ = [
     "FixedPointOptions", "AndersonOptions", "BroydenOptions", "NewtonOptions",
     "ForwardIterationOptions", "RootOptions", "DEQOptions", "Solver", "Gradient",
     "AdjointMethod", "FailedSamples", "ScalarRootMethod", "Status", "PassInfo", "SolveInfo",
+    "DenseLU", "Gmres", "BiCGStab", "FixedPointIteration", "AndersonIteration",
 ]
 
 
@@ -89,6 +94,28 @@ class DEQOutput(NamedTuple):
 
 _ALIASES = {Solver: {"forward": "forward_iteration"}}
 
+# AdjointOptions.solvers: the linear solvers of the backward as values, or
+# by the names they report ("bicgstab").
+_LINEAR_SOLVERS = {"dense_lu": DenseLU, "gmres": Gmres, "bicgstab": BiCGStab,
+                   "fixed_point_iteration": FixedPointIteration, "anderson": AndersonIteration}
+
+
+def _linear_solvers(values, where):
+    if isinstance(values, (str, *_LINEAR_SOLVERS.values())):
+        values = [values]
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            if v not in _LINEAR_SOLVERS:
+                raise ValueError(f"{where}[{i}]: unknown linear solver {v!r}; one of "
+                                 f"{', '.join(_LINEAR_SOLVERS)}")
+            v = _LINEAR_SOLVERS[v]()
+        elif not isinstance(v, tuple(_LINEAR_SOLVERS.values())):
+            raise TypeError(f"{where}[{i}] must be a linear solver ({', '.join(_LINEAR_SOLVERS)}) "
+                            f"or its name, got {type(v).__name__}")
+        out.append(v)
+    return out
+
 
 def _fields(obj):
     return sorted(n for n in dir(obj) if not n.startswith("_") and not callable(getattr(obj, n)))
@@ -100,7 +127,8 @@ def _options_repr(self):
 
 for _cls in (Options, ForwardOptions, BackwardOptions, AdjointOptions, FixedPointOptions,
              AndersonOptions, BroydenOptions, NewtonOptions, ForwardIterationOptions,
-             RootOptions, DEQOptions):
+             RootOptions, DEQOptions, DenseLU, Gmres, BiCGStab, FixedPointIteration,
+             AndersonIteration):
     _cls.__repr__ = _options_repr
 
 
@@ -133,6 +161,16 @@ def _apply(obj, overrides, where):
             continue
         if hasattr(type(current), "__members__"):
             value = _enum(type(current), value, f"{where}.{key}")
+        if isinstance(obj, AdjointOptions) and key == "solvers":
+            value = _linear_solvers(value, f"{where}.{key}")
+        if isinstance(obj, NewtonOptions) and key == "linear_solver" and value is not None:
+            value = _linear_solvers(value, f"{where}.{key}")
+            if len(value) != 1 or isinstance(value[0], (FixedPointIteration, AndersonIteration)):
+                raise ValueError(f"{where}.{key}: one of dense_lu, gmres, bicgstab")
+            value = value[0]
+        if key == "linear_solver" and isinstance(obj, NewtonOptions):
+            setattr(obj, key, value)  # None (by size) or a solver value
+            continue
         try:
             setattr(obj, key, value)
         except TypeError:

@@ -5,6 +5,7 @@
 // No LibTorch here: this translation unit compiles in seconds.
 
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>  // AdjointOptions::solvers: a list of solver values
 
 #include <initializer_list>
 
@@ -21,17 +22,6 @@ namespace implicit::python {
 // Names of the enums that have no to_string in C++ (the others use theirs).
 using implicit::to_string;
 using implicit::torch::to_string;
-static const char* to_string(NewtonOptions::LinearSolver s) {
-  switch (s) {
-    case NewtonOptions::LinearSolver::kAuto:
-      return "auto";
-    case NewtonOptions::LinearSolver::kDense:
-      return "dense";
-    case NewtonOptions::LinearSolver::kGmres:
-      return "gmres";
-  }
-  return "unknown";
-}
 static const char* to_string(AndersonRegularization r) {
   return r == AndersonRegularization::kScaled ? "scaled" : "absolute";
 }
@@ -69,10 +59,6 @@ void bind_options(py::module_& m) {
   bind_enum<ScalarRootMethod>(m, "ScalarRootMethod", "Bracketing method of the monotone inverse.",
                               {ScalarRootMethod::kToms748, ScalarRootMethod::kBisection,
                                ScalarRootMethod::kItp, ScalarRootMethod::kNewton});
-  bind_enum<NewtonOptions::LinearSolver>(m, "NewtonLinearSolver", "Newton's linear solve.",
-                                         {NewtonOptions::LinearSolver::kAuto,
-                                          NewtonOptions::LinearSolver::kDense,
-                                          NewtonOptions::LinearSolver::kGmres});
   bind_enum<AndersonRegularization>(m, "AndersonRegularization", "Tikhonov term of Anderson.",
                                     {AndersonRegularization::kScaled,
                                      AndersonRegularization::kAbsolute});
@@ -110,6 +96,25 @@ void bind_options(py::module_& m) {
       .FIELD(BroydenOptions, memory)
       .FIELD(BroydenOptions, keep_inverse_estimate)
       .def("validate", [](const BroydenOptions& o) { o.validate(); });
+  // The linear solvers as values (linear/, adjoint/linear_solver.hpp): of
+  // the backward (AdjointOptions.solvers) and of Newton's inner solve.
+  py::class_<DenseLU>(m, "DenseLU", "Dense LU of I - K (n products to form it).")
+      .def(py::init<>())
+      .FIELD(DenseLU, min_rcond);
+  py::class_<Gmres>(m, "Gmres", "Restarted GMRES on products.")
+      .def(py::init<>())
+      .def(py::init([](int restart) { return Gmres{restart}; }), py::arg("restart"))
+      .FIELD(Gmres, restart);
+  py::class_<BiCGStab>(m, "BiCGStab", "BiCGStab on products: five vectors of memory.")
+      .def(py::init<>());
+  py::class_<FixedPointIteration>(m, "FixedPointIteration",
+                                  "u <- K u + b, stopped by its stall rule.")
+      .def(py::init<>())
+      .FIELD(FixedPointIteration, progress_window)
+      .FIELD(FixedPointIteration, progress_factor);
+  py::class_<AndersonIteration>(m, "AndersonIteration", "u <- K u + b with Anderson mixing.")
+      .def(py::init<>())
+      .FIELD(AndersonIteration, anderson);
   py::class_<NewtonOptions>(m, "NewtonOptions",
                             "On tensors Newton is matrix-free: GMRES on Jacobian-vector products.")
       .def(py::init<>())
@@ -121,6 +126,7 @@ void bind_options(py::module_& m) {
       .def("validate", [](const NewtonOptions& o) { o.validate(); });
   py::class_<AdjointOptions>(m, "AdjointOptions", "The certified linear solve of the IFT backward.")
       .def(py::init<>())
+      .FIELD(AdjointOptions, solvers)
       .FIELD(AdjointOptions, method)
       .FIELD(AdjointOptions, dense_max_size)
       .FIELD(AdjointOptions, dense_first_max_size)

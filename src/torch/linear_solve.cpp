@@ -3,14 +3,17 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "batched_solve.hpp"
 #include "implicit/fixed_point/anderson.hpp"
 #include "implicit/fixed_point/forward_iteration.hpp"
 #include "implicit/fixed_point/solve_batched.hpp"
-#include "implicit/internal/certificate.hpp"
+#include "implicit/linear/certified_solve.hpp"
 #include "implicit/linear/gmres.hpp"
 #include "implicit/torch/tensor_ops.hpp"
 #include "row_norms.hpp"
@@ -43,28 +46,27 @@ constexpr int kProbeWindow = 10;
 constexpr double kProbeFactor = 0.2;
 
 // u <- K u + b (or Anderson on it) from u = 0, stopped per sample by the
-// certificate's own rule ||u - K u - b|| <= abs_tol + rel_tol ||b||.
-// probe: kAuto's first attempt, stopped by the stall rule above.
+// certificate's own rule ||u - K u - b|| <= abs_tol + rel_tol ||b||, and by
+// the stall rule of `window` / `factor` (FixedPointIteration's; kAuto's
+// probe uses kProbeWindow / kProbeFactor).
+template <class SolverOptions>
 Attempt run_iteration(const LinearMap& apply_k, const at::Tensor& b, const Eigen::ArrayXd& b_norm,
-                      const AdjointOptions& options, bool anderson, bool allow_kernel,
-                      bool probe = false) {
+                      const LinearTarget& target, const SolverOptions& solver, int window,
+                      double factor, bool allow_kernel) {
   auto map = [&](const at::Tensor& u) { return apply_k(u) + b; };
   FixedPointOptions fp;
-  if (probe) {
-    fp.progress_window = kProbeWindow;
-    fp.progress_factor = kProbeFactor;
-  }
-  fp.max_iter = options.max_iter;
-  fp.abs_tol = options.abs_tol;
-  fp.rel_tol = options.rel_tol;
+  fp.progress_window = window;
+  fp.progress_factor = factor;
+  fp.max_iter = target.max_products;
+  fp.abs_tol = target.abs_tol;
+  fp.rel_tol = target.rel_tol;
   fp.record_history = false;
   // A non-contractive adjoint iteration grows geometrically: give up at 1e4
   // times the best residual (not the forward default 1e8) so the fallback
   // starts after tens of products, not hundreds.
   fp.divergence_ratio = 1e4;
   const at::Tensor u0 = at::zeros_like(b);
-  auto r = anderson ? solve_batched(map, u0, options.anderson, fp, &b_norm, allow_kernel)
-                    : solve_batched(map, u0, ForwardIterationOptions{}, fp, &b_norm, allow_kernel);
+  auto r = solve_batched(map, u0, solver, fp, &b_norm, allow_kernel);
   return {r.x, r.status, r.function_evaluations, r.iterations, r.message};
 }
 
@@ -230,13 +232,8 @@ Attempt kernel_gmres(const LinearMap& apply_k, const at::Tensor& b_in,
           std::vector<int>(batch, products), message};
 }
 
-Attempt run_gmres(const LinearMap& apply_k, const at::Tensor& b, const AdjointOptions& options,
-                  bool allow_kernel = true) {
-  GmresOptions g;
-  g.restart = options.gmres_restart;
-  g.max_iter = options.max_iter;
-  g.abs_tol = options.abs_tol;
-  g.rel_tol = options.rel_tol;
+Attempt run_gmres(const LinearMap& apply_k, const at::Tensor& b, const GmresOptions& g,
+                  bool allow_kernel) {
   if (allow_kernel && kernel_path_applies(b) && b.numel() > 0) {
     if (b.scalar_type() == at::kDouble) return kernel_gmres<double>(apply_k, b, g);
     return kernel_gmres<float>(apply_k, b, g);
@@ -273,40 +270,46 @@ Attempt run_dense(const LinearMap& apply_k, const at::Tensor& b) {
   return out;
 }
 
-// The certificate's inputs for one answer x, per sample: the recomputed
-// ||x - K x - b||, ||x||, and (once per solve, into a_norm_probe) the lower
-// bound ||A b|| / ||b|| on ||A||.
-struct Measured {
-  Eigen::ArrayXd residual, x_norm;
-  int products = 0;
-};
-
-Measured measure(const LinearMap& apply_k, const at::Tensor& x, const at::Tensor& b,
-                 const Eigen::ArrayXd& b_norm, Eigen::ArrayXd& a_norm_probe) {
-  Measured m;
-  m.residual = difference_norms(x, apply_k(x), b);
-  m.x_norm = sample_norms(x);
-  m.products = 1;
-  if (a_norm_probe.size() == 0) {
-    a_norm_probe = difference_norms(b, apply_k(b)) / b_norm.max(1e-300);
-    ++m.products;
-  }
-  return m;
-}
-
 // The dtype's rel_tol floor (8 epsilons), as every tensor pass applies it.
 double floored_rel_tol(const AdjointOptions& options, const at::Tensor& b) {
   return std::fmax(options.rel_tol, 8 * Ops::epsilon(b));
 }
 
-::implicit::internal::CertificateVerdict verdict_of(const Measured& m, int64_t s,
-                                                    const Eigen::ArrayXd& b_norm,
-                                                    const Eigen::ArrayXd& a_norm_probe,
-                                                    const AdjointOptions& options, double rel_tol,
-                                                    double eps) {
-  return ::implicit::internal::certify_linear_solution(m.residual[s], m.x_norm[s], b_norm[s],
-                                                       a_norm_probe[s], options.abs_tol, rel_tol,
-                                                       eps, options.max_condition);
+LinearSolveResult<at::Tensor> to_result(Attempt attempt, const char* name) {
+  LinearSolveResult<at::Tensor> r;
+  r.x = std::move(attempt.x);
+  r.sample_status = std::move(attempt.status);
+  r.status = ::implicit::internal::overall_status(r.sample_status);
+  r.iterations = attempt.products;
+  r.sample_iterations = std::move(attempt.iterations);
+  r.message = std::move(attempt.message);
+  r.method = name;
+  return r;
+}
+
+LinearSystem<at::Tensor> fixed_point_system(const LinearMap& apply_k) {
+  LinearSystem<at::Tensor> system;
+  system.apply_k = apply_k;
+  system.apply_a = [apply_k](const at::Tensor& u) { return u - apply_k(u); };
+  return system;
+}
+
+CertificateOptions floored_certificate(const AdjointOptions& options, const at::Tensor& b) {
+  CertificateOptions c = ::implicit::internal::certificate_of(options);
+  c.rel_tol = floored_rel_tol(options, b);
+  return c;
+}
+
+PassInfo to_pass_info(CertifiedSolveResult<at::Tensor>&& solved) {
+  PassInfo info;
+  info.ran = true;
+  info.status = std::move(solved.sample_status);
+  info.iterations = std::move(solved.sample_iterations);
+  info.residual = std::move(solved.sample_residual);
+  info.method = solved.method;
+  info.evaluations = solved.iterations + solved.certificate_products;
+  info.message = std::move(solved.message);
+  return info;
 }
 
 }  // namespace
@@ -316,143 +319,63 @@ CertifiedSolve solve_fixed_point_system(const LinearMap& apply_k, const at::Tens
   options.validate();
   const int64_t batch = b.size(0);
   const int64_t n = b.numel() / batch;
-  const double eps = Ops::epsilon(b);
-  const double rel_tol = floored_rel_tol(options, b);
-  AdjointOptions effective = options;
-  effective.rel_tol = rel_tol;
-
-  // kAuto: plain iteration while it contracts fast (kProbeWindow), then
-  // GMRES for the samples it left; the fallback adds the dense solve.
-  const bool automatic = options.method == AdjointMethod::kAuto;
-  std::vector<AdjointMethod> attempts;
-  if (automatic)
-    attempts = {AdjointMethod::kFixedPointIteration, AdjointMethod::kGmres};
-  else
-    attempts = {options.method};
-  const AdjointMethod first = attempts.front();
-  if (options.fallback) {
-    if (first != AdjointMethod::kDenseLU &&
-        std::find(attempts.begin(), attempts.end(), AdjointMethod::kGmres) == attempts.end())
-      attempts.push_back(AdjointMethod::kGmres);
-    if (first != AdjointMethod::kDenseLU && n <= options.dense_max_size)
-      attempts.push_back(AdjointMethod::kDenseLU);
-  }
-
+  const LinearSystem<at::Tensor> system = fixed_point_system(apply_k);
+  const CertificateOptions certificate = floored_certificate(options, b);
+  LinearTarget target = ::implicit::internal::target_of(options);
+  target.rel_tol = certificate.rel_tol;
   const Eigen::ArrayXd b_norm = sample_norms(b);
-  CertifiedSolve out;
-  // out.x: NaN rows for samples no attempt certifies, made only when some
-  // sample is left (the common case takes the first attempt's x as it is).
-  out.info.ran = true;
-  out.info.status.assign(batch, Status::kLinearSolveFailed);
-  out.info.iterations.assign(batch, 0);
-  out.info.residual.assign(batch, std::nan(""));
-  Mask accepted = Mask::Constant(batch, false);
-  std::string history;
-  std::string first_refusal;    // why the first refused sample was refused
-  Eigen::ArrayXd a_norm_probe;  // per sample ||A b|| / ||b||, for the condition bound
-  int total_products = 0;
-  std::vector<int> spent(batch, 0);  // per sample, over the attempts it needed
-  bool any_failure = false;
 
-  for (size_t a = 0; a < attempts.size(); ++a) {
-    const AdjointMethod method = attempts[a];
-    Attempt attempt;
-    switch (method) {
-      case AdjointMethod::kFixedPointIteration:
-      case AdjointMethod::kAnderson:
-        attempt = run_iteration(apply_k, b, b_norm, effective, method == AdjointMethod::kAnderson,
-                                allow_kernel, /*probe=*/automatic && a == 0);
-        break;
-      case AdjointMethod::kGmres:
-      case AdjointMethod::kAuto:
-        attempt = run_gmres(apply_k, b, effective, allow_kernel);
-        break;
-      case AdjointMethod::kDenseLU:
-        attempt = run_dense(apply_k, b);
-        break;
-    }
-    total_products += attempt.products;
-    // Certify every sample, whatever the method claims: ||x - K x - b||.
-    const Measured measured = measure(apply_k, attempt.x, b, b_norm, a_norm_probe);
-    total_products += measured.products;
-    const Eigen::ArrayXd& residual = measured.residual;
-    Mask take = Mask::Constant(batch, false);
-    int failed = 0;
-    double worst = 0;
-    for (int64_t s = 0; s < batch; ++s) {
-      if (accepted[s]) continue;
-      spent[s] += attempt.iterations[s];
-      const ::implicit::internal::CertificateVerdict verdict =
-          verdict_of(measured, s, b_norm, a_norm_probe, options, rel_tol, eps);
-      if (verdict.accepted) {
-        take[s] = accepted[s] = true;
-        out.info.status[s] = Status::kConverged;
-        out.info.residual[s] = residual[s];
-        out.info.iterations[s] = spent[s];
-      } else {
-        ++failed;
-        worst = std::isfinite(residual[s]) ? std::fmax(worst, residual[s]) : residual[s];
-        if (first_refusal.empty()) first_refusal = verdict.why;
-        out.info.status[s] = attempt.status[s] == Status::kConverged ? Status::kLinearSolveFailed
-                                                                     : attempt.status[s];
-        out.info.residual[s] = residual[s];
-        out.info.iterations[s] = spent[s];
-      }
-    }
-    any_failure = any_failure || failed > 0;
-    if (!out.x.defined() && take.all())
-      out.x = attempt.x;
-    else if (take.any())
-      out.x = Ops::where(take, attempt.x, out.x.defined() ? out.x : at::full_like(b, std::nan("")));
-    out.info.method = to_string(method);
-    if (!history.empty()) history += "; then ";
-    char buf[200];
-    std::snprintf(buf, sizeof buf, "%s: %d of %ld samples uncertified (worst residual %.3e)",
-                  to_string(method), failed, static_cast<long>(batch), worst);
-    history += buf;
-    if (!attempt.message.empty()) history += " (" + attempt.message + ")";
-    if (failed > 0 && !first_refusal.empty()) history += " [" + first_refusal + "]";
-    first_refusal.clear();
-    if (accepted.all()) break;
-  }
-  if (!out.x.defined()) out.x = at::full_like(b, std::nan(""));
-  out.info.evaluations = total_products;
-  // The attempt log is worth reading only when some attempt left samples
-  // uncertified.
-  if (any_failure) out.info.message = history;
+  // kAuto: plain iteration while it contracts fast (the probe), then GMRES
+  // for the samples it left; the fallback adds the dense solve.
+  const std::vector<LinearSolver> chain = ::implicit::internal::solver_chain(
+      options, n, {FixedPointIteration{kProbeWindow, kProbeFactor}, Gmres{options.gmres_restart}});
+  std::vector<ChainAttempt<at::Tensor>> attempts;
+  for (const LinearSolver& solver : chain)
+    attempts.push_back({to_string(solver), [&, solver](const LinearTarget& t) {
+                          return std::visit(
+                              [&](const auto& s) -> LinearSolveResult<at::Tensor> {
+                                using S = std::decay_t<decltype(s)>;
+                                if constexpr (std::is_same_v<S, DenseLU>)
+                                  return to_result(run_dense(apply_k, b), s.name());
+                                else if constexpr (std::is_same_v<S, Gmres>)
+                                  return to_result(run_gmres(apply_k, b, s.options(t), allow_kernel),
+                                                   s.name());
+                                else if constexpr (std::is_same_v<S, FixedPointIteration>)
+                                  return to_result(
+                                      run_iteration(apply_k, b, b_norm, t, ForwardIterationOptions{},
+                                                    s.progress_window, s.progress_factor,
+                                                    allow_kernel),
+                                      s.name());
+                                else if constexpr (std::is_same_v<S, AndersonIteration>)
+                                  return to_result(
+                                      run_iteration(apply_k, b, b_norm, t, s.anderson,
+                                                    FixedPointOptions{}.progress_window,
+                                                    FixedPointOptions{}.progress_factor,
+                                                    allow_kernel),
+                                      s.name());
+                                else if constexpr (std::is_same_v<S, SparseLU>)
+                                  throw std::invalid_argument(
+                                      "AdjointOptions: sparse_lu solves Eigen systems only, not "
+                                      "tensors");
+                                else
+                                  return s.solve(system, b, t);  // generic over VectorOps
+                              },
+                              solver);
+                        }});
+  auto solved = certified_solve(system, b, attempts, certificate, target);
+  CertifiedSolve out;
+  out.x = std::move(solved.x);
+  out.info = to_pass_info(std::move(solved));
   return out;
 }
 
 PassInfo certify_fixed_point_system(const LinearMap& apply_k, const at::Tensor& x,
                                     const at::Tensor& b, const AdjointOptions& options,
                                     const std::vector<Status>& claimed) {
-  const int64_t batch = b.size(0);
-  const double eps = Ops::epsilon(b);
-  const double rel_tol = floored_rel_tol(options, b);
-  const Eigen::ArrayXd b_norm = sample_norms(b);
-  Eigen::ArrayXd a_norm_probe;
-  const Measured measured = measure(apply_k, x, b, b_norm, a_norm_probe);
-  PassInfo pass;
-  pass.ran = true;
-  pass.evaluations = measured.products;
-  pass.status.assign(batch, Status::kConverged);
-  pass.iterations.assign(batch, 0);
-  pass.residual.assign(measured.residual.data(), measured.residual.data() + batch);
-  int failed = 0;
-  std::string first_refusal;
-  for (int64_t s = 0; s < batch; ++s) {
-    const auto verdict = verdict_of(measured, s, b_norm, a_norm_probe, options, rel_tol, eps);
-    if (verdict.accepted) continue;
-    ++failed;
-    const Status said = s < static_cast<int64_t>(claimed.size()) ? claimed[s] : Status::kConverged;
-    pass.status[s] = said == Status::kConverged ? Status::kLinearSolveFailed : said;
-    if (first_refusal.empty())
-      first_refusal =
-          "sample " + std::to_string(s) + " (" + to_string(pass.status[s]) + "): " + verdict.why;
-  }
-  if (failed > 0)
-    pass.message = std::to_string(failed) + " of " + std::to_string(batch) +
-                   " samples uncertified; first " + first_refusal;
+  auto checked =
+      certify_solution(fixed_point_system(apply_k), x, b, floored_certificate(options, b), claimed);
+  PassInfo pass = to_pass_info(std::move(checked));
+  pass.method.clear();
   return pass;
 }
 

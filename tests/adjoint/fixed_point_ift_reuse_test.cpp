@@ -17,7 +17,7 @@ class ForwardReuse : public ::testing::Test {
   TanhProblem p = make_reference_tanh_problem(kN, 11);
   Vec zbar = Vec::LinSpaced(kN, -1, 2);
 
-  FixedPointResult<Vec> newton(NewtonOptions::LinearSolver solver) const {
+  FixedPointResult<Vec> newton(InnerLinearSolver solver) const {
     NewtonOptions o;
     o.linear_solver = solver;
     return solve_fixed_point(bind_theta(p.layer, p.theta), Vec(Vec::Zero(kN)), Newton(o),
@@ -36,7 +36,7 @@ class ForwardReuse : public ::testing::Test {
 constexpr double kSameGradient = 1e-9;
 
 TEST_F(ForwardReuse, NewtonsLastLuIsTheTransposedInverseNearZStar) {
-  const auto forward = newton(NewtonOptions::LinearSolver::kDense);
+  const auto forward = newton(DenseLU{});
   ASSERT_TRUE(forward.ok()) << forward.brief_report();
   ASSERT_TRUE(static_cast<bool>(forward.transposed_inverse));
   // (I - J(z*))^T applied to the estimate's answer gives u back, up to the
@@ -49,7 +49,7 @@ TEST_F(ForwardReuse, NewtonsLastLuIsTheTransposedInverseNearZStar) {
 }
 
 TEST_F(ForwardReuse, VjpFromANewtonSolveTakesAFewPreconditionedProducts) {
-  const auto forward = newton(NewtonOptions::LinearSolver::kDense);
+  const auto forward = newton(DenseLU{});
   ASSERT_TRUE(forward.ok()) << forward.brief_report();
   const auto reused = fixed_point_vjp(p.layer, p.theta, forward, zbar);
   ASSERT_TRUE(reused.ok()) << reused.brief_report();
@@ -69,7 +69,7 @@ TEST_F(ForwardReuse, VjpFromANewtonSolveTakesAFewPreconditionedProducts) {
 }
 
 TEST_F(ForwardReuse, AGmresNewtonLeavesNoEstimate) {
-  const auto forward = newton(NewtonOptions::LinearSolver::kGmres);
+  const auto forward = newton(Gmres{});
   ASSERT_TRUE(forward.ok()) << forward.brief_report();
   EXPECT_FALSE(static_cast<bool>(forward.transposed_inverse));
   const auto g = fixed_point_vjp(p.layer, p.theta, forward, zbar);
@@ -81,7 +81,7 @@ TEST_F(ForwardReuse, AGmresNewtonLeavesNoEstimate) {
 // for a gradient: its attempt is refused by the certificate or runs out of
 // products, and the chain that follows gives the certified gradient.
 TEST_F(ForwardReuse, AWrongEstimateIsRefusedAndTheChainAnswers) {
-  auto forward = newton(NewtonOptions::LinearSolver::kDense);
+  auto forward = newton(DenseLU{});
   ASSERT_TRUE(forward.ok()) << forward.brief_report();
   const auto ref = reference(forward.x);
   ASSERT_TRUE(ref.ok());
@@ -133,7 +133,7 @@ TEST_F(ForwardReuse, AnUnconvergedSolveLeavesNoEstimateAndIsRefused) {
   FixedPointOptions short_run = testing::tight_options();
   short_run.max_iter = 1;
   NewtonOptions dense;
-  dense.linear_solver = NewtonOptions::LinearSolver::kDense;
+  dense.linear_solver = DenseLU{};
   const auto forward = solve_fixed_point(bind_theta(p.layer, p.theta), Vec(Vec::Zero(kN)),
                                          Newton(dense), short_run);
   ASSERT_FALSE(forward.ok());

@@ -305,8 +305,8 @@ TEST(FixedPointIftFailure, WrongSizeForDualNumbersThrowsEverywhere) {
   EXPECT_THROW((void)unrolled_vjp(OffByOneForDuals{}, theta, Vec(Vec::Zero(3)), zbar),
                std::invalid_argument);
   NewtonOptions dense, krylov;
-  dense.linear_solver = NewtonOptions::LinearSolver::kDense;
-  krylov.linear_solver = NewtonOptions::LinearSolver::kGmres;
+  dense.linear_solver = DenseLU{};
+  krylov.linear_solver = Gmres{};
   EXPECT_THROW((void)solve_fixed_point(bind_theta(OffByOneForDuals{}, theta), Vec(Vec::Zero(3)),
                                        Newton(dense)),
                std::invalid_argument);

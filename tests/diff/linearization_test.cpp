@@ -178,7 +178,7 @@ TEST_F(LinearizationTest, AMissingPointMemberFallsBackToAutomaticDerivatives) {
 // Newton's step linearizes once per step and takes its GMRES products (or
 // its dense Jacobian) from the linearization; the answer is the same.
 TEST_F(LinearizationTest, NewtonLinearizesOncePerStep) {
-  for (auto solver : {NewtonOptions::LinearSolver::kDense, NewtonOptions::LinearSolver::kGmres}) {
+  for (const InnerLinearSolver& solver : {InnerLinearSolver(DenseLU{}), InnerLinearSolver(Gmres{})}) {
     Counts counts;
     const CountingLayer map{p.layer, &counts};
     NewtonOptions o;
@@ -187,7 +187,7 @@ TEST_F(LinearizationTest, NewtonLinearizesOncePerStep) {
                                      testing::tight_options());
     ASSERT_TRUE(r.ok()) << r.brief_report();
     EXPECT_EQ(counts.linearizations, r.iterations);
-    if (solver == NewtonOptions::LinearSolver::kDense) {
+    if (std::holds_alternative<DenseLU>(solver)) {
       EXPECT_EQ(counts.jacobian_z, r.iterations);
       EXPECT_EQ(counts.jvp_z, 0);
     } else {

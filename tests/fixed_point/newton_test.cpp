@@ -26,8 +26,8 @@ TEST(Newton, LinearSolversAndJacobianSourcesAgree) {
   const auto p = make_reference_tanh_problem(30, 1);
   const Vec z0 = Vec::Zero(30);
   NewtonOptions dense, krylov;
-  dense.linear_solver = NewtonOptions::LinearSolver::kDense;
-  krylov.linear_solver = NewtonOptions::LinearSolver::kGmres;
+  dense.linear_solver = DenseLU{};
+  krylov.linear_solver = Gmres{};
   const auto a =
       solve_fixed_point(bind_theta(p.layer, p.theta), z0, Newton(dense), testing::tight_options());
   const auto b =
@@ -54,7 +54,7 @@ struct Shift {
 TEST(Newton, SingularSystemIsReported) {
   // f(z) = z + 1 has no fixed point, and I - df/dz = 0.
   NewtonOptions o;
-  o.linear_solver = NewtonOptions::LinearSolver::kDense;
+  o.linear_solver = DenseLU{};
   const auto r = solve_fixed_point(Shift{}, Vec(Vec::Zero(3)), Newton(o));
   EXPECT_EQ(r.status, Status::kLinearSolveFailed);
   EXPECT_NE(r.message.find("singular"), std::string::npos) << r.message;

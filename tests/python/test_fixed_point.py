@@ -249,3 +249,37 @@ def test_the_default_adjoint_hands_a_slowly_contracting_layer_to_gmres_and_stays
     dense = torch.autograd.grad(z.sum(), (W, x))
     for a, b in zip(auto, dense):
         assert ((a - b).norm() / b.norm()).item() <= 1e-8
+
+
+@pytest.mark.parametrize("solvers", ["bicgstab", ["gmres", "dense_lu"],
+                                     [implicit.Gmres(5)], implicit.AndersonIteration()])
+def test_linear_solvers_as_values_give_the_same_gradient(solvers):
+    # The same bound as above: every chain solves to 1e-13 relative.
+    W, x = reference_layer(n=8, batch=4, norm=0.7)
+    f = tanh_map(W, x)
+    tight = {"abs_tol": 1e-15, "rel_tol": 1e-13}
+    reference = torch.autograd.grad(
+        implicit.fixed_point(f, torch.zeros_like(x), W, x, backward={"adjoint": tight}).z.sum(),
+        (W, x))
+    z, info = implicit.fixed_point(
+        f, torch.zeros_like(x), W, x,
+        backward={"adjoint": {"solvers": solvers, "fallback": False, **tight}})
+    grads = torch.autograd.grad(z.sum(), (W, x))
+    assert info.backward.certified()
+    first = solvers if isinstance(solvers, str) else (
+        solvers[0] if isinstance(solvers, list) else solvers)
+    name = first if isinstance(first, str) else {
+        implicit.Gmres: "gmres", implicit.AndersonIteration: "anderson"}[type(first)]
+    assert info.backward.method == name
+    for a, b in zip(grads, reference):
+        assert torch.allclose(a, b, rtol=1e-7, atol=1e-10)
+
+
+def test_an_unknown_linear_solver_is_a_value_error_naming_it():
+    W, x = reference_layer(n=4, batch=2)
+    with pytest.raises(ValueError, match=r"backward.adjoint.solvers\[1\]: unknown linear solver"):
+        implicit.fixed_point(tanh_map(W, x), torch.zeros_like(x), W, x,
+                             backward={"adjoint": {"solvers": ["gmres", "qr"]}})
+    with pytest.raises(TypeError, match=r"solvers\[0\] must be a linear solver"):
+        implicit.fixed_point(tanh_map(W, x), torch.zeros_like(x), W, x,
+                             backward={"adjoint": {"solvers": [3]}})

@@ -51,13 +51,13 @@ TEST(LineSearchNewton, NewtonKrylovMatchesDenseOnALargeSystem) {
   NonlinearSystem bv{SystemId::kDiscreteBoundaryValue, 400};
   const Vec x0 = standard_start(SystemId::kDiscreteBoundaryValue, 400);
   LineSearchNewtonOptions krylov;
-  krylov.linear_solver = LineSearchNewtonOptions::LinearSolver::kGmres;
+  krylov.linear_solver = Gmres{};
   krylov.gmres_rel_tol = 1e-8;
   SystemOptions o;
   o.abs_tol = 1e-11;
   const auto a = solve_root(bv, x0, LineSearchNewton(krylov), o);
   LineSearchNewtonOptions dense;
-  dense.linear_solver = LineSearchNewtonOptions::LinearSolver::kDense;
+  dense.linear_solver = DenseLU{};
   const auto b = solve_root(bv, x0, LineSearchNewton(dense), o);
   ASSERT_TRUE(a.ok()) << a.brief_report();
   ASSERT_TRUE(b.ok()) << b.brief_report();

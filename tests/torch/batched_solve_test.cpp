@@ -363,5 +363,40 @@ TEST(TorchBatchedSolve, AdjointSolvesRowsWhoseSquaresOverflow) {
     }
 }
 
+
+// A solver value the tensor layer has no kernel for (BiCGStab) runs
+// generically over VectorOps<at::Tensor> inside the same certified chain:
+// per sample, a NaN cotangent fails alone, a zero one stops at once, and
+// every other answer equals the batched dense LU's to the certified
+// tolerance.
+TEST(TorchBatchedSolve, BiCGStabRunsInTheTensorChainPerSample) {
+  const TanhAdjoint adjoint(5, 12, 6);
+  at::Tensor b = adjoint.random_cotangent(7);
+  b[1].zero_();
+  b[3][2] = std::nan("");
+  AdjointOptions o = BackwardOptions::default_adjoint();
+  o.solvers = {BiCGStab{}};
+  o.fallback = false;
+  const auto solved = internal::solve_fixed_point_system(adjoint.k, b, o);
+  o.solvers = {DenseLU{}};
+  const auto dense = internal::solve_fixed_point_system(adjoint.k, b, o);
+  EXPECT_EQ(solved.info.method, "bicgstab");
+  EXPECT_NE(solved.info.status[3], Status::kConverged);
+  EXPECT_TRUE(at::isnan(solved.x[3]).all().item<bool>());
+  for (int64_t s : {0, 1, 2, 4}) {
+    ASSERT_EQ(solved.info.status[s], Status::kConverged) << s << ": " << solved.info.message;
+    // The recomputed residual is the certificate's: check it here.
+    const at::Tensor u = solved.x[s].unsqueeze(0);
+    const double residual = (u - adjoint.k(solved.x).select(0, s).unsqueeze(0) - b[s].unsqueeze(0))
+                                .norm()
+                                .item<double>();
+    EXPECT_NEAR(residual, solved.info.residual[s], 1e-14 + 1e-12 * residual);
+    // ||K|| <= 0.9: the error is at most 10 x the residual bound.
+    const double bound = 10 * (o.abs_tol + o.rel_tol * b[s].norm().item<double>()) + 1e-13;
+    EXPECT_LT(max_abs_diff(solved.x[s], dense.x[s]), bound) << s;
+  }
+  EXPECT_EQ(solved.x[1].abs().max().item<double>(), 0.0);
+}
+
 }  // namespace
 }  // namespace implicit::torch

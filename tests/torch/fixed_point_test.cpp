@@ -470,6 +470,30 @@ TEST(TorchFixedPoint, NewtonIsolatesABadSample) {
   }
 }
 
+// The tensor Newton with BiCGStab as its inner solver (a value of
+// NewtonOptions::linear_solver): the same per-sample isolation, and the
+// same z* as with GMRES (both converge to the tight forward tolerance).
+TEST(TorchFixedPoint, NewtonWithBiCGStabIsolatesABadSampleAndMatchesGmres) {
+  auto p = make_tanh_problem(4, 9);
+  at::Tensor x = p.x.detach().clone();
+  x[1][0] = std::nan("");
+  auto f = [&](const at::Tensor& z) { return at::tanh(z.matmul(p.w.detach().t()) + x); };
+  auto opts = tight_options(Solver::kNewton).forward;
+  opts.raise_on_failure = false;
+  const auto gmres_run = solve(f, at::zeros_like(x), opts);
+  opts.newton.linear_solver = BiCGStab{};
+  const auto bicgstab_run = solve(f, at::zeros_like(x), opts);
+  EXPECT_EQ(bicgstab_run.info->forward.status[1], Status::kNonFinite);
+  for (int64_t b : {0, 2, 3}) {
+    ASSERT_EQ(bicgstab_run.info->forward.status[b], Status::kConverged)
+        << bicgstab_run.info->forward.brief_report();
+    // The promise of `converged`, on the returned row.
+    const double r = (f(bicgstab_run.z) - bicgstab_run.z)[b].norm().item<double>();
+    EXPECT_NEAR(r, bicgstab_run.info->forward.residual[b], 1e-12 + 1e-9 * r);
+    EXPECT_LT(max_abs_diff(bicgstab_run.z[b], gmres_run.z[b]), 1e-10) << b;
+  }
+}
+
 // Newton on f(z) = r z + 1 per sample: r = 1 makes I - J singular (no fixed
 // point), r = 3 is non-contractive but Newton solves it in one step. Only
 // the singular sample fails; the others converge to -1 / (r - 1).

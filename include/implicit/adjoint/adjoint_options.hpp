@@ -10,13 +10,20 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "implicit/adjoint/linear_solver.hpp"
+#include "implicit/linear/certified_solve.hpp"
 #include "implicit/diff/derivative_mode.hpp"
 #include "implicit/fixed_point/anderson.hpp"
 #include "implicit/status.hpp"
 
 namespace implicit {
 
+// Deprecated shorthand for one solver of AdjointOptions::solvers (kept one
+// release): kDenseLU is {DenseLU{}}, kGmres {Gmres{gmres_restart}},
+// kFixedPointIteration {FixedPointIteration{}}, kAnderson
+// {AndersonIteration{anderson}}; kAuto (the default) the size rule below.
 enum class AdjointMethod {
   kAuto,                 // dense LU first when n <= dense_first_max_size (cheap products)
                          // or dense_max_size (AD products; VJPs of a map without vjp_z:
@@ -44,7 +51,22 @@ inline const char* to_string(AdjointMethod method) {
 }
 
 struct AdjointOptions {
+  // The linear solvers to try, in order (adjoint/linear_solver.hpp: DenseLU,
+  // Gmres, BiCGStab, FixedPointIteration, AndersonIteration); each answer is
+  // certified (below) and the first certified one is kept. Empty (the
+  // default): chosen by `method`, whose default kAuto picks by size and
+  // product cost (dense_first_max_size below; the tensor layer starts with
+  // a plain-iteration probe instead). With `fallback`, GMRES and then the
+  // dense LU (n <= dense_max_size) follow when not in the chain.
+  std::vector<LinearSolver> solvers;
+  // Deprecated: one solver by name; `solvers` takes precedence when set.
   AdjointMethod method = AdjointMethod::kAuto;
+  // The nonzero pattern of the map's Jacobian in its state (df/dz for a
+  // fixed point, dg/dx for a root; n x n, values ignored), when known: the
+  // system matrix is then formed sparse by column colouring
+  // (diff/sparse_jacobian.hpp), and the automatic chain starts with
+  // SparseLU at any n. Empty (the default): dense or matrix-free.
+  SparsityPattern sparsity;
   // Largest n for which kAuto and the fallback use a dense LU.
   int dense_max_size = 200;
   // Largest n for which kAuto tries the dense LU first when the products are
@@ -168,8 +190,63 @@ struct AdjointOptions {
     // Checked whatever the method: the fallback chain and a later change of
     // `method` must not meet nonsense options (memory = 0 was accepted).
     anderson.validate("AdjointOptions::anderson");
+    for (size_t i = 0; i < solvers.size(); ++i)
+      std::visit(
+          [&](const auto& s) { s.validate("AdjointOptions::solvers[" + std::to_string(i) + "]"); },
+          solvers[i]);
   }
 };
+
+namespace internal {
+// The chain AdjointOptions asks for at size n: `solvers`, or the one solver
+// `method` names, or `automatic` (the caller's kAuto rule), then the
+// fallback's GMRES and dense LU where missing.
+inline std::vector<LinearSolver> solver_chain(const AdjointOptions& options, long n,
+                                              std::vector<LinearSolver> automatic) {
+  std::vector<LinearSolver> chain;
+  if (!options.solvers.empty()) {
+    chain = options.solvers;
+  } else {
+    switch (options.method) {
+      case AdjointMethod::kAuto:
+        chain = std::move(automatic);
+        break;
+      case AdjointMethod::kDenseLU:
+        chain = {DenseLU{}};
+        break;
+      case AdjointMethod::kGmres:
+        chain = {Gmres{options.gmres_restart}};
+        break;
+      case AdjointMethod::kFixedPointIteration:
+        chain = {FixedPointIteration{}};
+        break;
+      case AdjointMethod::kAnderson:
+        chain = {AndersonIteration{options.anderson}};
+        break;
+    }
+  }
+  if (options.fallback) {
+    if (!chain_has<Gmres>(chain)) chain.push_back(Gmres{options.gmres_restart});
+    if (!chain_has<DenseLU>(chain) && n <= options.dense_max_size) chain.push_back(DenseLU{});
+  }
+  return chain;
+}
+
+inline CertificateOptions certificate_of(const AdjointOptions& options) {
+  CertificateOptions c;
+  c.abs_tol = options.abs_tol;
+  c.rel_tol = options.rel_tol;
+  c.max_condition = options.max_condition;
+  return c;
+}
+inline LinearTarget target_of(const AdjointOptions& options) {
+  LinearTarget t;
+  t.abs_tol = options.abs_tol;
+  t.rel_tol = options.rel_tol;
+  t.max_products = options.max_iter;
+  return t;
+}
+}  // namespace internal
 
 // A derivative produced by implicit differentiation, with the certificate of
 // the linear solve behind it. When status is not kConverged, `value` is

@@ -2,8 +2,9 @@
 // The linear solve behind every implicit derivative: A u = b, with A known
 // as a product, as a dense matrix on demand, and (for fixed points, where
 // A = I - K) as the map u -> K u + b whose fixed point is u. Dispatches on
-// AdjointOptions::method, certifies the answer by recomputing ||A u - b||,
-// and walks the fallback chain on failure.
+// AdjointOptions' chain of solver values through the one certified solve
+// (linear/certified_solve.hpp), which certifies each answer by recomputing
+// ||A u - b|| and walks the chain on failure.
 
 #include <algorithm>
 #include <cmath>
@@ -13,14 +14,15 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "implicit/adjoint/adjoint_options.hpp"
 #include "implicit/diff/autodiff.hpp"
-#include "implicit/fixed_point/anderson.hpp"
-#include "implicit/fixed_point/forward_iteration.hpp"
-#include "implicit/fixed_point/solve.hpp"
-#include "implicit/internal/certificate.hpp"
+#include "implicit/adjoint/linear_solver.hpp"
+#include "implicit/diff/sparse_jacobian.hpp"
+#include "implicit/linear/certified_solve.hpp"
 #include "implicit/linear/dense_lu.hpp"
 #include "implicit/linear/gmres.hpp"
 
@@ -66,6 +68,43 @@ template <class T>
 using LinearOperator = std::function<VectorX<T>(const VectorX<T>&)>;
 template <class T>
 using DenseOperator = std::function<MatrixX<T>()>;
+template <class T>
+using SparseOperator = std::function<Eigen::SparseMatrix<T>()>;
+
+// A as a sparse matrix, from AdjointOptions::sparsity (the pattern of the
+// map's Jacobian J in its state): for a VJP (transposed) A = J^T (roots) or
+// I - J^T (fixed points), for a JVP J or I - J. Empty without a pattern.
+// `state_map` is the map of the state alone (bind_theta).
+template <class T, class StateMap>
+SparseOperator<T> sparse_system_matrix(const StateMap& state_map, const VectorX<T>& at,
+                                       const AdjointOptions& options, bool fixed_point,
+                                       bool transposed, const char* who) {
+  if (options.sparsity.size() == 0) return {};
+  const Eigen::Index n = at.size();
+  if (options.sparsity.rows() != n || options.sparsity.cols() != n)
+    throw std::invalid_argument(std::string(who) + ": AdjointOptions::sparsity is " +
+                                std::to_string(options.sparsity.rows()) + " x " +
+                                std::to_string(options.sparsity.cols()) + ", expected " +
+                                std::to_string(n) + " x " + std::to_string(n));
+#ifdef IMPLICIT_SPARSE
+  return [&state_map, &at, &options, fixed_point, transposed]() -> Eigen::SparseMatrix<T> {
+    SparseJacobian<T> jacobian(options.sparsity);
+    const Eigen::SparseMatrix<T>& j = jacobian.evaluate(state_map, at);
+    Eigen::SparseMatrix<T> a = transposed ? Eigen::SparseMatrix<T>(j.transpose()) : j;
+    if (fixed_point) {
+      Eigen::SparseMatrix<T> identity(a.rows(), a.cols());
+      identity.setIdentity();
+      a = identity - a;
+    }
+    return a;
+  };
+#else
+  (void)state_map, (void)fixed_point, (void)transposed;
+  throw std::invalid_argument(std::string(who) +
+                              ": AdjointOptions::sparsity needs the colouring of "
+                              "implicit::precompiled built with ColPack (libcolpack-dev)");
+#endif
+}
 
 // kAuto's limits by the cost of one product (AdjointOptions::
 // dense_first_max_size): with products by AD, the dense LU goes first up to
@@ -84,8 +123,11 @@ struct ChainSolveResult : LinearSolveResult<VectorX<T>> {
   std::shared_ptr<const DenseFactorization<T>> factorization;
 };
 
-// Solves A u = b. `apply_k` may be nullptr (then A has no fixed-point form
-// and the iteration methods are refused); otherwise A = I - K.
+// Solves A u = b by the certified chain (linear/certified_solve.hpp) of the
+// solvers AdjointOptions names (internal::solver_chain; kAuto: the dense LU
+// first when n <= min(dense_first_max_size, dense_max_size), else GMRES).
+// `apply_k` may be nullptr (then A has no fixed-point form and the
+// iteration methods are refused); otherwise A = I - K.
 //
 // `estimate` may be nullptr; otherwise it approximates A^{-1} (the forward
 // solve's, FixedPointResult::transposed_inverse) and, with
@@ -97,128 +139,69 @@ ChainSolveResult<T> solve_linear_system_erased(const LinearOperator<T>& apply_a,
                                                const DenseOperator<T>& dense_a,
                                                const LinearOperator<T>* apply_k,
                                                const VectorX<T>& b, const AdjointOptions& options,
-                                               const LinearOperator<T>* estimate) {
+                                               const LinearOperator<T>* estimate,
+                                               const SparseOperator<T>* sparse_a) {
   options.validate();
   const Eigen::Index n = b.size();
-  const double b_norm = static_cast<double>(b.norm());
-  const double target = options.abs_tol + options.rel_tol * b_norm;
+  LinearSystem<VectorX<T>> system;
+  system.apply_a = apply_a;
+  if (apply_k) system.apply_k = *apply_k;
+  system.dense_a = dense_a;
+  if (sparse_a) system.sparse_a = *sparse_a;
 
-  AdjointMethod first = options.method;
-  if (first == AdjointMethod::kAuto)
-    first = n <= std::min(options.dense_first_max_size, options.dense_max_size)
-                ? AdjointMethod::kDenseLU
-                : AdjointMethod::kGmres;
-  if (!apply_k &&
-      (first == AdjointMethod::kFixedPointIteration || first == AdjointMethod::kAnderson))
-    throw std::invalid_argument(
-        std::string("AdjointOptions::method = ") + to_string(first) +
-        " needs a fixed-point system u = K u + b; use dense_lu or gmres for roots");
-  std::vector<AdjointMethod> attempts{first};
-  if (options.fallback) {
-    if (first != AdjointMethod::kGmres) attempts.push_back(AdjointMethod::kGmres);
-    if (first != AdjointMethod::kDenseLU && n <= options.dense_max_size)
-      attempts.push_back(AdjointMethod::kDenseLU);
-  }
+  // With a sparse form: its LU first, at any n (it never forms n x n).
+  const LinearSolver automatic =
+      system.sparse_a ? LinearSolver(SparseLU{})
+      : n <= std::min(options.dense_first_max_size, options.dense_max_size)
+          ? LinearSolver(DenseLU{})
+          : LinearSolver(Gmres{options.gmres_restart});
+  const std::vector<LinearSolver> chain = solver_chain(options, n, {automatic});
+  if (!apply_k)
+    for (const LinearSolver& solver : chain)
+      if (needs_fixed_point_form(solver))
+        throw std::invalid_argument("AdjointOptions: " + implicit::to_string(solver) +
+                                    " needs a fixed-point system u = K u + b; use dense_lu, "
+                                    "gmres or bicgstab for roots");
 
-  ChainSolveResult<T> result;
-  std::optional<double> a_norm_probe;  // ||A b|| / ||b||, computed once on first need
-  std::string history;
-  int total_iterations = 0;
-  // Certify: whatever the method claims, recompute the residual, and
-  // refuse a solution of an ill-conditioned system (AdjointOptions::
-  // max_condition): its gradient would be huge and carry no digits.
-  auto certify = [&](LinearSolveResult<VectorX<T>>& attempt) {
-    total_iterations += attempt.iterations;
-    if (attempt.x.size() == n && attempt.x.allFinite()) {
-      attempt.residual_norm = static_cast<double>((apply_a(attempt.x) - b).norm());
-      const double u_norm = static_cast<double>(attempt.x.norm());
-      if (!a_norm_probe)
-        a_norm_probe = b_norm > 0 ? static_cast<double>(apply_a(b).norm()) / b_norm : 0.0;
-      const CertificateVerdict verdict = certify_linear_solution(
-          attempt.residual_norm, u_norm, b_norm, *a_norm_probe, options.abs_tol, options.rel_tol,
-          static_cast<double>(std::numeric_limits<T>::epsilon()), options.max_condition);
-      if (attempt.ok() && !verdict.accepted) {
-        attempt.status = Status::kLinearSolveFailed;
-        attempt.message = verdict.why;
-      }
-    } else if (attempt.ok()) {
-      attempt.status = Status::kNonFinite;
-      attempt.message = "solution has NaN or Inf";
-    }
-    if (!history.empty()) history += "; then ";
-    history += attempt.method + ": " + to_string(attempt.status);
-    if (!attempt.message.empty()) history += " (" + attempt.message + ")";
-  };
-  auto gmres_options = [&](int max_iter) {
-    GmresOptions g;
-    g.restart = options.gmres_restart;
-    g.max_iter = max_iter;
-    g.abs_tol = options.abs_tol;
-    g.rel_tol = options.rel_tol;
-    return g;
-  };
-  bool tried_estimate = false;
+  std::vector<ChainAttempt<VectorX<T>>> attempts;
+  // A dense LU's factorisation, kept for the caller's forward-sensitivity
+  // check (one slot per attempt).
+  std::vector<std::shared_ptr<const DenseFactorization<T>>> factorizations(chain.size() + 1);
   if (estimate && *estimate && options.reuse_forward) {
-    tried_estimate = true;
-    auto preconditioned = [&](const VectorX<T>& y) -> VectorX<T> {
-      return apply_a((*estimate)(y));
-    };
-    auto inner = gmres(preconditioned, b, VectorX<T>(VectorX<T>::Zero(n)),
-                       gmres_options(options.reuse_max_iter));
-    LinearSolveResult<VectorX<T>> attempt = inner;
-    if (inner.x.size() == n && inner.x.allFinite()) attempt.x = (*estimate)(inner.x);
-    attempt.method = "gmres_preconditioned_by_forward";
-    certify(attempt);
-    static_cast<LinearSolveResult<VectorX<T>>&>(result) = std::move(attempt);
+    attempts.push_back({"gmres_preconditioned_by_forward", [&](const LinearTarget& target) {
+                          auto preconditioned = [&](const VectorX<T>& y) -> VectorX<T> {
+                            return apply_a((*estimate)(y));
+                          };
+                          GmresOptions g = Gmres{options.gmres_restart}.options(target);
+                          g.max_iter = options.reuse_max_iter;
+                          auto inner =
+                              gmres(preconditioned, b, VectorX<T>(VectorX<T>::Zero(n)), g);
+                          if (inner.x.size() == n && inner.x.allFinite())
+                            inner.x = (*estimate)(inner.x);
+                          inner.method = "gmres_preconditioned_by_forward";
+                          return inner;
+                        }});
   }
-  for (AdjointMethod method : attempts) {
-    if (result.ok() && tried_estimate) break;
-    LinearSolveResult<VectorX<T>> attempt;
-    std::shared_ptr<DenseFactorization<T>> factorization;
-    switch (method) {
-      case AdjointMethod::kDenseLU: {
-        const MatrixX<T> a = dense_a();
-        factorization = std::make_shared<DenseFactorization<T>>(factor_dense_lu<T>(a));
-        attempt = solve_factored(a, *factorization, b);
-        break;
-      }
-      case AdjointMethod::kGmres:
-        attempt =
-            gmres(apply_a, b, VectorX<T>(VectorX<T>::Zero(n)), gmres_options(options.max_iter));
-        break;
-      case AdjointMethod::kFixedPointIteration:
-      case AdjointMethod::kAnderson: {
-        auto map = [&](const VectorX<T>& u) -> VectorX<T> { return (*apply_k)(u) + b; };
-        FixedPointOptions fp;
-        fp.max_iter = options.max_iter;
-        fp.abs_tol = target;
-        fp.rel_tol = 0;
-        fp.record_history = false;
-        const VectorX<T> u0 = VectorX<T>::Zero(n);
-        auto fixed = method == AdjointMethod::kAnderson
-                         ? solve_fixed_point(map, u0, Anderson(options.anderson), fp)
-                         : solve_fixed_point(map, u0, ForwardIteration(), fp);
-        attempt.x = std::move(fixed.x);
-        attempt.status = fixed.status;
-        attempt.iterations = fixed.function_evaluations;
-        attempt.message = fixed.message;
-        break;
-      }
-      case AdjointMethod::kAuto:
-        break;
-    }
-    attempt.method = to_string(method);
-    certify(attempt);
-    static_cast<LinearSolveResult<VectorX<T>>&>(result) = std::move(attempt);
-    result.factorization = std::move(factorization);
-    if (result.ok()) break;
+  for (const LinearSolver& solver : chain) {
+    const size_t slot = attempts.size();
+    attempts.push_back({implicit::to_string(solver), [&, slot, solver](const LinearTarget& target) {
+                          return std::visit(
+                              [&](const auto& s) -> LinearSolveResult<VectorX<T>> {
+                                using S = std::decay_t<decltype(s)>;
+                                if constexpr (std::is_same_v<S, DenseLU>)
+                                  return s.solve(system, b, target, &factorizations[slot]);
+                                else
+                                  return s.solve(system, b, target);
+                              },
+                              solver);
+                        }});
   }
-  result.iterations = total_iterations;
-  // Only worth reading when something failed along the way.
-  result.message = history.find(';') != std::string::npos ||
-                           (!result.ok() && (attempts.size() > 1 || tried_estimate))
-                       ? history
-                       : result.message;
+  auto solved = certified_solve(system, b, attempts, certificate_of(options), target_of(options));
+  const int accepted = solved.accepted_attempt;
+  ChainSolveResult<T> result;
+  static_cast<LinearSolveResult<VectorX<T>>&>(result) = std::move(solved);
+  if (result.ok() && accepted >= 0)
+    result.factorization = factorizations[static_cast<size_t>(accepted)];
   return result;
 }
 
@@ -228,21 +211,25 @@ template <class T, class ApplyA, class DenseA, class ApplyK>
 ChainSolveResult<T> solve_linear_system(const ApplyA& apply_a, const DenseA& dense_a,
                                         const ApplyK* apply_k, const VectorX<T>& b,
                                         const AdjointOptions& options,
-                                        const LinearOperator<T>* estimate = nullptr) {
+                                        const NonDeduced<LinearOperator<T>>* estimate = nullptr,
+                                        const NonDeduced<SparseOperator<T>>& sparse_a = {}) {
   const LinearOperator<T> a = [&apply_a](const VectorX<T>& u) -> VectorX<T> { return apply_a(u); };
   const DenseOperator<T> dense = [&dense_a]() -> MatrixX<T> { return dense_a(); };
   LinearOperator<T> k;
   if (apply_k) k = [apply_k](const VectorX<T>& u) -> VectorX<T> { return (*apply_k)(u); };
-  return solve_linear_system_erased<T>(a, dense, apply_k ? &k : nullptr, b, options, estimate);
+  return solve_linear_system_erased<T>(a, dense, apply_k ? &k : nullptr, b, options, estimate,
+                                       sparse_a ? &sparse_a : nullptr);
 }
 
 #ifdef IMPLICIT_PRECOMPILED
 extern template ChainSolveResult<double> solve_linear_system_erased<double>(
     const LinearOperator<double>&, const DenseOperator<double>&, const LinearOperator<double>*,
-    const VectorX<double>&, const AdjointOptions&, const LinearOperator<double>*);
+    const VectorX<double>&, const AdjointOptions&, const LinearOperator<double>*,
+    const SparseOperator<double>*);
 extern template ChainSolveResult<float> solve_linear_system_erased<float>(
     const LinearOperator<float>&, const DenseOperator<float>&, const LinearOperator<float>*,
-    const VectorX<float>&, const AdjointOptions&, const LinearOperator<float>*);
+    const VectorX<float>&, const AdjointOptions&, const LinearOperator<float>*,
+    const SparseOperator<float>*);
 #endif
 
 // A derivative refused before any linear solve (the point is no solution, or

@@ -39,9 +39,12 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
         .transpose();
   };
   using NoFixedPointForm = decltype(apply_a);
+  const auto g_of_x = bind_theta(g, theta);
+  const internal::SparseOperator<T> sparse_a = internal::sparse_system_matrix<T>(
+      g_of_x, x_star, options, /*fixed_point=*/false, /*transposed=*/true, "root_vjp");
   auto solve =
       internal::solve_linear_system(apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr),
-                                    xbar, products.solve_options(options));
+                                    xbar, products.solve_options(options), nullptr, sparse_a);
   if (solve.ok() && solve.factorization) {
     // x' = x - (dg/dx)^{-1} g(x); A(x') u = (dg/dx)(x')^T u.
     auto a_at = [&](const VectorX<T>& corrected, const VectorX<T>& u) -> VectorX<T> {
@@ -82,9 +85,12 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
   using NoFixedPointForm = decltype(apply_a);
   constexpr bool kCheapProducts =
       internal::has_jvp<std::decay_t<decltype(g_of_x)>, VectorX<T>>::value;
+  const internal::SparseOperator<T> sparse_a = internal::sparse_system_matrix<T>(
+      g_of_x, x_star, options, /*fixed_point=*/false, /*transposed=*/false, "root_jvp");
   auto solve =
       internal::solve_linear_system(apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr),
-                                    rhs, internal::for_product_cost(options, kCheapProducts));
+                                    rhs, internal::for_product_cost(options, kCheapProducts),
+                                    nullptr, sparse_a);
   VectorX<T> dx = solve.ok() ? solve.x : internal::nan_vector<T>(x_star.size());
   return internal::to_adjoint_result(solve, std::move(dx));
 }

@@ -2,13 +2,14 @@
 // Newton's method on g(z) = f(z) - z:  z <- z + (I - J_f(z))^{-1} (f(z) - z).
 //
 // Quadratic convergence near z* (5-6 steps on the reference problem against
-// ~40 for forward iteration) at the price of a Jacobian per step. Two ways
-// to solve the Newton system, chosen by `linear_solver`:
-//   kDense: J_f from the map's jacobian() or forward-mode AD (n JVPs, ~ n f
-//           evaluations), then a dense LU (n^3/3 flops);
-//   kGmres: matrix-free GMRES on JVPs (one dual-number f pass each), for
-//           large n where forming J_f costs too much;
-//   kAuto:  dense for n <= dense_max_size, GMRES above.
+// ~40 for forward iteration) at the price of a Jacobian per step. The
+// Newton system is solved by the value `linear_solver` names
+// (linear/inner_solver.hpp):
+//   DenseLU:  J_f from the map's jacobian() or forward-mode AD (n JVPs, ~ n f
+//             evaluations), then a dense LU (n^3/3 flops);
+//   Gmres, BiCGStab: matrix-free on JVPs (one dual-number f pass each), for
+//             large n where forming J_f costs too much;
+//   none named (the default): DenseLU for n <= dense_max_size, GMRES above.
 // f must be callable on dual numbers (templated on the scalar type) or
 // provide jacobian(z) / jvp(z, v). A singular Newton system stops the solve
 // with kLinearSolveFailed. With NewtonOptions::line_search the step is
@@ -23,18 +24,19 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <variant>
 
 #include "implicit/diff/autodiff.hpp"
 #include "implicit/diff/linearization.hpp"
 #include "implicit/fixed_point/solve.hpp"
 #include "implicit/linear/dense_lu.hpp"
 #include "implicit/linear/gmres.hpp"
+#include "implicit/linear/inner_solver.hpp"
 #include "implicit/system/line_search.hpp"
 
 namespace implicit {
 
 struct NewtonOptions {
-  enum class LinearSolver { kAuto, kDense, kGmres };
   // Globalise the step with the backtracking line search of system/ on
   // 1/2 ||f(z) - z||^2 (Eigen vectors; the batched tensor path ignores it).
   // Off by default: the search's accepted trial point is evaluated once more
@@ -42,9 +44,13 @@ struct NewtonOptions {
   // from poor starts, where plain Newton diverges.
   bool line_search = false;
   LineSearchOptions line_search_options;
-  LinearSolver linear_solver = LinearSolver::kAuto;
-  int dense_max_size = 200;  // kAuto's switch from dense LU to GMRES
-  // Inexact Newton: GMRES stops at ||A d - g|| <= gmres_rel_tol ||g||.
+  // The Newton system's solver: DenseLU, Gmres or BiCGStab; empty: DenseLU
+  // for n <= dense_max_size, else Gmres{gmres_restart}. Batched tensors
+  // always solve matrix-free (BiCGStab when named, else GMRES).
+  std::optional<InnerLinearSolver> linear_solver;
+  int dense_max_size = 200;
+  // Inexact Newton: the Krylov solve (GMRES or BiCGStab) stops at
+  // ||A d - g|| <= gmres_rel_tol ||g||, within gmres_max_iter products.
   double gmres_rel_tol = 1e-6;
   int gmres_restart = 30;
   int gmres_max_iter = 200;
@@ -55,10 +61,8 @@ struct NewtonOptions {
       throw std::invalid_argument(owner + "::dense_max_size must be >= 0, got " +
                                   std::to_string(dense_max_size));
     (void)GmresOptions::inexact_newton(owner, gmres_rel_tol, gmres_restart, gmres_max_iter);
-    if (linear_solver != LinearSolver::kAuto && linear_solver != LinearSolver::kDense &&
-        linear_solver != LinearSolver::kGmres)
-      throw std::invalid_argument(owner + "::linear_solver is not a LinearSolver, got " +
-                                  std::to_string(static_cast<int>(linear_solver)));
+    if (linear_solver)
+      std::visit([&](const auto& s) { s.validate(owner + "::linear_solver"); }, *linear_solver);
     line_search_options.validate(owner.c_str());
   }
 };
@@ -125,9 +129,9 @@ class Newton {
                   const VectorX<T>& g) const {
     const Eigen::Index n = z.size();
     StepReport report;
-    const bool dense = options_.linear_solver == NewtonOptions::LinearSolver::kDense ||
-                       (options_.linear_solver == NewtonOptions::LinearSolver::kAuto &&
-                        n <= options_.dense_max_size);
+    const InnerLinearSolver solver = internal::inner_solver_for(
+        options_.linear_solver, n, options_.dense_max_size, options_.gmres_restart);
+    const bool dense = std::holds_alternative<DenseLU>(solver);
     // With a linearization (diff/linearization.hpp), every product of this
     // step shares its work at z (TanhLayer: the slope, so a JVP is one
     // matrix-vector product instead of an f evaluation and one).
@@ -149,7 +153,7 @@ class Newton {
       a.diagonal().array() += T(1);  // I - df/dz, in place
       if (!state.last) state.last = std::make_shared<DenseFactorization<T>>();
       ++report.jacobian_evaluations;
-      factor_dense_lu_into<T>(a, *state.last);
+      factor_dense_lu_into<T>(a, *state.last, std::get<DenseLU>(solver).rcond_floor<T>());
       solve = solve_factored(a, *state.last, g);
     } else {
       state.last.reset();  // a GMRES step leaves no factorisation
@@ -162,7 +166,7 @@ class Newton {
           return v -
                  internal::checked_size(jvp(f, z, v), n, "solve_fixed_point (Newton)", "(df/dz) v");
       };
-      solve = gmres(apply, g, VectorX<T>(VectorX<T>::Zero(n)), gopt);
+      solve = internal::inexact_krylov(solver, apply, g, gopt);
       report.jacobian_products += solve.iterations;
       // An inexact step that reduced the residual is still a useful step,
       // whether GMRES ran out of products or stagnated after progress (in
@@ -216,7 +220,8 @@ class Newton {
       Ops::lincomb(1.0, v, -1.0, jvp_at_z(v), out);
       return out;
     };
-    auto solve = gmres(apply, g, Ops::zeros_like(g), gopt);
+    const InnerLinearSolver solver = options_.linear_solver.value_or(Gmres{options_.gmres_restart});
+    auto solve = internal::inexact_krylov(solver, apply, g, gopt);
     report.jacobian_products += solve.iterations;
     // Each sample's inner solve succeeds or fails on its own: an inexact step
     // that reduced its residual is still a useful step (also after a

@@ -13,8 +13,11 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
+#include <stdexcept>
 #include <string>
 
+#include "implicit/linear/linear_system.hpp"
 #include "implicit/linear/result.hpp"
 #include "implicit/status.hpp"
 
@@ -94,6 +97,45 @@ LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime>> solv
     double min_rcond = default_min_rcond<T>()) {
   return solve_factored(A, factor_dense_lu<T>(A, min_rcond), b);
 }
+
+// The dense LU as a linear-solver value (linear/linear_system.hpp): forms A
+// (LinearSystem::dense_a) and factorises it. The target does not matter: a
+// direct solve is as accurate as the matrix allows, and the certificate
+// judges it. Eigen vectors only; the tensor layer solves its batch of
+// dense systems with its own batched LU (src/torch/linear_solve.cpp).
+struct DenseLU {
+  // Refuse A with an estimated reciprocal condition number below this;
+  // 0: 64 machine epsilons of the scalar type (default_min_rcond).
+  double min_rcond = 0;
+
+  const char* name() const { return "dense_lu"; }
+  void validate(const std::string& owner = "DenseLU") const {
+    if (!(min_rcond >= 0 && min_rcond < 1))
+      throw std::invalid_argument(owner + "::min_rcond must be in [0, 1), got " +
+                                  std::to_string(min_rcond));
+  }
+
+  template <class T>
+  double rcond_floor() const {
+    return min_rcond > 0 ? min_rcond : default_min_rcond<T>();
+  }
+
+  // The factorisation is handed out through `kept` (when not null) for more
+  // solves with A or A^T (the IFT's forward-sensitivity check).
+  template <class T>
+  LinearSolveResult<Eigen::Matrix<T, Eigen::Dynamic, 1>> solve(
+      const LinearSystem<Eigen::Matrix<T, Eigen::Dynamic, 1>>& system,
+      const Eigen::Matrix<T, Eigen::Dynamic, 1>& b, const LinearTarget& = {},
+      std::shared_ptr<const DenseFactorization<T>>* kept = nullptr) const {
+    if (!system.dense_a)
+      throw std::invalid_argument("DenseLU: the linear system has no dense form (dense_a)");
+    const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> a = system.dense_a();
+    auto factorization = std::make_shared<DenseFactorization<T>>(factor_dense_lu<T>(a, rcond_floor<T>()));
+    auto result = solve_factored(a, *factorization, b);
+    if (kept) *kept = std::move(factorization);
+    return result;
+  }
+};
 
 // Compiled once in implicit::precompiled (src/linear/dense_lu.cpp).
 #ifdef IMPLICIT_PRECOMPILED

@@ -27,6 +27,7 @@
 
 #include "implicit/backend/eigen.hpp"
 #include "implicit/internal/per_sample.hpp"
+#include "implicit/linear/linear_system.hpp"
 #include "implicit/linear/result.hpp"
 
 namespace implicit {
@@ -270,5 +271,32 @@ LinearSolveResult<Vector> gmres(const ApplyA& apply_a, const Vector& b, const Ve
   result.x = std::move(x);
   return result;
 }
+
+// GMRES(restart) as a linear-solver value (linear/linear_system.hpp), on
+// any backend; the tensor layer runs it with its row kernel on CPU tensors
+// (src/torch/linear_solve.cpp), the same algorithm.
+struct Gmres {
+  int restart = 30;  // Krylov dimension before a restart
+
+  const char* name() const { return "gmres"; }
+  void validate(const std::string& owner = "Gmres") const {
+    if (restart < 1)
+      throw std::invalid_argument(owner + "::restart must be >= 1, got " +
+                                  std::to_string(restart));
+  }
+  GmresOptions options(const LinearTarget& target) const {
+    GmresOptions g;
+    g.restart = restart;
+    g.max_iter = target.max_products;
+    g.abs_tol = target.abs_tol;
+    g.rel_tol = target.rel_tol;
+    return g;
+  }
+  template <class Vector>
+  LinearSolveResult<Vector> solve(const LinearSystem<Vector>& system, const Vector& b,
+                                  const LinearTarget& target) const {
+    return gmres(system.apply_a, b, VectorOps<Vector>::zeros_like(b), options(target));
+  }
+};
 
 }  // namespace implicit

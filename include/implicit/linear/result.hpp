@@ -23,6 +23,9 @@ struct [[nodiscard]] LinearSolveResult {
   // Empty for single-vector solves.
   std::vector<Status> sample_status;
   std::vector<double> sample_residual;
+  // Per sample, the products it needed, when that differs between samples
+  // (an iteration stops each sample on its own); empty: `iterations` each.
+  std::vector<int> sample_iterations;
 
   bool ok() const { return status == Status::kConverged; }
   std::string brief_report() const {

@@ -10,11 +10,12 @@
 // (J^T J + mu I) d = -J^T g with mu = sqrt(eps) ||J^T J||_1 (Dennis &
 // Schnabel, section 6.5), still a descent direction.
 //
-// Linear solver: kDense (the Jacobian from SystemOptions::jacobian, then a
-// partial-pivoting LU: ~n/8 dual passes of g + n^3/3 flops per step) or
-// kGmres (Newton-Krylov: matrix-free GMRES on JVPs, one dual pass each, for
-// large n; inexact steps with ||J d + g|| <= gmres_rel_tol ||g||); kAuto
-// picks dense for n <= dense_max_size.
+// Linear solver (linear/inner_solver.hpp): DenseLU (the Jacobian from
+// SystemOptions::jacobian, then a partial-pivoting LU: ~n/8 dual passes of
+// g + n^3/3 flops per step) or Gmres / BiCGStab (Newton-Krylov: matrix-free
+// on JVPs, one dual pass each, for large n; inexact steps with
+// ||J d + g|| <= gmres_rel_tol ||g||); none named: dense for
+// n <= dense_max_size, GMRES above.
 // Fails: kStalled when the line search finds no decrease (a local minimum
 // of ||g|| that is not a root); kLinearSolveFailed when GMRES makes no
 // progress at all.
@@ -22,11 +23,17 @@
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
+#include <memory>
+#include <optional>
 #include <string>
+#include <variant>
 
 #include "implicit/diff/autodiff.hpp"
 #include "implicit/linear/dense_lu.hpp"
 #include "implicit/linear/gmres.hpp"
+#include "implicit/diff/sparse_jacobian.hpp"
+#include "implicit/linear/inner_solver.hpp"
+#include "implicit/linear/sparse_lu.hpp"
 #include "implicit/step_report.hpp"
 #include "implicit/system/jacobian.hpp"
 #include "implicit/system/line_search.hpp"
@@ -35,10 +42,16 @@
 
 namespace implicit {
 
+// The solvers of a root's Newton system: the Newtons' inner solvers, and a
+// sparse LU of the sparse Jacobian (SystemOptions::sparsity).
+using RootLinearSolver = std::variant<DenseLU, SparseLU, Gmres, BiCGStab>;
+
 struct LineSearchNewtonOptions {
-  enum class LinearSolver { kAuto, kDense, kGmres };
-  LinearSolver linear_solver = LinearSolver::kAuto;
-  int dense_max_size = 500;  // kAuto's switch from dense LU to GMRES
+  // DenseLU, SparseLU, Gmres or BiCGStab; empty: SparseLU when
+  // SystemOptions::sparsity is given, else DenseLU for n <= dense_max_size
+  // and Gmres{gmres_restart} above.
+  std::optional<RootLinearSolver> linear_solver;
+  int dense_max_size = 500;
   // Steps longer than max_step * max(||x||, 1) are shortened first.
   double max_step = 1e3;
   // false: take the full Newton step always (plain Newton-Raphson). It can
@@ -54,10 +67,8 @@ struct LineSearchNewtonOptions {
 
   // Throws std::invalid_argument naming the field and its value.
   void validate(const std::string& owner = "LineSearchNewtonOptions") const {
-    if (linear_solver != LinearSolver::kAuto && linear_solver != LinearSolver::kDense &&
-        linear_solver != LinearSolver::kGmres)
-      throw std::invalid_argument(owner + "::linear_solver is not a LinearSolver, got " +
-                                  std::to_string(static_cast<int>(linear_solver)));
+    if (linear_solver)
+      std::visit([&](const auto& s) { s.validate(owner + "::linear_solver"); }, *linear_solver);
     if (dense_max_size < 0)
       throw std::invalid_argument(owner + "::dense_max_size must be >= 0, got " +
                                   std::to_string(dense_max_size));
@@ -81,6 +92,10 @@ class LineSearchNewton {
   struct State {
     MatrixX<T> J;
     SystemPoint<T> trial;
+    // The sparse path: the colouring and the symbolic analysis, once per
+    // solve (shared: a State is copied by value).
+    std::shared_ptr<SparseJacobian<T>> sparse_jacobian;
+    std::shared_ptr<SparseFactorization<T>> sparse_lu;
   };
 
   template <class G, class T>
@@ -93,17 +108,23 @@ class LineSearchNewton {
                   const SystemOptions& options) const {
     StepReport report;
     const Eigen::Index n = p.x.size();
-    const bool dense = options_.linear_solver == LineSearchNewtonOptions::LinearSolver::kDense ||
-                       (options_.linear_solver == LineSearchNewtonOptions::LinearSolver::kAuto &&
-                        n <= options_.dense_max_size);
+    const bool has_pattern = options.sparsity.size() > 0;
+    const RootLinearSolver solver =
+        options_.linear_solver ? *options_.linear_solver
+        : has_pattern          ? RootLinearSolver(SparseLU{})
+                               : internal::inner_solver_for<RootLinearSolver>(
+                            std::nullopt, n, options_.dense_max_size, options_.gmres_restart);
+    const bool dense = std::holds_alternative<DenseLU>(solver);
     VectorX<T> d;
     double slope;  // phi'(0) = (J^T g) . d
-    if (dense) {
+    if (std::holds_alternative<SparseLU>(solver)) {
+      if (!sparse_step(g, state, p, options, d, slope, report)) return report;
+    } else if (dense) {
       if (!internal::system_jacobian(g, p, options.jacobian, state.J, report)) return report;
       const MatrixX<T>& J = state.J;
       const VectorX<T> gradient = J.transpose() * p.gx;  // of phi = 1/2 ||g||^2
       Eigen::PartialPivLU<MatrixX<T>> lu(J);
-      if (static_cast<double>(lu.rcond()) >= default_min_rcond<T>()) {
+      if (static_cast<double>(lu.rcond()) >= std::get<DenseLU>(solver).rcond_floor<T>()) {
         d = lu.solve(-p.gx);
       } else {
         MatrixX<T> normal = J.transpose() * J;
@@ -120,12 +141,13 @@ class LineSearchNewton {
       auto apply = [&](const VectorX<T>& v) -> VectorX<T> {
         return internal::checked_size(jvp(g, p.x, v), n, "solve_root (Newton-Krylov)", "J v");
       };
-      auto solve = gmres(apply, VectorX<T>(-p.gx), VectorX<T>(VectorX<T>::Zero(n)), gopt);
+      auto solve = internal::inexact_krylov(solver, apply, VectorX<T>(-p.gx), gopt);
       report.jacobian_products += solve.iterations;
       if (!(solve.residual_norm < p.norm) || !solve.x.allFinite()) {
         report.status = Status::kLinearSolveFailed;
-        report.message =
-            "Newton-Krylov: GMRES made no progress on J d = -g: " + solve.brief_report();
+        report.message = "Newton-Krylov: " +
+                         std::visit([](const auto& v) { return std::string(v.name()); }, solver) +
+                         " made no progress on J d = -g: " + solve.brief_report();
         return report;
       }
       d = std::move(solve.x);
@@ -162,6 +184,51 @@ class LineSearchNewton {
   }
 
  private:
+  // d = -J^{-1} g with J sparse (pattern SystemOptions::sparsity), and the
+  // slope (J^T g) . d. False, with the report filled, on failure.
+  template <class G, class T>
+  bool sparse_step(const G& g, State<T>& state, const SystemPoint<T>& p,
+                   const SystemOptions& options, VectorX<T>& d, double& slope,
+                   StepReport& report) const {
+    const Eigen::Index n = p.x.size();
+    if (options.sparsity.size() == 0)
+      throw std::invalid_argument(
+          "LineSearchNewtonOptions::linear_solver = SparseLU needs SystemOptions::sparsity (the "
+          "nonzero pattern of dg/dx)");
+    if (options.sparsity.rows() != n || options.sparsity.cols() != n)
+      throw std::invalid_argument("SystemOptions::sparsity is " +
+                                  std::to_string(options.sparsity.rows()) + " x " +
+                                  std::to_string(options.sparsity.cols()) + ", expected " +
+                                  std::to_string(n) + " x " + std::to_string(n));
+#ifdef IMPLICIT_SPARSE
+    if (!state.sparse_jacobian) {
+      state.sparse_jacobian = std::make_shared<SparseJacobian<T>>(options.sparsity);
+      state.sparse_lu = std::make_shared<SparseFactorization<T>>();
+    }
+    const Eigen::SparseMatrix<T>& J = state.sparse_jacobian->evaluate(g, p.x);
+    ++report.jacobian_evaluations;
+    state.sparse_lu->factor(J);
+    if (!state.sparse_lu->ok()) {
+      report.status = state.sparse_lu->status;
+      report.message = "Newton system J d = -g: " + state.sparse_lu->message;
+      return false;
+    }
+    d = state.sparse_lu->lu.solve(VectorX<T>(-p.gx));
+    if (!d.allFinite()) {
+      report.status = Status::kLinearSolveFailed;
+      report.message = "Newton system J d = -g: the sparse LU gave NaN or Inf";
+      return false;
+    }
+    slope = static_cast<double>(p.gx.dot(J * d));  // (J^T g) . d
+    return true;
+#else
+    (void)g, (void)state, (void)d, (void)slope, (void)report;
+    throw std::invalid_argument(
+        "SystemOptions::sparsity needs the colouring of implicit::precompiled built with ColPack "
+        "(libcolpack-dev; IMPLICIT_SPARSE undefined)");
+#endif
+  }
+
   GmresOptions gmres_options() const {
     return GmresOptions::inexact_newton("LineSearchNewtonOptions", options_.gmres_rel_tol,
                                         options_.gmres_restart, options_.gmres_max_iter);

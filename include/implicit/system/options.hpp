@@ -7,6 +7,7 @@
 #include <string>
 
 #include "implicit/internal/progress.hpp"
+#include "implicit/types.hpp"
 
 namespace implicit {
 
@@ -66,6 +67,15 @@ struct SystemOptions {
   // non-monotone methods (Newton without line search) can get there.
   double divergence_ratio = 1e8;
   JacobianMethod jacobian = JacobianMethod::kAutomatic;
+  // The nonzero pattern of dg/dx (n x n; its structure, values ignored),
+  // when known. Newton then forms a sparse Jacobian by column colouring and
+  // forward-mode AD (diff/sparse_jacobian.hpp: ~2 dual passes of g for a
+  // stencil, whatever n) and factorises it sparsely (linear/sparse_lu.hpp),
+  // never an n x n dense matrix, and the default polyalgorithm runs only
+  // Newton and Newton-Raphson (its other methods are dense). Empty (the
+  // default): dense Jacobians. Needs the implicit::precompiled target
+  // (IMPLICIT_SPARSE: the colouring is ColPack's).
+  SparsityPattern sparsity;
   // Keep ||g(x_k)|| of every accepted point in the result.
   bool record_history = true;
 

@@ -8,7 +8,8 @@
 // with a line search (reaches roots the dogleg's scaling keeps it from),
 // plain Newton-Raphson (non-monotone: jumps out of the basin of a local
 // minimum of ||g||, e.g. Freudenstein-Roth from its standard start), then
-// Levenberg-Marquardt and Broyden. On the 57 Moré-Garbow-Hillstrom runs
+// Levenberg-Marquardt and Broyden (with SystemOptions::sparsity, only the
+// two Newtons, with sparse Jacobians). On the 57 Moré-Garbow-Hillstrom runs
 // this order solves 47 and test_nonlin's 23 problems all (bench/README.md).
 // The first attempt that converges is returned; if none does, the attempt
 // with the smallest ||g||. All attempts share one budget of
@@ -131,8 +132,16 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
     return done;
   };
   const PolyalgorithmOptions& o = method.options();
+  // With a sparsity pattern only Newton's sparse LU avoids an n x n dense
+  // matrix: the dense methods are left out, and the log says so.
+  const bool sparse = options.sparsity.size() > 0;
   for (RootMethod m : o.order) {
     bool done = false;
+    if (sparse && m != RootMethod::kNewton && m != RootMethod::kNewtonRaphson) {
+      log += std::string(log.empty() ? "" : "; ") + to_string(m) +
+             ": skipped (dense; SystemOptions::sparsity is set)";
+      continue;
+    }
     switch (m) {
       case RootMethod::kNewton:
         done = attempt(LineSearchNewton(o.newton));
@@ -160,6 +169,10 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
     }
     if (done) break;
   }
+  if (!have_best)
+    throw std::invalid_argument(
+        "solve_root: PolyalgorithmOptions::order has no method that can use "
+        "SystemOptions::sparsity (newton, newton_raphson)");
   best.method = std::string("polyalgorithm(") + best.method + ")";
   best.function_evaluations = evaluations;
   best.jacobian_evaluations = jacobians;

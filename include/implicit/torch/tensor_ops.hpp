@@ -49,6 +49,9 @@ struct VectorOps<at::Tensor> {
   }
 
   static at::Tensor zeros_like(const at::Tensor& v) { return at::zeros_like(v); }
+  static at::Tensor filled_like(const at::Tensor& like, double value) {
+    return at::full_like(like, value);
+  }
 
   // A tensor of per-sample values (shape (B)) as CPU doubles.
   static Scalars to_scalars(const at::Tensor& per_sample) {

@@ -1,0 +1,221 @@
+// Large sparse systems: NonlinearSolve.jl's 2-D Brusselator (2 N^2
+// unknowns) solved by implicit's default solve_root with the sparsity
+// pattern (Newton, colouring-compressed AD Jacobian, sparse LU), its
+// gradient by root_vjp with the pattern (sparse LU on (dg/dx)^T), and
+// KINSOL (SUNDIALS 6.4, line-search Newton with its KLU solver) given the
+// same Jacobian, in one binary. Every time is a median in this process,
+// printed beside a bare loop of g evaluations (the floor), so the ratios
+// hold on a drifting machine.
+//
+// Usage: sparse_bench [--sizes 16,32,64,128,256] [--dense-max 32]
+//   --dense-max: also the dense Newton (DenseLU) up to this N.
+
+#include <kinsol/kinsol.h>
+#include <nvector/nvector_serial.h>
+#include <sunlinsol/sunlinsol_klu.h>
+#include <sunmatrix/sunmatrix_sparse.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "implicit.hpp"
+#include "implicit/problems/brusselator.hpp"
+#include "timing.hpp"
+
+namespace {
+
+using Eigen::VectorXd;
+using implicit::Brusselator2D;
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+// ||g|| cannot go below the rounding of its largest terms: alpha / dx^2 =
+// 10 (N - 1)^2 times |u| ~ 5, i.e. ~ 1e-14 (N - 1)^2 per entry, times
+// sqrt(n) for the 2-norm. The tolerance: 100 times that floor, at least the
+// default 1e-10 (1e-10 itself is below the floor from N = 32 on, where
+// the dense default stalled: issue 20).
+double tolerance(int N) {
+  const double floor = 1e-14 * (N - 1.0) * (N - 1.0) * std::sqrt(2.0 * N * N);
+  return std::fmax(1e-10, 100 * floor);
+}
+
+struct KinsolData {
+  const Brusselator2D* problem;
+  const VectorXd* theta;
+  implicit::SparseJacobian<double>* jacobian;
+  long f = 0, j = 0;
+};
+
+int kinsol_system(N_Vector u, N_Vector fval, void* user) {
+  auto* d = static_cast<KinsolData*>(user);
+  const long n = d->problem->size();
+  const VectorXd x = Eigen::Map<const VectorXd>(N_VGetArrayPointer(u), n);
+  Eigen::Map<VectorXd>(N_VGetArrayPointer(fval), n) = (*d->problem)(*d->theta, x);
+  ++d->f;
+  return 0;
+}
+
+int kinsol_jacobian(N_Vector u, N_Vector, SUNMatrix J, void* user, N_Vector, N_Vector) {
+  auto* d = static_cast<KinsolData*>(user);
+  const long n = d->problem->size();
+  const VectorXd x = Eigen::Map<const VectorXd>(N_VGetArrayPointer(u), n);
+  const auto g = implicit::bind_theta(*d->problem, *d->theta);
+  const Eigen::SparseMatrix<double>& a = d->jacobian->evaluate(g, x);
+  ++d->j;
+  sunindextype* col = SUNSparseMatrix_IndexPointers(J);
+  sunindextype* row = SUNSparseMatrix_IndexValues(J);
+  double* value = SUNSparseMatrix_Data(J);
+  for (long c = 0; c <= n; ++c) col[c] = a.outerIndexPtr()[c];
+  for (long k = 0; k < a.nonZeros(); ++k) {
+    row[k] = a.innerIndexPtr()[k];
+    value[k] = a.valuePtr()[k];
+  }
+  return 0;
+}
+
+void silent(int, const char*, const char*, char*, void*) {}
+
+struct KinsolRun {
+  VectorXd x;
+  int flag = 0;
+  long f = 0, j = 0;
+};
+
+KinsolRun kinsol_solve(const Brusselator2D& problem, const VectorXd& theta, double tol) {
+  SUNContext context;
+  SUNContext_Create(nullptr, &context);
+  const long n = problem.size();
+  implicit::SparseJacobian<double> jacobian(problem.sparsity());
+  KinsolData d{&problem, &theta, &jacobian};
+  N_Vector u = N_VNew_Serial(n, context);
+  N_Vector scale = N_VNew_Serial(n, context);
+  Eigen::Map<VectorXd>(N_VGetArrayPointer(u), n) = problem.initial_state();
+  N_VConst(1.0, scale);
+  void* memory = KINCreate(context);
+  SUNMatrix J = SUNSparseMatrix(n, n, problem.sparsity().nonZeros(), CSC_MAT, context);
+  SUNLinearSolver klu = SUNLinSol_KLU(u, J, context);
+  int flag = KINSetErrHandlerFn(memory, silent, nullptr);
+  if (flag == KIN_SUCCESS) flag = KINInit(memory, kinsol_system, u);
+  if (flag == KIN_SUCCESS) flag = KINSetUserData(memory, &d);
+  // KINSOL stops on the max norm of g: tol / sqrt(n) makes its 2-norm at most tol.
+  if (flag == KIN_SUCCESS) flag = KINSetFuncNormTol(memory, tol / std::sqrt(double(n)));
+  if (flag == KIN_SUCCESS) flag = KINSetScaledStepTol(memory, 1e-14);
+  if (flag == KIN_SUCCESS) flag = KINSetMaxSetupCalls(memory, 1);  // a Jacobian every step
+  if (flag == KIN_SUCCESS) flag = KINSetLinearSolver(memory, klu, J);
+  if (flag == KIN_SUCCESS) flag = KINSetJacFn(memory, kinsol_jacobian);
+  if (flag == KIN_SUCCESS) flag = KINSol(memory, u, KIN_LINESEARCH, scale, scale);
+  KinsolRun run;
+  run.x = Eigen::Map<const VectorXd>(N_VGetArrayPointer(u), n);
+  run.flag = flag;
+  run.f = d.f;
+  run.j = d.j;
+  KINFree(&memory);
+  SUNLinSolFree(klu);
+  SUNMatDestroy(J);
+  N_VDestroy(u);
+  N_VDestroy(scale);
+  SUNContext_Free(&context);
+  return run;
+}
+
+std::vector<int> parse_sizes(const char* text) {
+  std::vector<int> sizes;
+  for (const char* p = text; *p;) {
+    sizes.push_back(std::atoi(p));
+    while (*p && *p != ',') ++p;
+    if (*p == ',') ++p;
+  }
+  return sizes;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<int> sizes{16, 32, 64, 128, 256};
+  int dense_max = 32;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--sizes") == 0 && i + 1 < argc)
+      sizes = parse_sizes(argv[++i]);
+    else if (std::strcmp(argv[i], "--dense-max") == 0 && i + 1 < argc)
+      dense_max = std::atoi(argv[++i]);
+    else {
+      std::fprintf(stderr, "usage: sparse_bench [--sizes 16,32,64] [--dense-max 32]\n");
+      return 2;
+    }
+  }
+  const VectorXd theta = Brusselator2D::default_theta();
+  std::printf(
+      "2-D Brusselator (NonlinearSolve.jl's sparse tutorial), its start, g templated, no "
+      "hand-written derivatives.\nTimes: medians in this process; 'g' = one evaluation of g "
+      "(the floor); ratios = time / g.\n\n");
+  std::printf("%6s %8s %9s | %-30s %5s %5s %5s %9s %9s %9s | %-12s %9s %9s | %-18s %4s %4s %9s %9s | %8s\n",
+              "N", "n", "tol", "implicit default (sparsity)", "g", "J", "col", "||g||", "s",
+              "/g", "root_vjp", "s", "/g", "KINSOL+KLU", "g", "J", "||g||", "s", "RSS MB");
+  int failures = 0;
+  for (int N : sizes) {
+    const Brusselator2D problem{N};
+    const long n = problem.size();
+    const auto g = implicit::bind_theta(problem, theta);
+    const VectorXd x0 = problem.initial_state();
+    const double tol = tolerance(N);
+    const double budget = N >= 128 ? 3.0 : 1.0;
+    const double g_s = bench::median_seconds([&] { (void)g(x0); }, 0.3);
+
+    implicit::SystemOptions options;
+    options.abs_tol = tol;
+    options.sparsity = problem.sparsity();
+    implicit::SystemResult<VectorXd> root;
+    const double solve_s =
+        bench::median_seconds([&] { root = implicit::solve_root(g, x0, options); }, budget, 1);
+    const double residual = g(root.x).norm();
+    if (root.ok() && !(residual <= tol)) ++failures;  // a false claim
+    implicit::SparseJacobian<double> colouring(problem.sparsity());
+
+    implicit::AdjointOptions adjoint;
+    adjoint.sparsity = problem.sparsity();
+    const VectorXd xbar = VectorXd::Ones(n);
+    implicit::AdjointResult<VectorXd> grad;
+    const double grad_s = bench::median_seconds(
+        [&] { grad = implicit::root_vjp(problem, theta, root, xbar, adjoint); }, budget, 1);
+
+    KinsolRun kin;
+    const double kin_s =
+        bench::median_seconds([&] { kin = kinsol_solve(problem, theta, tol); }, budget, 1);
+    const double kin_residual = g(kin.x).norm();
+
+    std::printf(
+        "%6d %8ld %9.1e | %-30s %5d %5d %5d %9.2e %9.3g %9.0f | %-12s %9.3g %9.0f | %-18s %4ld "
+        "%4ld %9.2e %9.3g | %8.0f\n",
+        N, n, tol, implicit::to_string(root.status), root.function_evaluations,
+        root.jacobian_evaluations, colouring.colours(), residual, solve_s, solve_s / g_s,
+        implicit::to_string(grad.status), grad_s, grad_s / g_s,
+        kin.flag >= 0 ? "success" : "failed", kin.f, kin.j, kin_residual, kin_s, peak_rss_mb());
+    if (N <= dense_max) {
+      implicit::SystemOptions dense_options;
+      dense_options.abs_tol = tol;
+      implicit::LineSearchNewtonOptions dense_newton;
+      dense_newton.linear_solver = implicit::DenseLU{};
+      implicit::SystemResult<VectorXd> dense;
+      const double dense_s = bench::median_seconds(
+          [&] {
+            dense = implicit::solve_root(g, x0, implicit::LineSearchNewton(dense_newton),
+                                         dense_options);
+          },
+          budget, 1);
+      std::printf("%6s %8s %9s | %-30s %5d %5d %5s %9.2e %9.3g %9.0f   (dense Jacobian + LU)\n", "",
+                  "", "", implicit::to_string(dense.status), dense.function_evaluations,
+                  dense.jacobian_evaluations, "", g(dense.x).norm(), dense_s, dense_s / g_s);
+    }
+    std::fflush(stdout);
+  }
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,101 @@
+#pragma once
+// Sparse LU solve of A x = b (Eigen's supernodal SparseLU with COLAMD
+// column ordering), as a linear-solver value and as a factorisation kept
+// for more solves.
+//
+// The symbolic analysis (ordering, elimination tree) depends on the pattern
+// only: SparseFactorization does it once and refactorises numerically when
+// the values change (every Newton step on a fixed pattern), as KINSOL's
+// KLU interface does.
+//
+// Singularity: SparseLU reports an exactly zero pivot; a nearly singular A
+// is caught by the certificate (the recomputed residual and the condition
+// bound), as for every solver.
+
+#include <Eigen/SparseCore>
+#include <Eigen/SparseLU>
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "implicit/linear/linear_system.hpp"
+#include "implicit/linear/result.hpp"
+#include "implicit/status.hpp"
+#include "implicit/types.hpp"
+
+namespace implicit {
+
+template <class T>
+struct SparseFactorization {
+  Eigen::SparseLU<Eigen::SparseMatrix<T>, Eigen::COLAMDOrdering<int>> lu;
+  Eigen::Index analysed_nonzeros = -1;  // the pattern the analysis is for (its size)
+  Eigen::Index analysed_rows = -1;
+  Status status = Status::kLinearSolveFailed;
+  std::string message = "not factorised";
+  bool ok() const { return status == Status::kConverged; }
+
+  // Factorises A, reusing the symbolic analysis when A has the shape and the
+  // number of nonzeros of the last one (the caller keeps its pattern: a
+  // SparseJacobian returns the same structure every time).
+  void factor(const Eigen::SparseMatrix<T>& a) {
+    status = Status::kConverged;
+    message.clear();
+    for (Eigen::Index k = 0; k < a.nonZeros(); ++k)
+      if (!std::isfinite(static_cast<double>(a.valuePtr()[k]))) {
+        status = Status::kNonFinite;
+        message = "the matrix has a NaN or Inf entry";
+        return;
+      }
+    if (a.rows() != analysed_rows || a.nonZeros() != analysed_nonzeros) {
+      lu.analyzePattern(a);
+      analysed_rows = a.rows();
+      analysed_nonzeros = a.nonZeros();
+    }
+    lu.factorize(a);
+    if (lu.info() != Eigen::Success) {
+      status = Status::kLinearSolveFailed;
+      message = "sparse LU: " + lu.lastErrorMessage();
+    }
+  }
+};
+
+// A x = b with the factorisation `f` of A, its residual recomputed.
+template <class T>
+LinearSolveResult<VectorX<T>> solve_factored(const Eigen::SparseMatrix<T>& a,
+                                             const SparseFactorization<T>& f,
+                                             const VectorX<T>& b) {
+  LinearSolveResult<VectorX<T>> result;
+  result.method = "sparse_lu";
+  if (!f.ok()) {
+    result.status = f.status;
+    result.message = f.message;
+    return result;
+  }
+  result.x = f.lu.solve(b);
+  result.residual_norm = static_cast<double>((a * result.x - b).norm());
+  result.status = result.x.allFinite() ? Status::kConverged : Status::kNonFinite;
+  return result;
+}
+
+// The sparse LU as a linear-solver value (linear/linear_system.hpp): needs
+// LinearSystem::sparse_a (A with its pattern). Eigen vectors only.
+struct SparseLU {
+  const char* name() const { return "sparse_lu"; }
+  void validate(const std::string& = "SparseLU") const {}
+
+  template <class T>
+  LinearSolveResult<VectorX<T>> solve(const LinearSystem<VectorX<T>>& system, const VectorX<T>& b,
+                                      const LinearTarget& = {}) const {
+    if (!system.sparse_a)
+      throw std::invalid_argument(
+          "SparseLU: the linear system has no sparse form (give the sparsity pattern: "
+          "AdjointOptions::sparsity, SystemOptions::sparsity)");
+    const Eigen::SparseMatrix<T> a = system.sparse_a();
+    SparseFactorization<T> f;
+    f.factor(a);
+    return solve_factored(a, f, b);
+  }
+};
+
+}  // namespace implicit
