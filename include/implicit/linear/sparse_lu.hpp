@@ -82,11 +82,23 @@ LinearSolveResult<VectorX<T>> solve_factored(const Eigen::SparseMatrix<T>& a,
 // LinearSystem::sparse_a (A with its pattern). Eigen vectors only.
 struct SparseLU {
   const char* name() const { return "sparse_lu"; }
-  void validate(const std::string& = "SparseLU") const {}
+  void validate(const std::string& owner = "SparseLU") const {
+    if (max_refinements < 0)
+      throw std::invalid_argument(owner + "::max_refinements must be >= 0, got " +
+                                  std::to_string(max_refinements));
+  }
+
+  // Steps of iterative refinement (x += LU^{-1} (b - A x)) while the
+  // residual is above the target: a sparse LU's pivoting is weaker than a
+  // dense one's (threshold pivoting, fill-reducing order), and on the
+  // Brusselator at 32,768 unknowns one solve left a relative residual of
+  // 1.8e-10 against a target of 1e-10; one step of refinement costs a
+  // product and two triangular solves.
+  int max_refinements = 3;
 
   template <class T>
   LinearSolveResult<VectorX<T>> solve(const LinearSystem<VectorX<T>>& system, const VectorX<T>& b,
-                                      const LinearTarget& = {}) const {
+                                      const LinearTarget& target = {}) const {
     if (!system.sparse_a)
       throw std::invalid_argument(
           "SparseLU: the linear system has no sparse form (give the sparsity pattern: "
@@ -94,7 +106,18 @@ struct SparseLU {
     const Eigen::SparseMatrix<T> a = system.sparse_a();
     SparseFactorization<T> f;
     f.factor(a);
-    return solve_factored(a, f, b);
+    LinearSolveResult<VectorX<T>> result = solve_factored(a, f, b);
+    const double goal = target.abs_tol + target.rel_tol * static_cast<double>(b.norm());
+    for (int k = 0; k < max_refinements && result.ok() && !(result.residual_norm <= goal); ++k) {
+      const VectorX<T> correction = f.lu.solve(VectorX<T>(b - a * result.x));
+      const VectorX<T> refined = result.x + correction;
+      const double residual = static_cast<double>((a * refined - b).norm());
+      if (!(residual < result.residual_norm)) break;  // rounding floor reached
+      result.x = refined;
+      result.residual_norm = residual;
+      ++result.iterations;
+    }
+    return result;
   }
 };
 
