@@ -206,30 +206,15 @@ Attempt kernel_gmres(const LinearMap& apply_k, const at::Tensor& b_in,
     previous = beta;
     true_residual();
   }
-  Status overall = Status::kConverged;
-  for (Status worst : {Status::kMaxIterations, Status::kLinearSolveFailed, Status::kNonFinite})
-    for (int64_t k = 0; k < batch; ++k)
-      if (status[k] == worst) overall = worst;
   const double worst_beta =
       ::implicit::internal::max_of(Eigen::Map<const Eigen::ArrayXd>(beta.data(), batch).eval());
   const double worst_target =
       ::implicit::internal::max_of(Eigen::Map<const Eigen::ArrayXd>(target.data(), batch).eval());
-  char buf[200];
-  std::string message;
-  if (overall == Status::kMaxIterations) {
-    std::snprintf(buf, sizeof buf, "residual %.3e above %.3e after %d products", worst_beta,
-                  worst_target, products);
-    message = buf;
-  } else if (overall == Status::kLinearSolveFailed) {
-    std::snprintf(buf, sizeof buf, "stagnated at residual %.3e (target %.3e): singular system?",
-                  worst_beta, worst_target);
-    message = buf;
-  } else if (overall == Status::kNonFinite) {
-    message = "A x produced NaN or Inf";
-  }
+  const auto outcome = ::implicit::internal::krylov_outcome(
+      status, worst_beta, worst_target, products, "stagnated", ": singular system?");
   // One Krylov loop for the batch: every sample rides it to the end.
-  return {x.view(b.sizes()), std::vector<Status>(batch, overall), products,
-          std::vector<int>(batch, products), message};
+  return {x.view(b.sizes()), std::vector<Status>(batch, outcome.status), products,
+          std::vector<int>(batch, products), outcome.message};
 }
 
 Attempt run_gmres(const LinearMap& apply_k, const at::Tensor& b, const GmresOptions& g,

@@ -167,22 +167,11 @@ LinearSolveResult<Vector> bicgstab(const ApplyA& apply_a, const Vector& b, const
     p = Ops::zeros_like(b);
     v = Ops::zeros_like(b);
   }
-  result.status = Status::kConverged;
-  for (Status worst : {Status::kMaxIterations, Status::kLinearSolveFailed, Status::kNonFinite})
-    for (Eigen::Index k = 0; k < batch; ++k)
-      if (status[k] == worst) result.status = worst;
-  char buf[200];
-  if (result.status == Status::kMaxIterations) {
-    std::snprintf(buf, sizeof buf, "residual %.3e above %.3e after %d products",
-                  internal::max_of(true_norm), internal::max_of(target), result.iterations);
-    result.message = buf;
-  } else if (result.status == Status::kLinearSolveFailed) {
-    std::snprintf(buf, sizeof buf, "broke down at residual %.3e (target %.3e)",
-                  internal::max_of(true_norm), internal::max_of(target));
-    result.message = buf;
-  } else if (result.status == Status::kNonFinite) {
-    result.message = "A x produced NaN or Inf";
-  }
+  auto outcome = internal::krylov_outcome(status, internal::max_of(true_norm),
+                                          internal::max_of(target), result.iterations,
+                                          "broke down", "");
+  result.status = outcome.status;
+  result.message = std::move(outcome.message);
   if constexpr (!std::is_same_v<Scalars, double>) {
     result.sample_status = status;
     result.sample_residual.resize(batch);

@@ -246,22 +246,10 @@ LinearSolveResult<Vector> gmres(const ApplyA& apply_a, const Vector& b, const Ve
     beta = true_residual(basis[0]);
   }
   // The batch's status is its first failure, in order of severity.
-  result.status = Status::kConverged;
-  for (Status worst : {Status::kMaxIterations, Status::kLinearSolveFailed, Status::kNonFinite})
-    for (Eigen::Index k = 0; k < batch; ++k)
-      if (status[k] == worst) result.status = worst;
-  char buf[200];
-  if (result.status == Status::kMaxIterations) {
-    std::snprintf(buf, sizeof buf, "residual %.3e above %.3e after %d products",
-                  internal::max_of(beta), internal::max_of(target), result.iterations);
-    result.message = buf;
-  } else if (result.status == Status::kLinearSolveFailed) {
-    std::snprintf(buf, sizeof buf, "stagnated at residual %.3e (target %.3e): singular system?",
-                  internal::max_of(beta), internal::max_of(target));
-    result.message = buf;
-  } else if (result.status == Status::kNonFinite) {
-    result.message = "A x produced NaN or Inf";
-  }
+  auto outcome = internal::krylov_outcome(status, internal::max_of(beta), internal::max_of(target),
+                                          result.iterations, "stagnated", ": singular system?");
+  result.status = outcome.status;
+  result.message = std::move(outcome.message);
   if constexpr (!std::is_same_v<Scalars, double>) {
     result.sample_status = status;
     result.sample_residual.resize(batch);

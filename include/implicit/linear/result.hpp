@@ -2,6 +2,7 @@
 // What a linear solve (dense or iterative) returns.
 
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -35,5 +36,41 @@ struct [[nodiscard]] LinearSolveResult {
     return message.empty() ? std::string(buf) : std::string(buf) + ": " + message;
   }
 };
+
+namespace internal {
+
+// A batched Krylov solve's outcome from its samples' (gmres, bicgstab and
+// the tensor layer's GMRES kernel): the first failure in order of severity
+// (kMaxIterations, kLinearSolveFailed, kNonFinite), kConverged when none,
+// with the worst sample's numbers in the message. `failure` says what a
+// kLinearSolveFailed sample met ("stagnated", "broke down") and `hint`
+// what that may mean.
+struct KrylovOutcome {
+  Status status = Status::kConverged;
+  std::string message;
+};
+inline KrylovOutcome krylov_outcome(const std::vector<Status>& samples, double worst_residual,
+                                    double worst_target, int products, const char* failure,
+                                    const char* hint) {
+  KrylovOutcome out;
+  for (Status worst : {Status::kMaxIterations, Status::kLinearSolveFailed, Status::kNonFinite})
+    for (Status s : samples)
+      if (s == worst) out.status = worst;
+  char buf[200];
+  if (out.status == Status::kMaxIterations) {
+    std::snprintf(buf, sizeof buf, "residual %.3e above %.3e after %d products", worst_residual,
+                  worst_target, products);
+    out.message = buf;
+  } else if (out.status == Status::kLinearSolveFailed) {
+    std::snprintf(buf, sizeof buf, "%s at residual %.3e (target %.3e)%s", failure, worst_residual,
+                  worst_target, hint);
+    out.message = buf;
+  } else if (out.status == Status::kNonFinite) {
+    out.message = "A x produced NaN or Inf";
+  }
+  return out;
+}
+
+}  // namespace internal
 
 }  // namespace implicit
