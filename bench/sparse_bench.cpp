@@ -1,14 +1,18 @@
 // Large sparse systems: NonlinearSolve.jl's 2-D Brusselator (2 N^2
-// unknowns) solved by implicit's default solve_root with the sparsity
-// pattern (Newton, colouring-compressed AD Jacobian, sparse LU), its
-// gradient by root_vjp with the pattern (sparse LU on (dg/dx)^T), and
+// unknowns) solved by implicit's default solve_root with nothing but the
+// tolerance set (the pattern traced from g, then Newton with a
+// colouring-compressed AD Jacobian and a sparse LU), its gradient by the
+// default root_vjp (traced again; sparse LU on (dg/dx)^T), and
 // KINSOL (SUNDIALS 6.4, line-search Newton with its KLU solver) given the
 // same Jacobian, in one binary. Every time is a median in this process,
 // printed beside a bare loop of g evaluations (the floor), so the ratios
 // hold on a drifting machine.
 //
-// Usage: sparse_bench [--sizes 16,32,64,128,256] [--dense-max 32]
+// Usage: sparse_bench [--sizes 16,32,64,128,256] [--dense-max 32] [--crossover]
 //   --dense-max: also the dense Newton (DenseLU) up to this N.
+//   --crossover: instead, the default solve with the traced sparse path
+//     against the dense polyalgorithm (SystemOptions::detect_sparsity's
+//     min_size) at small N.
 
 #include <kinsol/kinsol.h>
 #include <nvector/nvector_serial.h>
@@ -139,27 +143,72 @@ std::vector<int> parse_sizes(const char* text) {
 
 }  // namespace
 
+// The default solve_root (and root_vjp) with the pattern traced (min_size
+// 0) against the same calls with tracing off (the dense polyalgorithm, the
+// dense or GMRES adjoint), at sizes around SystemOptions::detect_sparsity's
+// min_size.
+int crossover(const std::vector<int>& sizes) {
+  const VectorXd theta = Brusselator2D::default_theta();
+  std::printf("%6s %6s | %-22s %9s %9s | %-22s %9s %9s | %7s %7s\n", "N", "n", "traced sparse",
+              "solve s", "vjp s", "dense (no tracing)", "solve s", "vjp s", "solve x", "vjp x");
+  for (int N : sizes) {
+    const Brusselator2D problem{N};
+    const auto g = implicit::bind_theta(problem, theta);
+    const VectorXd x0 = problem.initial_state();
+    const VectorXd xbar = VectorXd::Ones(problem.size());
+    auto run = [&](Eigen::Index min_size, double& solve_s, double& vjp_s) {
+      implicit::SystemOptions options;
+      options.abs_tol = tolerance(N);
+      options.detect_sparsity.min_size = min_size;
+      implicit::AdjointOptions adjoint;
+      adjoint.detect_sparsity.min_size = min_size;
+      implicit::SystemResult<VectorXd> root;
+      solve_s = bench::median_seconds([&] { root = implicit::solve_root(g, x0, options); }, 1.0);
+      implicit::AdjointResult<VectorXd> grad;
+      vjp_s = bench::median_seconds(
+          [&] { grad = implicit::root_vjp(problem, theta, root, xbar, adjoint); }, 1.0);
+      return std::string(implicit::to_string(root.status)) + "/" + implicit::to_string(grad.status);
+    };
+    double sparse_solve, sparse_vjp, dense_solve, dense_vjp;
+    const std::string sparse = run(1, sparse_solve, sparse_vjp);
+    const std::string dense = run(0, dense_solve, dense_vjp);
+    std::printf("%6d %6ld | %-22s %9.3g %9.3g | %-22s %9.3g %9.3g | %7.1f %7.1f\n", N,
+                static_cast<long>(problem.size()), sparse.c_str(), sparse_solve, sparse_vjp,
+                dense.c_str(), dense_solve, dense_vjp, dense_solve / sparse_solve,
+                dense_vjp / sparse_vjp);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   std::vector<int> sizes{16, 32, 64, 128, 256};
   int dense_max = 32;
+  bool crossover_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--sizes") == 0 && i + 1 < argc)
       sizes = parse_sizes(argv[++i]);
     else if (std::strcmp(argv[i], "--dense-max") == 0 && i + 1 < argc)
       dense_max = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--crossover") == 0)
+      crossover_only = true;
     else {
-      std::fprintf(stderr, "usage: sparse_bench [--sizes 16,32,64] [--dense-max 32]\n");
+      std::fprintf(stderr,
+                   "usage: sparse_bench [--sizes 16,32,64] [--dense-max 32] [--crossover]\n");
       return 2;
     }
   }
+  if (crossover_only) return crossover(sizes);
   const VectorXd theta = Brusselator2D::default_theta();
   std::printf(
       "2-D Brusselator (NonlinearSolve.jl's sparse tutorial), its start, g templated, no "
       "hand-written derivatives.\nTimes: medians in this process; 'g' = one evaluation of g "
       "(the floor); ratios = time / g.\n\n");
-  std::printf("%6s %8s %9s | %-30s %5s %5s %5s %9s %9s %9s | %-12s %9s %9s | %-18s %4s %4s %9s %9s | %8s\n",
-              "N", "n", "tol", "implicit default (sparsity)", "g", "J", "col", "||g||", "s",
-              "/g", "root_vjp", "s", "/g", "KINSOL+KLU", "g", "J", "||g||", "s", "RSS MB");
+  std::printf(
+      "%6s %8s %9s | %9s | %-24s %5s %5s %5s %9s %9s %9s | %-12s %9s %9s | %-18s %4s %4s %9s %9s "
+      "| %8s\n",
+      "N", "n", "tol", "trace s", "implicit default", "g", "J", "col", "||g||", "s", "/g",
+      "root_vjp", "s", "/g", "KINSOL+KLU", "g", "J", "||g||", "s", "RSS MB");
   int failures = 0;
   for (int N : sizes) {
     const Brusselator2D problem{N};
@@ -170,9 +219,11 @@ int main(int argc, char** argv) {
     const double budget = N >= 128 ? 3.0 : 1.0;
     const double g_s = bench::median_seconds([&] { (void)g(x0); }, 0.3);
 
-    implicit::SystemOptions options;
+    // The pattern traced from g, alone (it is part of both calls below).
+    const double trace_s =
+        bench::median_seconds([&] { (void)implicit::trace_sparsity(g, x0); }, budget / 3, 1);
+    implicit::SystemOptions options;  // the defaults but the tolerance
     options.abs_tol = tol;
-    options.sparsity = problem.sparsity();
     implicit::SystemResult<VectorXd> root;
     const double solve_s =
         bench::median_seconds([&] { root = implicit::solve_root(g, x0, options); }, budget, 1);
@@ -180,8 +231,7 @@ int main(int argc, char** argv) {
     if (root.ok() && !(residual <= tol)) ++failures;  // a false claim
     implicit::SparseJacobian<double> colouring(problem.sparsity());
 
-    implicit::AdjointOptions adjoint;
-    adjoint.sparsity = problem.sparsity();
+    const implicit::AdjointOptions adjoint;  // the defaults
     const VectorXd xbar = VectorXd::Ones(n);
     implicit::AdjointResult<VectorXd> grad;
     const double grad_s = bench::median_seconds(
@@ -193,9 +243,9 @@ int main(int argc, char** argv) {
     const double kin_residual = g(kin.x).norm();
 
     std::printf(
-        "%6d %8ld %9.1e | %-30s %5d %5d %5d %9.2e %9.3g %9.0f | %-12s %9.3g %9.0f | %-18s %4ld "
-        "%4ld %9.2e %9.3g | %8.0f\n",
-        N, n, tol, implicit::to_string(root.status), root.function_evaluations,
+        "%6d %8ld %9.1e | %9.3g | %-24s %5d %5d %5d %9.2e %9.3g %9.0f | %-12s %9.3g %9.0f | %-18s "
+        "%4ld %4ld %9.2e %9.3g | %8.0f\n",
+        N, n, tol, trace_s, implicit::to_string(root.status), root.function_evaluations,
         root.jacobian_evaluations, colouring.colours(), residual, solve_s, solve_s / g_s,
         implicit::to_string(grad.status), grad_s, grad_s / g_s,
         kin.flag >= 0 ? "success" : "failed", kin.f, kin.j, kin_residual, kin_s, peak_rss_mb());
@@ -211,9 +261,10 @@ int main(int argc, char** argv) {
                                          dense_options);
           },
           budget, 1);
-      std::printf("%6s %8s %9s | %-30s %5d %5d %5s %9.2e %9.3g %9.0f   (dense Jacobian + LU)\n", "",
-                  "", "", implicit::to_string(dense.status), dense.function_evaluations,
-                  dense.jacobian_evaluations, "", g(dense.x).norm(), dense_s, dense_s / g_s);
+      std::printf(
+          "%6s %8s %9s | %9s | %-24s %5d %5d %5s %9.2e %9.3g %9.0f   (dense Jacobian + LU)\n", "",
+          "", "", "", implicit::to_string(dense.status), dense.function_evaluations,
+          dense.jacobian_evaluations, "", g(dense.x).norm(), dense_s, dense_s / g_s);
     }
     std::fflush(stdout);
   }

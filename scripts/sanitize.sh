@@ -20,7 +20,7 @@ export CCACHE_NOHASHDIR=1
 # -O1: a sanitizer build at -O3 of these Eigen-heavy files takes twice as long.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O1 -DIMPLICIT_SANITIZE=ON \
   -DIMPLICIT_WITH_TORCH=OFF -DIMPLICIT_BUILD_BENCHMARKS=OFF -DIMPLICIT_BUILD_EXAMPLES=OFF \
-  -DIMPLICIT_TEST_FILTER="fixed_point/(solve|anderson)_test|system/solve_test|adjoint/(fixed_point_ift|fixed_point_ift_reuse|root_ift)_test|diff/(linearization|autodiff|reverse|parametric|sparse_jacobian)_test|linear/(gmres|bicgstab|certified_solve)_test|root/(find_root|newton)_test|models/monotone_net_test" \
+  -DIMPLICIT_TEST_FILTER="fixed_point/(solve|anderson)_test|system/solve_test|adjoint/(fixed_point_ift|fixed_point_ift_reuse|root_ift)_test|diff/(linearization|autodiff|reverse|parametric|sparse_jacobian|sparsity_detection)_test|linear/(gmres|bicgstab|certified_solve)_test|root/(find_root|newton)_test|models/monotone_net_test" \
   >/dev/null
 cmake --build build-asan -j "$(nproc)"
 # halt_on_error: the first report fails the run; detect_leaks: LeakSanitizer too.

@@ -21,6 +21,10 @@ enum class Status {
   kApproximate,        // an approximation returned by request (a Jacobian-free or
                        // phantom gradient): finite, but nothing was solved, so no
                        // tolerance holds; never reported for a solve
+  kRoundingFloor,      // a system solve stalled with ||g|| at the rounding level of g
+                       // itself (g's spread under a few-ulp change of x): the
+                       // tolerance is below what g resolves there. The point is as
+                       // close to a root as g can tell, but the tolerance does not hold
 };
 
 inline const char* to_string(Status status) {
@@ -43,6 +47,8 @@ inline const char* to_string(Status status) {
       return "not_a_solution";
     case Status::kApproximate:
       return "approximate";
+    case Status::kRoundingFloor:
+      return "rounding_floor";
   }
   return "unknown";
 }

@@ -46,7 +46,8 @@ void bind_options(py::module_& m) {
   bind_enum<Status>(m, "Status", "Per-sample outcome of a solve or of its backward pass.",
                     {Status::kConverged, Status::kMaxIterations, Status::kDiverged,
                      Status::kNonFinite, Status::kLinearSolveFailed, Status::kInvalidBracket,
-                     Status::kStalled, Status::kNotASolution, Status::kApproximate});
+                     Status::kStalled, Status::kNotASolution, Status::kApproximate,
+                     Status::kRoundingFloor});
   bind_enum<torch::Solver>(m, "Solver", "How the forward pass finds z*.",
                            {torch::Solver::kForwardIteration, torch::Solver::kAnderson,
                             torch::Solver::kBroyden, torch::Solver::kNewton});

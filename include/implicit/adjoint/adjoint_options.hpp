@@ -13,9 +13,10 @@
 #include <vector>
 
 #include "implicit/adjoint/linear_solver.hpp"
-#include "implicit/linear/certified_solve.hpp"
 #include "implicit/diff/derivative_mode.hpp"
+#include "implicit/diff/sparsity_detection.hpp"
 #include "implicit/fixed_point/anderson.hpp"
+#include "implicit/linear/certified_solve.hpp"
 #include "implicit/status.hpp"
 
 namespace implicit {
@@ -65,8 +66,13 @@ struct AdjointOptions {
   // fixed point, dg/dx for a root; n x n, values ignored), when known: the
   // system matrix is then formed sparse by column colouring
   // (diff/sparse_jacobian.hpp), and the automatic chain starts with
-  // SparseLU at any n. Empty (the default): dense or matrix-free.
+  // SparseLU at any n. Empty (the default): for a root (root_vjp,
+  // root_jvp) whose g is templated on the scalar and has no hand-written
+  // state derivatives, traced from g when detect_sparsity's rule says so
+  // (n >= 1000 and at most 5 % of n nonzeros in every row); otherwise dense
+  // or matrix-free. Fixed points are never traced: their adjoint iterates.
   SparsityPattern sparsity;
+  SparsityDetection detect_sparsity;
   // Largest n for which kAuto and the fallback use a dense LU.
   int dense_max_size = 200;
   // Largest n for which kAuto tries the dense LU first when the products are
@@ -147,6 +153,7 @@ struct AdjointOptions {
   bool require_hand_written = false;
 
   void validate() const {
+    detect_sparsity.validate("AdjointOptions::detect_sparsity");
     if (derivatives != DerivativeMode::kAuto && derivatives != DerivativeMode::kForward &&
         derivatives != DerivativeMode::kReverse)
       throw std::invalid_argument("AdjointOptions::derivatives is not a DerivativeMode, got " +

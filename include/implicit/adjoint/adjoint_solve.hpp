@@ -19,8 +19,9 @@
 #include <vector>
 
 #include "implicit/adjoint/adjoint_options.hpp"
-#include "implicit/diff/autodiff.hpp"
 #include "implicit/adjoint/linear_solver.hpp"
+#include "implicit/diff/autodiff.hpp"
+#include "implicit/diff/parametric.hpp"
 #include "implicit/diff/sparse_jacobian.hpp"
 #include "implicit/linear/certified_solve.hpp"
 #include "implicit/linear/dense_lu.hpp"
@@ -71,24 +72,44 @@ using DenseOperator = std::function<MatrixX<T>()>;
 template <class T>
 using SparseOperator = std::function<Eigen::SparseMatrix<T>()>;
 
-// A as a sparse matrix, from AdjointOptions::sparsity (the pattern of the
-// map's Jacobian J in its state): for a VJP (transposed) A = J^T (roots) or
-// I - J^T (fixed points), for a JVP J or I - J. Empty without a pattern.
-// `state_map` is the map of the state alone (bind_theta).
+// The pattern of the map's Jacobian in its state for the sparse path:
+// AdjointOptions::sparsity when given; else, for a root whose map is
+// templated on the scalar (Map callable on tracers) and has no hand-written
+// state derivative (jacobian_z, jvp_z, vjp_z), the automatic rule's (diff/sparsity_detection.hpp);
+// else empty. `state_map` is the map of the state alone (bind_theta).
+template <class Map, class T, class StateMap>
+SparsityPattern adjoint_sparsity(const StateMap& state_map, const VectorX<T>& at,
+                                 const AdjointOptions& options, bool fixed_point) {
+  if (options.sparsity.size() > 0 || fixed_point) return options.sparsity;
+  using Members = derivative_members<Map, T>;
+  if constexpr (returns_scalar<Map, SparsityTracer>::value && !Members::jacobian_z &&
+                !Members::jvp_z && !Members::vjp_z) {
+    std::string note;
+    return automatic_sparsity(state_map, at, options.detect_sparsity, note);
+  } else {
+    (void)state_map, (void)at;
+    return {};
+  }
+}
+
+// A as a sparse matrix with the given pattern (of the map's Jacobian J in
+// its state): for a VJP (transposed) A = J^T (roots) or I - J^T (fixed
+// points), for a JVP J or I - J. Empty for an empty pattern.
 template <class T, class StateMap>
 SparseOperator<T> sparse_system_matrix(const StateMap& state_map, const VectorX<T>& at,
-                                       const AdjointOptions& options, bool fixed_point,
-                                       bool transposed, const char* who) {
-  if (options.sparsity.size() == 0) return {};
+                                       SparsityPattern pattern, bool fixed_point, bool transposed,
+                                       const char* who) {
+  if (pattern.size() == 0) return {};
   const Eigen::Index n = at.size();
-  if (options.sparsity.rows() != n || options.sparsity.cols() != n)
+  if (pattern.rows() != n || pattern.cols() != n)
     throw std::invalid_argument(std::string(who) + ": AdjointOptions::sparsity is " +
-                                std::to_string(options.sparsity.rows()) + " x " +
-                                std::to_string(options.sparsity.cols()) + ", expected " +
-                                std::to_string(n) + " x " + std::to_string(n));
+                                std::to_string(pattern.rows()) + " x " +
+                                std::to_string(pattern.cols()) + ", expected " + std::to_string(n) +
+                                " x " + std::to_string(n));
 #ifdef IMPLICIT_SPARSE
-  return [&state_map, &at, &options, fixed_point, transposed]() -> Eigen::SparseMatrix<T> {
-    SparseJacobian<T> jacobian(options.sparsity);
+  auto shared = std::make_shared<const SparsityPattern>(std::move(pattern));
+  return [&state_map, &at, shared, fixed_point, transposed]() -> Eigen::SparseMatrix<T> {
+    SparseJacobian<T> jacobian(*shared);
     const Eigen::SparseMatrix<T>& j = jacobian.evaluate(state_map, at);
     Eigen::SparseMatrix<T> a = transposed ? Eigen::SparseMatrix<T>(j.transpose()) : j;
     if (fixed_point) {
@@ -174,8 +195,7 @@ ChainSolveResult<T> solve_linear_system_erased(const LinearOperator<T>& apply_a,
                           };
                           GmresOptions g = Gmres{options.gmres_restart}.options(target);
                           g.max_iter = options.reuse_max_iter;
-                          auto inner =
-                              gmres(preconditioned, b, VectorX<T>(VectorX<T>::Zero(n)), g);
+                          auto inner = gmres(preconditioned, b, VectorX<T>(VectorX<T>::Zero(n)), g);
                           if (inner.x.size() == n && inner.x.allFinite())
                             inner.x = (*estimate)(inner.x);
                           inner.method = "gmres_preconditioned_by_forward";

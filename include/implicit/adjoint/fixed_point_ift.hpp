@@ -171,7 +171,8 @@ AdjointResult<VectorX<T>> fixed_point_vjp_with(const Map& map, const VectorX<T>&
   };
   const auto f_of_z = bind_theta(map, theta);
   const internal::SparseOperator<T> sparse_a = internal::sparse_system_matrix<T>(
-      f_of_z, z_star, options, /*fixed_point=*/true, /*transposed=*/true, "fixed_point_vjp");
+      f_of_z, z_star, internal::adjoint_sparsity<Map>(f_of_z, z_star, options, true),
+      /*fixed_point=*/true, /*transposed=*/true, "fixed_point_vjp");
   auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, zbar,
                                              products.solve_options(options), estimate, sparse_a);
   if (solve.ok() && solve.factorization) {
@@ -259,11 +260,11 @@ AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& thet
   constexpr bool kCheapProducts =
       Point::kJvpZ || internal::has_jvp<std::decay_t<decltype(f_of_z)>, VectorX<T>>::value;
   const internal::SparseOperator<T> sparse_a = internal::sparse_system_matrix<T>(
-      f_of_z, z_star, options, /*fixed_point=*/true, /*transposed=*/false, "fixed_point_jvp");
-  auto solve =
-      internal::solve_linear_system(apply_a, dense_a, &apply_k, rhs,
-                                    internal::for_product_cost(options, kCheapProducts), nullptr,
-                                    sparse_a);
+      f_of_z, z_star, internal::adjoint_sparsity<Map>(f_of_z, z_star, options, true),
+      /*fixed_point=*/true, /*transposed=*/false, "fixed_point_jvp");
+  auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, rhs,
+                                             internal::for_product_cost(options, kCheapProducts),
+                                             nullptr, sparse_a);
   VectorX<T> dz = solve.ok() ? solve.x : internal::nan_vector<T>(n);
   return internal::to_adjoint_result(solve, std::move(dz));
 }

@@ -16,8 +16,8 @@
 
 namespace implicit {
 
-using LinearSolver = std::variant<DenseLU, SparseLU, Gmres, BiCGStab, FixedPointIteration,
-                                  AndersonIteration>;
+using LinearSolver =
+    std::variant<DenseLU, SparseLU, Gmres, BiCGStab, FixedPointIteration, AndersonIteration>;
 
 inline std::string to_string(const LinearSolver& solver) {
   return std::visit([](const auto& s) { return std::string(s.name()); }, solver);

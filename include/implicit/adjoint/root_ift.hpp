@@ -41,7 +41,8 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
   using NoFixedPointForm = decltype(apply_a);
   const auto g_of_x = bind_theta(g, theta);
   const internal::SparseOperator<T> sparse_a = internal::sparse_system_matrix<T>(
-      g_of_x, x_star, options, /*fixed_point=*/false, /*transposed=*/true, "root_vjp");
+      g_of_x, x_star, internal::adjoint_sparsity<Map>(g_of_x, x_star, options, false),
+      /*fixed_point=*/false, /*transposed=*/true, "root_vjp");
   auto solve =
       internal::solve_linear_system(apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr),
                                     xbar, products.solve_options(options), nullptr, sparse_a);
@@ -86,16 +87,23 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
   constexpr bool kCheapProducts =
       internal::has_jvp<std::decay_t<decltype(g_of_x)>, VectorX<T>>::value;
   const internal::SparseOperator<T> sparse_a = internal::sparse_system_matrix<T>(
-      g_of_x, x_star, options, /*fixed_point=*/false, /*transposed=*/false, "root_jvp");
-  auto solve =
-      internal::solve_linear_system(apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr),
-                                    rhs, internal::for_product_cost(options, kCheapProducts),
-                                    nullptr, sparse_a);
+      g_of_x, x_star, internal::adjoint_sparsity<Map>(g_of_x, x_star, options, false),
+      /*fixed_point=*/false, /*transposed=*/false, "root_jvp");
+  auto solve = internal::solve_linear_system(
+      apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), rhs,
+      internal::for_product_cost(options, kCheapProducts), nullptr, sparse_a);
   VectorX<T> dx = solve.ok() ? solve.x : internal::nan_vector<T>(x_star.size());
   return internal::to_adjoint_result(solve, std::move(dx));
 }
 
 namespace internal {
+// A forward result to differentiate at: converged, or stopped at g's
+// rounding floor.
+template <class T>
+bool is_root(const SystemResult<VectorX<T>>& forward) {
+  return forward.ok() || forward.status == Status::kRoundingFloor;
+}
+
 // A derivative refused because the forward solve it would differentiate did
 // not converge: the IFT holds only at a root, so NaN values and the forward
 // status, never a plausible number at a point that is not a root.
@@ -109,15 +117,17 @@ AdjointResult<VectorX<T>> refuse_unsolved(const SystemResult<VectorX<T>>& forwar
 }  // namespace internal
 
 // The VJP at the root a solve_root call returned (on bind_theta(g, theta)):
-// as above when forward.ok(), else refused with NaN values and the forward
-// status. This is the form to use after solve_root, so that a failed solve
-// can never yield a gradient.
+// as above when forward.ok() or the solve stopped at g's rounding floor
+// (Status::kRoundingFloor: x is as close to a root as g can tell, and the
+// solution check below still applies), else refused with NaN values and the
+// forward status. This is the form to use after solve_root, so that a
+// failed solve can never yield a gradient.
 template <class Map, class T>
 AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
                                    const SystemResult<VectorX<T>>& forward,
                                    const internal::NonDeduced<VectorX<T>>& xbar,
                                    const AdjointOptions& options = {}) {
-  if (!forward.ok()) return internal::refuse_unsolved(forward, theta.size());
+  if (!internal::is_root(forward)) return internal::refuse_unsolved(forward, theta.size());
   return root_vjp(g, theta, forward.x, xbar, options);
 }
 
@@ -127,7 +137,7 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
                                    const SystemResult<VectorX<T>>& forward,
                                    const internal::NonDeduced<VectorX<T>>& dtheta,
                                    const AdjointOptions& options = {}) {
-  if (!forward.ok()) return internal::refuse_unsolved(forward, forward.x.size());
+  if (!internal::is_root(forward)) return internal::refuse_unsolved(forward, forward.x.size());
   return root_jvp(g, theta, forward.x, dtheta, options);
 }
 

@@ -22,16 +22,16 @@
 
 #include <cmath>
 #include <cstdio>
-#include <stdexcept>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <variant>
 
 #include "implicit/diff/autodiff.hpp"
+#include "implicit/diff/sparse_jacobian.hpp"
 #include "implicit/linear/dense_lu.hpp"
 #include "implicit/linear/gmres.hpp"
-#include "implicit/diff/sparse_jacobian.hpp"
 #include "implicit/linear/inner_solver.hpp"
 #include "implicit/linear/sparse_lu.hpp"
 #include "implicit/step_report.hpp"
@@ -96,6 +96,10 @@ class LineSearchNewton {
     // solve (shared: a State is copied by value).
     std::shared_ptr<SparseJacobian<T>> sparse_jacobian;
     std::shared_ptr<SparseFactorization<T>> sparse_lu;
+    // The pattern traced from g (SystemOptions::detect_sparsity), decided
+    // at the first step.
+    bool traced = false;
+    std::shared_ptr<const SparsityPattern> traced_pattern;
   };
 
   template <class G, class T>
@@ -108,7 +112,19 @@ class LineSearchNewton {
                   const SystemOptions& options) const {
     StepReport report;
     const Eigen::Index n = p.x.size();
-    const bool has_pattern = options.sparsity.size() > 0;
+    const SparsityPattern* pattern = options.sparsity.size() > 0 ? &options.sparsity : nullptr;
+    if (!pattern && !options_.linear_solver && options.jacobian == JacobianMethod::kAutomatic) {
+      if (!state.traced) {
+        state.traced = true;
+        std::string note;
+        SparsityPattern traced =
+            internal::automatic_sparsity(g, VectorX<T>(p.x), options.detect_sparsity, note);
+        if (traced.size() > 0)
+          state.traced_pattern = std::make_shared<const SparsityPattern>(std::move(traced));
+      }
+      pattern = state.traced_pattern.get();
+    }
+    const bool has_pattern = pattern != nullptr;
     const RootLinearSolver solver =
         options_.linear_solver ? *options_.linear_solver
         : has_pattern          ? RootLinearSolver(SparseLU{})
@@ -118,7 +134,7 @@ class LineSearchNewton {
     VectorX<T> d;
     double slope;  // phi'(0) = (J^T g) . d
     if (std::holds_alternative<SparseLU>(solver)) {
-      if (!sparse_step(g, state, p, options, d, slope, report)) return report;
+      if (!sparse_step(g, state, p, pattern, d, slope, report)) return report;
     } else if (dense) {
       if (!internal::system_jacobian(g, p, options.jacobian, state.J, report)) return report;
       const MatrixX<T>& J = state.J;
@@ -184,25 +200,24 @@ class LineSearchNewton {
   }
 
  private:
-  // d = -J^{-1} g with J sparse (pattern SystemOptions::sparsity), and the
+  // d = -J^{-1} g with J sparse (the given or traced pattern), and the
   // slope (J^T g) . d. False, with the report filled, on failure.
   template <class G, class T>
   bool sparse_step(const G& g, State<T>& state, const SystemPoint<T>& p,
-                   const SystemOptions& options, VectorX<T>& d, double& slope,
+                   const SparsityPattern* pattern, VectorX<T>& d, double& slope,
                    StepReport& report) const {
     const Eigen::Index n = p.x.size();
-    if (options.sparsity.size() == 0)
+    if (!pattern)
       throw std::invalid_argument(
           "LineSearchNewtonOptions::linear_solver = SparseLU needs SystemOptions::sparsity (the "
           "nonzero pattern of dg/dx)");
-    if (options.sparsity.rows() != n || options.sparsity.cols() != n)
-      throw std::invalid_argument("SystemOptions::sparsity is " +
-                                  std::to_string(options.sparsity.rows()) + " x " +
-                                  std::to_string(options.sparsity.cols()) + ", expected " +
+    if (pattern->rows() != n || pattern->cols() != n)
+      throw std::invalid_argument("SystemOptions::sparsity is " + std::to_string(pattern->rows()) +
+                                  " x " + std::to_string(pattern->cols()) + ", expected " +
                                   std::to_string(n) + " x " + std::to_string(n));
 #ifdef IMPLICIT_SPARSE
     if (!state.sparse_jacobian) {
-      state.sparse_jacobian = std::make_shared<SparseJacobian<T>>(options.sparsity);
+      state.sparse_jacobian = std::make_shared<SparseJacobian<T>>(*pattern);
       state.sparse_lu = std::make_shared<SparseFactorization<T>>();
     }
     const Eigen::SparseMatrix<T>& J = state.sparse_jacobian->evaluate(g, p.x);

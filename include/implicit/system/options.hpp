@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "implicit/diff/sparsity_detection.hpp"
 #include "implicit/internal/progress.hpp"
 #include "implicit/types.hpp"
 
@@ -73,14 +74,20 @@ struct SystemOptions {
   // stencil, whatever n) and factorises it sparsely (linear/sparse_lu.hpp),
   // never an n x n dense matrix, and the default polyalgorithm runs only
   // Newton and Newton-Raphson (its other methods are dense). Empty (the
-  // default): dense Jacobians. Needs the implicit::precompiled target
-  // (IMPLICIT_SPARSE: the colouring is ColPack's).
+  // default): the pattern is traced from g (diff/sparsity_detection.hpp)
+  // when detect_sparsity's rule says so, at n >= 1000 with at most 5 % of n
+  // nonzeros in every row, by the default polyalgorithm and by Newton when
+  // it has no linear solver named; else dense Jacobians. Needs the
+  // implicit::precompiled target (IMPLICIT_SPARSE: the colouring is
+  // ColPack's); without it nothing is traced.
   SparsityPattern sparsity;
+  SparsityDetection detect_sparsity;
   // Keep ||g(x_k)|| of every accepted point in the result.
   bool record_history = true;
 
   // Throws std::invalid_argument naming the first field that makes no sense.
   void validate() const {
+    detect_sparsity.validate("SystemOptions::detect_sparsity");
     if (!(abs_tol >= 0) || !std::isfinite(abs_tol))
       throw std::invalid_argument("SystemOptions::abs_tol must be finite and >= 0, got " +
                                   std::to_string(abs_tol));

@@ -42,5 +42,31 @@ void evaluate_at(const G& g, SystemPoint<T>& p) {
   p.norm = finite_norm_or_inf(p.gx);
 }
 
+// The rounding level of g at p: the largest ||g(x + d_k) - g(x)|| over
+// three perturbations d_k = +-eps x_i (one ulp of each x_i), signs
+// pseudo-random. g cannot tell x from x + d_k, so a residual of about this
+// size is noise of g itself (its terms' rounding, e.g. alpha / dx^2 times u
+// on a fine grid), which no step can reduce. Costs three evaluations of g
+// (counted by the caller).
+template <class G, class T>
+double rounding_spread(const G& g, const SystemPoint<T>& p) {
+  const double eps = static_cast<double>(std::numeric_limits<T>::epsilon());
+  double spread = 0;
+  for (int k = 0; k < 3; ++k) {
+    VectorX<T> x = p.x;
+    for (Eigen::Index i = 0; i < x.size(); ++i) {
+      // Signs from the fractional parts of multiples of the golden ratio.
+      const double phase =
+          std::fmod(0.6180339887498949 * static_cast<double>((i + 1) * (k + 3)), 1.0);
+      const T step = static_cast<T>(eps) * x[i];
+      x[i] += phase < 0.5 ? step : T(-step);
+    }
+    const VectorX<T> gx = g(x);
+    if (gx.size() != p.gx.size()) return std::numeric_limits<double>::infinity();
+    spread = std::fmax(spread, finite_norm_or_inf(VectorX<T>(gx - p.gx)));
+  }
+  return spread;
+}
+
 }  // namespace internal
 }  // namespace implicit

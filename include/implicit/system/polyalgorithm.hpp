@@ -8,11 +8,14 @@
 // with a line search (reaches roots the dogleg's scaling keeps it from),
 // plain Newton-Raphson (non-monotone: jumps out of the basin of a local
 // minimum of ||g||, e.g. Freudenstein-Roth from its standard start), then
-// Levenberg-Marquardt and Broyden (with SystemOptions::sparsity, only the
-// two Newtons, with sparse Jacobians). On the 57 Moré-Garbow-Hillstrom runs
-// this order solves 47 and test_nonlin's 23 problems all (bench/README.md).
-// The first attempt that converges is returned; if none does, the attempt
-// with the smallest ||g||. All attempts share one budget of
+// Levenberg-Marquardt and Broyden (with a sparse Jacobian, given as
+// SystemOptions::sparsity or traced from a large g by
+// SystemOptions::detect_sparsity, only the two Newtons). On the 57
+// Moré-Garbow-Hillstrom runs this order solves 47 and test_nonlin's 23
+// problems all (bench/README.md). The first attempt that converges is
+// returned, or the first that stops at g's rounding floor
+// (Status::kRoundingFloor: no method can do better); if none does, the
+// attempt with the smallest ||g||. All attempts share one budget of
 // SystemOptions::max_function_evaluations, each monotone attempt gives up
 // when its best ||g|| does not halve in progress_window steps, and every
 // attempt is listed in the result's message.
@@ -102,15 +105,25 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
                                                            const Eigen::MatrixBase<Derived>& x0,
                                                            const Polyalgorithm& method,
                                                            const SystemOptions& options = {}) {
-  using Result = SystemResult<VectorX<typename Derived::Scalar>>;
+  using T = typename Derived::Scalar;
+  using Result = SystemResult<VectorX<T>>;
   options.validate();
   method.validate();
+  // A large templated g whose Jacobian is sparse gets the sparse path
+  // (SystemOptions::detect_sparsity), traced once here for every attempt.
+  SystemOptions effective = options;
+  std::string sparsity_note;
+  if (effective.sparsity.size() == 0 && effective.jacobian == JacobianMethod::kAutomatic &&
+      x0.cols() == 1 && x0.allFinite())
+    effective.sparsity =
+        internal::automatic_sparsity(g, VectorX<T>(x0), options.detect_sparsity, sparsity_note);
+  effective.detect_sparsity.min_size = 0;  // decided: the attempts do not trace again
   Result best;
   bool have_best = false;
   int evaluations = 0, jacobians = 0, products = 0, iterations = 0;
   std::string log;
   auto attempt = [&](const auto& solver, bool monotone = true) -> bool {
-    SystemOptions budget = options;
+    SystemOptions budget = effective;
     budget.max_function_evaluations = options.max_function_evaluations - evaluations;
     budget.max_iter = std::min(options.max_iter, method.options().attempt_max_iter);
     // A non-monotone method may climb before it finds the basin of a root:
@@ -124,7 +137,8 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
     products += r.jacobian_products;
     iterations += r.iterations;
     log += (log.empty() ? "" : "; ") + r.brief_report();
-    const bool done = r.ok();
+    // At g's rounding floor no other method can do better: stop there.
+    const bool done = r.ok() || r.status == Status::kRoundingFloor;
     if (!have_best || done || r.residual_norm < best.residual_norm) {
       best = std::move(r);
       have_best = true;
@@ -134,12 +148,12 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
   const PolyalgorithmOptions& o = method.options();
   // With a sparsity pattern only Newton's sparse LU avoids an n x n dense
   // matrix: the dense methods are left out, and the log says so.
-  const bool sparse = options.sparsity.size() > 0;
+  const bool sparse = effective.sparsity.size() > 0;
   for (RootMethod m : o.order) {
     bool done = false;
     if (sparse && m != RootMethod::kNewton && m != RootMethod::kNewtonRaphson) {
       log += std::string(log.empty() ? "" : "; ") + to_string(m) +
-             ": skipped (dense; SystemOptions::sparsity is set)";
+             ": skipped (dense; the Jacobian is sparse)";
       continue;
     }
     switch (m) {
@@ -178,7 +192,7 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
   best.jacobian_evaluations = jacobians;
   best.jacobian_products = products;
   best.iterations = iterations;
-  best.message = "attempts: " + log;
+  best.message = (sparsity_note.empty() ? "" : sparsity_note + "; ") + "attempts: " + log;
   return best;
 }
 

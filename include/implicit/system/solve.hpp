@@ -64,6 +64,12 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
 
   SystemResult<VectorX<T>> result;
   result.method = method.name();
+  // ||g|| within this factor of g's rounding spread is at its floor
+  // (internal::rounding_spread): Newton's stalls on the Brusselator at
+  // N = 23-64 end at 0.3-0.5 times the spread; a local minimum of ||g|| that
+  // is no root sits orders of magnitude above it.
+  constexpr double kFloorFactor = 4;
+  double threshold = 0;  // set once g(x0) is known
   SystemPoint<T> p;
   p.x = x0;
   internal::evaluate_at(g, p);
@@ -71,6 +77,22 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
   if (options.record_history) result.residual_history.push_back(p.norm);
 
   auto finish = [&](Status status, std::string message, SystemPoint<T>& at) {
+    // A stall at g's own rounding level says so (Status::kRoundingFloor):
+    // no method can do better there, only a looser tolerance can help.
+    if (status == Status::kStalled && std::isfinite(at.norm)) {
+      const double spread = internal::rounding_spread(g, at);
+      result.function_evaluations += 3;
+      if (at.norm <= kFloorFactor * spread) {
+        char floor[300];
+        std::snprintf(floor, sizeof floor,
+                      "||g|| = %.3e is at the rounding level of g (its spread under 1-ulp "
+                      "changes of x: %.3e), above the tolerance %.3e: g cannot resolve a "
+                      "smaller residual here; ask for abs_tol >= %.1e",
+                      at.norm, spread, threshold, kFloorFactor * spread);
+        message = floor + (message.empty() ? std::string() : " (" + message + ")");
+        status = Status::kRoundingFloor;
+      }
+    }
     result.status = status;
     result.message = std::move(message);
     result.residual_norm = at.norm;
@@ -78,7 +100,7 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
     return std::move(result);
   };
   if (!std::isfinite(p.norm)) return finish(Status::kNonFinite, "g(x0) has a NaN or Inf entry", p);
-  const double threshold = options.abs_tol + options.rel_tol * p.norm;
+  threshold = options.abs_tol + options.rel_tol * p.norm;
 
   auto state = method.init(g, p);
   SystemPoint<T> best = p;  // methods may accept a worse point; the best is returned on failure
