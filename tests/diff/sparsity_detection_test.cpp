@@ -71,8 +71,9 @@ TEST(SparsityDetection, CoversTheJacobianOfEveryStandardSystem) {
       const Eigen::MatrixXd jac = jacobian(g, x);
       for (int i = 0; i < n; ++i)
         for (int j = 0; j < n; ++j)
-          if (jac(i, j) != 0)
+          if (jac(i, j) != 0) {
             EXPECT_NE(pattern(i, j), 0) << to_string(system) << ": dg_" << i << "/dx_" << j;
+          }
     }
     ++systems;
   }
@@ -141,9 +142,9 @@ TEST(SparsityDetection, TheRuleTracesOnlyLargeSystemsAndRefusesDenseRows) {
   EXPECT_FALSE(trace_sparsity(dense, Vec::Ones(100), 16).has_value());
   EXPECT_TRUE(trace_sparsity(dense, Vec::Ones(10), 16).has_value());
 
-  SparsityDetection rule;  // n >= 1000, at most max(16, 5 % of n) per row
+  SparsityDetection rule;  // n >= 250, at most max(16, 5 % of n) per row
   std::string note;
-  EXPECT_EQ(internal::automatic_sparsity(dense, Vec(Vec::Ones(999)), rule, note).size(), 0);
+  EXPECT_EQ(internal::automatic_sparsity(dense, Vec(Vec::Ones(249)), rule, note).size(), 0);
   EXPECT_TRUE(note.empty());
 #ifdef IMPLICIT_SPARSE
   EXPECT_EQ(internal::automatic_sparsity(dense, Vec(Vec::Ones(2000)), rule, note).size(), 0);
@@ -162,6 +163,9 @@ TEST(SparsityDetection, TheRuleTracesOnlyLargeSystemsAndRefusesDenseRows) {
       0);
 #endif
   rule.max_density = 0;
+  EXPECT_THROW(rule.validate("SystemOptions::detect_sparsity"), std::invalid_argument);
+  rule.max_density = 0.05;
+  rule.dense_fallback_max_size = -1;
   EXPECT_THROW(rule.validate("SystemOptions::detect_sparsity"), std::invalid_argument);
 }
 

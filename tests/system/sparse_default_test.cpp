@@ -153,6 +153,31 @@ TEST(SparseDefault, TheBrusselatorsGradientWithRespectToAForcingField) {
   }
 }
 
+// With a traced pattern the Newtons run first and, when both fail, the dense
+// methods follow up to detect_sparsity.dense_fallback_max_size (x^2 + 1 = 0
+// has no root: every method fails, and the log lists who ran).
+TEST(SparseDefault, ATracedPatternKeepsTheDenseMethodsAsAFallback) {
+  auto g = [](const auto& x) {
+    using V = std::decay_t<decltype(x)>;
+    return V((x.array() * x.array() + 1).matrix());
+  };
+  const Vec x0 = Vec::Constant(300, 3.0);
+  const auto small = solve_root(g, x0);
+  EXPECT_EQ(small.status, Status::kStalled) << small.brief_report();
+  EXPECT_NE(small.message.find("sparse Jacobian: pattern traced from g at n = 300"),
+            std::string::npos)
+      << small.message;
+  EXPECT_NE(small.message.find("dogleg: stalled"), std::string::npos) << small.message;
+  EXPECT_EQ(small.message.find("skipped"), std::string::npos) << small.message;
+  SystemOptions no_fallback;
+  no_fallback.detect_sparsity.dense_fallback_max_size = 299;
+  const auto large = solve_root(g, x0, no_fallback);
+  EXPECT_EQ(large.status, Status::kStalled) << large.brief_report();
+  EXPECT_NE(large.message.find("dogleg: skipped (dense; the Jacobian is sparse)"),
+            std::string::npos)
+      << large.message;
+}
+
 // Below SystemOptions::detect_sparsity.min_size nothing is traced: the
 // polyalgorithm keeps its dense methods.
 TEST(SparseDefault, SmallSystemsKeepTheDensePolyalgorithm) {

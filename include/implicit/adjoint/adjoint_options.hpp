@@ -69,7 +69,7 @@ struct AdjointOptions {
   // SparseLU at any n. Empty (the default): for a root (root_vjp,
   // root_jvp) whose g is templated on the scalar and has no hand-written
   // state derivatives, traced from g when detect_sparsity's rule says so
-  // (n >= 1000 and at most 5 % of n nonzeros in every row); otherwise dense
+  // (n >= 250 and at most 5 % of n nonzeros in every row); otherwise dense
   // or matrix-free. Fixed points are never traced: their adjoint iterates.
   SparsityPattern sparsity;
   SparsityDetection detect_sparsity;

@@ -75,7 +75,7 @@ struct SystemOptions {
   // never an n x n dense matrix, and the default polyalgorithm runs only
   // Newton and Newton-Raphson (its other methods are dense). Empty (the
   // default): the pattern is traced from g (diff/sparsity_detection.hpp)
-  // when detect_sparsity's rule says so, at n >= 1000 with at most 5 % of n
+  // when detect_sparsity's rule says so, at n >= 250 with at most 5 % of n
   // nonzeros in every row, by the default polyalgorithm and by Newton when
   // it has no linear solver named; else dense Jacobians. Needs the
   // implicit::precompiled target (IMPLICIT_SPARSE: the colouring is

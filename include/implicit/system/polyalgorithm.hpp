@@ -10,7 +10,8 @@
 // minimum of ||g||, e.g. Freudenstein-Roth from its standard start), then
 // Levenberg-Marquardt and Broyden (with a sparse Jacobian, given as
 // SystemOptions::sparsity or traced from a large g by
-// SystemOptions::detect_sparsity, only the two Newtons). On the 57
+// SystemOptions::detect_sparsity, the two Newtons first; the dense methods
+// follow only for a traced pattern at n <= dense_fallback_max_size). On the 57
 // Moré-Garbow-Hillstrom runs this order solves 47 and test_nonlin's 23
 // problems all (bench/README.md). The first attempt that converges is
 // returned, or the first that stops at g's rounding floor
@@ -146,42 +147,54 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
     return done;
   };
   const PolyalgorithmOptions& o = method.options();
-  // With a sparsity pattern only Newton's sparse LU avoids an n x n dense
-  // matrix: the dense methods are left out, and the log says so.
-  const bool sparse = effective.sparsity.size() > 0;
-  for (RootMethod m : o.order) {
-    bool done = false;
-    if (sparse && m != RootMethod::kNewton && m != RootMethod::kNewtonRaphson) {
-      log += std::string(log.empty() ? "" : "; ") + to_string(m) +
-             ": skipped (dense; the Jacobian is sparse)";
-      continue;
-    }
+  auto run = [&](RootMethod m) -> bool {
     switch (m) {
       case RootMethod::kNewton:
-        done = attempt(LineSearchNewton(o.newton));
-        break;
+        return attempt(LineSearchNewton(o.newton));
       case RootMethod::kDogleg:
-        done = attempt(PowellDogleg(o.dogleg));
-        break;
+        return attempt(PowellDogleg(o.dogleg));
       case RootMethod::kLevenbergMarquardt:
-        done = attempt(LevenbergMarquardt(o.levenberg_marquardt));
-        break;
+        return attempt(LevenbergMarquardt(o.levenberg_marquardt));
       case RootMethod::kBroyden:
-        done = attempt(LineSearchBroyden(o.broyden));
-        break;
+        return attempt(LineSearchBroyden(o.broyden));
       case RootMethod::kNewtonRaphson: {
         LineSearchNewtonOptions plain = o.newton;
         plain.use_line_search = false;
-        done = attempt(LineSearchNewton(plain), /*monotone=*/false);
-        break;
+        return attempt(LineSearchNewton(plain), /*monotone=*/false);
       }
-      default:
-        throw std::invalid_argument(
-            "PolyalgorithmOptions::order holds a value that is not a "
-            "RootMethod: " +
-            std::to_string(static_cast<int>(m)));
     }
-    if (done) break;
+    throw std::invalid_argument(
+        "PolyalgorithmOptions::order holds a value that is not a RootMethod: " +
+        std::to_string(static_cast<int>(m)));
+  };
+  auto is_newton = [](RootMethod m) {
+    return m == RootMethod::kNewton || m == RootMethod::kNewtonRaphson;
+  };
+  // With a sparse Jacobian only the Newtons (sparse LU) avoid an n x n
+  // matrix: they run first. When the pattern was traced (not given) and n
+  // is small enough for dense matrices, the dense methods follow if the
+  // Newtons fail, so tracing never costs robustness; otherwise the log
+  // says they were skipped.
+  const bool sparse = effective.sparsity.size() > 0;
+  bool done = false;
+  std::vector<RootMethod> skipped;
+  for (RootMethod m : o.order) {
+    if (sparse && !is_newton(m)) {
+      skipped.push_back(m);
+      continue;
+    }
+    if ((done = run(m))) break;
+  }
+  const bool dense_fallback = sparse && options.sparsity.size() == 0 &&
+                              x0.size() <= options.detect_sparsity.dense_fallback_max_size;
+  if (!done && dense_fallback) {
+    effective.sparsity = SparsityPattern();
+    for (RootMethod m : skipped)
+      if ((done = run(m))) break;
+  } else {
+    for (RootMethod m : skipped)
+      log += std::string(log.empty() ? "" : "; ") + to_string(m) +
+             ": skipped (dense; the Jacobian is sparse)";
   }
   if (!have_best)
     throw std::invalid_argument(
