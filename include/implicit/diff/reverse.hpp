@@ -203,28 +203,6 @@ using RadVar = T;
 }  // namespace internal
 }  // namespace implicit
 
-namespace implicit::internal {
-// Eigen's numeric traits for an AD scalar S carrying values of type V:
-// everything as for V except the types, which are S. Rad's variable uses it
-// below; reverse_bench uses it for ADOL-C's adouble.
-template <class S, class V>
-struct AdScalarNumTraits : Eigen::NumTraits<V> {
-  using Real = S;
-  using NonInteger = S;
-  using Nested = S;
-  using Literal = S;
-  enum {
-    IsComplex = 0,
-    IsInteger = 0,
-    IsSigned = 1,
-    RequireInitialization = 1,
-    ReadCost = 1,
-    AddCost = 3,
-    MulCost = 3
-  };
-};
-}  // namespace implicit::internal
-
 #if IMPLICIT_HAVE_REVERSE
 // Eigen needs the numeric traits of Rad's variable to build matrices of it.
 namespace Eigen {

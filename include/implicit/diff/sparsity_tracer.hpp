@@ -228,27 +228,8 @@ struct ScalarValue<SparsityTracer> {
 namespace Eigen {
 
 template <>
-struct NumTraits<implicit::SparsityTracer> : GenericNumTraits<double> {
-  using Real = implicit::SparsityTracer;
-  using NonInteger = implicit::SparsityTracer;
-  using Nested = implicit::SparsityTracer;
-  using Literal = double;
-  enum {
-    IsComplex = 0,
-    IsInteger = 0,
-    IsSigned = 1,
-    RequireInitialization = 1,
-    ReadCost = 1,
-    AddCost = 8,
-    MulCost = 8
-  };
-  static implicit::SparsityTracer epsilon() { return std::numeric_limits<double>::epsilon(); }
-  static implicit::SparsityTracer dummy_precision() { return 1e-12; }
-  static implicit::SparsityTracer highest() { return std::numeric_limits<double>::max(); }
-  static implicit::SparsityTracer lowest() { return std::numeric_limits<double>::lowest(); }
-  static implicit::SparsityTracer infinity() { return std::numeric_limits<double>::infinity(); }
-  static implicit::SparsityTracer quiet_NaN() { return std::numeric_limits<double>::quiet_NaN(); }
-};
+struct NumTraits<implicit::SparsityTracer>
+    : implicit::internal::AdScalarNumTraits<implicit::SparsityTracer, double> {};
 
 // Mixed expressions (x * 2.0 on vectors of tracers), as for Eigen's own
 // AutoDiffScalar.

@@ -27,4 +27,24 @@ double value(const T& x) {
   return ScalarValue<T>::get(x);
 }
 
+// Eigen's numeric traits for an AD scalar S carrying values of type V:
+// everything as for V except the types, which are S. Sacado's Rad variable
+// (diff/reverse.hpp), the sparsity tracer (diff/sparsity_tracer.hpp) and
+// reverse_bench's ADOL-C adouble use it.
+template <class S, class V>
+struct AdScalarNumTraits : Eigen::NumTraits<V> {
+  using Real = S;
+  using NonInteger = S;
+  using Nested = S;
+  using Literal = S;
+  enum {
+    IsComplex = 0,
+    IsInteger = 0,
+    IsSigned = 1,
+    RequireInitialization = 1,
+    ReadCost = 1,
+    AddCost = 3,
+    MulCost = 3
+  };
+};
 }  // namespace implicit::internal
