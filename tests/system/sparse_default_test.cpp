@@ -178,6 +178,20 @@ TEST(SparseDefault, ATracedPatternKeepsTheDenseMethodsAsAFallback) {
       << large.message;
 }
 
+// Newton alone, with no linear solver named, traces too (n = 1,000 would
+// otherwise be Newton-Krylov): converged at the returned point, with sparse
+// Jacobians formed and no Jacobian products (GMRES would count them).
+TEST(SparseDefault, NewtonAloneTracesAndConvergesAtTheReturnedPoint) {
+  const Vec theta = (Vec(2) << 3.0, 1.0).finished();
+  const auto g = bind_theta(BroydenTridiagonal{}, theta);
+  const auto r = solve_root(g, Vec::Constant(1000, -1.0), LineSearchNewton());
+  ASSERT_TRUE(r.ok()) << r.brief_report() << "\n" << r.message;
+  EXPECT_LE(g(r.x).norm(), SystemOptions{}.abs_tol);
+  EXPECT_DOUBLE_EQ(g(r.x).norm(), r.residual_norm);
+  EXPECT_GT(r.jacobian_evaluations, 0);
+  EXPECT_EQ(r.jacobian_products, 0);
+}
+
 // Below SystemOptions::detect_sparsity.min_size nothing is traced: the
 // polyalgorithm keeps its dense methods.
 TEST(SparseDefault, SmallSystemsKeepTheDensePolyalgorithm) {
