@@ -94,5 +94,65 @@ TEST(CertifiedSolve, AFailedAttemptKeepsItsOwnStatusAndMessage) {
   EXPECT_NE(r.message.find("then gmres:"), std::string::npos) << r.message;
 }
 
+// A = alpha L + I with L the periodic 1-D Laplacian and b = ones: L b = 0,
+// so the probe ||A b|| / ||b|| = 1 sees none of ||A|| ~ 4 alpha. An answer
+// off the exact u = b by rounding (4 eps relative, random signs) has a
+// residual ~ 10 eps alpha ||u||, inside the rounding allowance
+// 16 eps ||A|| ||u|| but 20x above the one the probe alone gives. The
+// sharpened bound (along the residual) accepts it; an answer 100x further
+// off is still refused.
+Eigen::MatrixXd stiff_diffusion(int n, double alpha) {
+  Eigen::MatrixXd a = Eigen::MatrixXd::Identity(n, n);
+  for (int i = 0; i < n; ++i) {
+    a(i, i) += 2 * alpha;
+    a(i, (i + 1) % n) -= alpha;
+    a(i, (i + n - 1) % n) -= alpha;
+  }
+  return a;
+}
+
+Vec rounding_noise(int n, double size) {
+  Vec d(n);
+  unsigned state = 12345;
+  for (int i = 0; i < n; ++i) {
+    state = state * 1103515245u + 12345u;
+    d[i] = (state >> 16) & 1 ? size : -size;
+  }
+  return d;
+}
+
+TEST(CertifiedSolve, ARoundingLevelResidualIsAcceptedWhenAMapsBToNearlyNothing) {
+  const int n = 400;
+  Fixture f(stiff_diffusion(n, 1e6));
+  const Vec b = Vec::Ones(n);
+  const double eps = std::numeric_limits<double>::epsilon();
+  const Vec off_by_rounding = b + rounding_noise(n, 4 * eps);
+  const double residual = (f.a * off_by_rounding - b).norm();
+  // The allowance from the probe ||A b|| / ||b|| = 1 alone:
+  const double probe_only = 1e-12 + 1e-10 * b.norm() + 16 * eps * (b.norm() + b.norm());
+  ASSERT_GT(residual, 10 * probe_only);
+  auto r = certified_solve(f.system, b, {claims("sparse_lu", off_by_rounding)},
+                           CertificateOptions{}, LinearTarget{});
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_DOUBLE_EQ(r.residual_norm, residual);
+  EXPECT_EQ(r.certificate_products, 3);  // residual, ||A b||, ||A r||
+
+  const Vec off_by_more = b + rounding_noise(n, 400 * eps);
+  auto refused = certified_solve(f.system, b, {claims("sparse_lu", off_by_more)},
+                                 CertificateOptions{}, LinearTarget{});
+  EXPECT_EQ(refused.status, Status::kLinearSolveFailed);
+  EXPECT_NE(refused.message.find("above tolerance"), std::string::npos) << refused.message;
+}
+
+TEST(CertifiedSolve, AResidualNoRoundingCouldExplainCostsNoExtraProduct) {
+  // residual = ||b||: past 16 eps max_condition ||b||, refused whatever ||A||.
+  Fixture f(stiff_diffusion(50, 1e6));
+  const Vec b = Vec::Ones(50);
+  auto r = certified_solve(f.system, b, {claims("liar", Vec::Zero(50))}, CertificateOptions{},
+                           LinearTarget{});
+  EXPECT_EQ(r.status, Status::kLinearSolveFailed);
+  EXPECT_EQ(r.certificate_products, 2);
+}
+
 }  // namespace
 }  // namespace implicit

@@ -28,6 +28,26 @@ inline double certified_condition_lower_bound(double a_norm_probe, double u_norm
   return std::fmax(a_norm_probe, b_norm / u_norm) * u_norm / b_norm;
 }
 
+// The residual the certificate allows for an answer u of A u = b, given a
+// lower bound a_norm_probe on ||A||.
+inline double certified_residual_tolerance(double u_norm, double b_norm, double a_norm_probe,
+                                           double abs_tol, double rel_tol, double eps) {
+  const double a_norm =
+      b_norm > 0 && u_norm > 0 ? std::fmax(a_norm_probe, b_norm / u_norm) : a_norm_probe;
+  return abs_tol + rel_tol * b_norm + 16 * eps * (b_norm + a_norm * u_norm);
+}
+
+// Whether a sharper bound on ||A|| could still get a refused residual
+// accepted: the allowance 16 eps ||A|| ||u|| covers it only if ||A|| >=
+// residual / (16 eps ||u||), and then cond(A) >= residual / (16 eps ||b||),
+// which must not exceed max_condition. A residual beyond that is no
+// rounding error whatever ||A|| is (a wrong answer, an unconverged one).
+inline bool residual_within_rounding_reach(double residual, double b_norm, double eps,
+                                           double max_condition) {
+  return std::isfinite(residual) && residual > 0 &&
+         residual <= 16 * eps * max_condition * b_norm;
+}
+
 struct CertificateVerdict {
   bool accepted = false;
   std::string why;  // when refused: the numbers
@@ -43,9 +63,8 @@ inline CertificateVerdict certify_linear_solution(double residual, double u_norm
     v.why = "solution or residual has NaN or Inf";
     return v;
   }
-  const double a_norm =
-      b_norm > 0 && u_norm > 0 ? std::fmax(a_norm_probe, b_norm / u_norm) : a_norm_probe;
-  const double tolerance = abs_tol + rel_tol * b_norm + 16 * eps * (b_norm + a_norm * u_norm);
+  const double tolerance =
+      certified_residual_tolerance(u_norm, b_norm, a_norm_probe, abs_tol, rel_tol, eps);
   if (!(residual <= tolerance)) {
     std::snprintf(buf, sizeof buf, "recomputed residual %.3e above tolerance %.3e", residual,
                   tolerance);

@@ -101,4 +101,36 @@ struct Brusselator2D {
   }
 };
 
+// The same steady state with the forcing as a per-cell parameter field
+// (theta = f, p = N^2 values at u(i, j)'s index i + N j): what a fit of the
+// forcing to observations differentiates (examples/fit_brusselator.cpp).
+// A, B and alpha stay at the tutorial's values.
+struct Brusselator2DForcingField {
+  Brusselator2D problem;
+
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& field, const VectorX<T>& w) const {
+    const Eigen::Index cells = static_cast<Eigen::Index>(problem.N) * problem.N;
+    if (field.size() != cells)
+      throw std::invalid_argument("Brusselator2DForcingField: the field must have N^2 entries");
+    const VectorX<T> theta = Brusselator2D::default_theta().cast<T>();
+    VectorX<T> out = problem(theta, w);
+    for (int j = 0; j < problem.N; ++j)
+      for (int i = 0; i < problem.N; ++i) {
+        const Eigen::Index k = i + static_cast<Eigen::Index>(problem.N) * j;
+        out[k] += field[k] - problem.forcing(i, j);
+      }
+    return out;
+  }
+
+  // The tutorial's forcing: 5 inside the disc, 0 elsewhere.
+  VectorX<double> tutorial_field() const {
+    VectorX<double> field(static_cast<Eigen::Index>(problem.N) * problem.N);
+    for (int j = 0; j < problem.N; ++j)
+      for (int i = 0; i < problem.N; ++i)
+        field[i + static_cast<Eigen::Index>(problem.N) * j] = problem.forcing(i, j);
+    return field;
+  }
+};
+
 }  // namespace implicit

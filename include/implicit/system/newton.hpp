@@ -228,7 +228,7 @@ class LineSearchNewton {
       report.message = "Newton system J d = -g: " + state.sparse_lu->message;
       return false;
     }
-    d = state.sparse_lu->lu.solve(VectorX<T>(-p.gx));
+    d = state.sparse_lu->solve(VectorX<T>(-p.gx));
     if (!d.allFinite()) {
       report.status = Status::kLinearSolveFailed;
       report.message = "Newton system J d = -g: the sparse LU gave NaN or Inf";
