@@ -70,8 +70,10 @@ double tolerance(const Brusselator2D& problem) {
 // above its rounding.
 double tolerance(const Bratu2D&) { return 1e-8; }
 
+// What a peer's callbacks see: the problem, its parameters, the sparse AD
+// Jacobian they are given, and their g and Jacobian counts.
 template <class Problem>
-struct KinsolData {
+struct PeerData {
   const Problem* problem;
   const VectorXd* theta;
   implicit::SparseJacobian<double>* jacobian;
@@ -80,7 +82,7 @@ struct KinsolData {
 
 template <class Problem>
 int kinsol_system(N_Vector u, N_Vector fval, void* user) {
-  auto* d = static_cast<KinsolData<Problem>*>(user);
+  auto* d = static_cast<PeerData<Problem>*>(user);
   const long n = d->problem->size();
   const VectorXd x = Eigen::Map<const VectorXd>(N_VGetArrayPointer(u), n);
   Eigen::Map<VectorXd>(N_VGetArrayPointer(fval), n) = (*d->problem)(*d->theta, x);
@@ -90,7 +92,7 @@ int kinsol_system(N_Vector u, N_Vector fval, void* user) {
 
 template <class Problem>
 int kinsol_jacobian(N_Vector u, N_Vector, SUNMatrix J, void* user, N_Vector, N_Vector) {
-  auto* d = static_cast<KinsolData<Problem>*>(user);
+  auto* d = static_cast<PeerData<Problem>*>(user);
   const long n = d->problem->size();
   const VectorXd x = Eigen::Map<const VectorXd>(N_VGetArrayPointer(u), n);
   const auto g = implicit::bind_theta(*d->problem, *d->theta);
@@ -124,7 +126,7 @@ KinsolRun kinsol_solve(const Problem& problem, const VectorXd& theta, double tol
   SUNContext_Create(nullptr, &context);
   const long n = problem.size();
   implicit::SparseJacobian<double> jacobian(problem.sparsity());
-  KinsolData<Problem> d{&problem, &theta, &jacobian};
+  PeerData<Problem> d{&problem, &theta, &jacobian};
   N_Vector u = N_VNew_Serial(n, context);
   N_Vector scale = N_VNew_Serial(n, context);
   Eigen::Map<VectorXd>(N_VGetArrayPointer(u), n) = problem.initial_state();
@@ -165,16 +167,8 @@ KinsolRun kinsol_solve(const Problem& problem, const VectorXd& theta, double tol
 // nested-dissection ordering) or GMRES(30) + ILU(0) (its defaults, at most
 // 2,000 iterations per step).
 template <class Problem>
-struct PetscData {
-  const Problem* problem;
-  const VectorXd* theta;
-  implicit::SparseJacobian<double>* jacobian;
-  long f = 0, j = 0;
-};
-
-template <class Problem>
 PetscErrorCode petsc_function(SNES, Vec x, Vec fx, void* user) {
-  auto* d = static_cast<PetscData<Problem>*>(user);
+  auto* d = static_cast<PeerData<Problem>*>(user);
   const long n = d->problem->size();
   const PetscScalar* xs = nullptr;
   PetscScalar* fs = nullptr;
@@ -189,7 +183,7 @@ PetscErrorCode petsc_function(SNES, Vec x, Vec fx, void* user) {
 
 template <class Problem>
 PetscErrorCode petsc_jacobian(SNES, Vec x, Mat J, Mat, void* user) {
-  auto* d = static_cast<PetscData<Problem>*>(user);
+  auto* d = static_cast<PeerData<Problem>*>(user);
   const long n = d->problem->size();
   const PetscScalar* xs = nullptr;
   PetscCall(VecGetArrayRead(x, &xs));
@@ -220,7 +214,7 @@ PetscErrorCode petsc_solve_impl(const Problem& problem, const VectorXd& theta, d
                                 bool gmres_ilu, PetscRun& run) {
   const PetscInt n = problem.size();
   implicit::SparseJacobian<double> jacobian(problem.sparsity());
-  PetscData<Problem> d{&problem, &theta, &jacobian};
+  PeerData<Problem> d{&problem, &theta, &jacobian};
   const Eigen::SparseMatrix<double, Eigen::RowMajor> pattern = problem.sparsity();
   std::vector<PetscInt> per_row(n);
   for (PetscInt r = 0; r < n; ++r)
