@@ -88,4 +88,9 @@ void klu_solve_in_place(void* handle, Eigen::VectorXd& b) {
   klu_solve(s.symbolic, s.numeric, s.n, 1, b.data(), &s.common);
 }
 
+void klu_solve_transposed_in_place(void* handle, Eigen::VectorXd& b) {
+  auto& s = *static_cast<KluState*>(handle);
+  klu_tsolve(s.symbolic, s.numeric, s.n, 1, b.data(), &s.common);
+}
+
 }  // namespace implicit::internal

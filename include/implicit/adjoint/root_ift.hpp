@@ -17,12 +17,15 @@
 
 namespace implicit {
 
-// Costs as for fixed_point_vjp (adjoint/fixed_point_ift.hpp), with g for f.
+namespace internal {
+
+// root_vjp, with `estimate` (may be nullptr) an approximation of
+// (dg/dx)^{-T} from the forward solve (SystemResult::transposed_inverse).
 template <class Map, class T>
-AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
-                                   const internal::NonDeduced<VectorX<T>>& x_star,
-                                   const internal::NonDeduced<VectorX<T>>& xbar,
-                                   const AdjointOptions& options = {}) {
+AdjointResult<VectorX<T>> root_vjp_with(const Map& g, const VectorX<T>& theta,
+                                        const VectorX<T>& x_star, const VectorX<T>& xbar,
+                                        const AdjointOptions& options,
+                                        const LinearOperator<T>* estimate) {
   VectorX<T> newton_residual;  // g(theta, x*), from the solution check
   if (auto refused = internal::check_ift_call("root_vjp", internal::SolutionKind::kRoot,
                                               internal::ProductKind::kVjp, g, theta, x_star, "xbar",
@@ -45,7 +48,7 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
       /*fixed_point=*/false, /*transposed=*/true, "root_vjp");
   auto solve =
       internal::solve_linear_system(apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr),
-                                    xbar, products.solve_options(options), nullptr, sparse_a);
+                                    xbar, products.solve_options(options), estimate, sparse_a);
   if (solve.ok() && solve.factorization) {
     // x' = x - (dg/dx)^{-1} g(x); A(x') u = (dg/dx)(x')^T u.
     auto a_at = [&](const VectorX<T>& corrected, const VectorX<T>& u) -> VectorX<T> {
@@ -61,6 +64,18 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
                                                       "root_vjp", "(dg/dtheta)^T u"))
                  : internal::nan_vector<T>(theta.size());
   return internal::to_adjoint_result(solve, std::move(theta_bar));
+}
+
+}  // namespace internal
+
+// Costs as for fixed_point_vjp (adjoint/fixed_point_ift.hpp), with g for f.
+template <class Map, class T>
+AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
+                                   const internal::NonDeduced<VectorX<T>>& x_star,
+                                   const internal::NonDeduced<VectorX<T>>& xbar,
+                                   const AdjointOptions& options = {}) {
+  return internal::root_vjp_with(g, theta, x_star, xbar, options,
+                                 static_cast<const internal::LinearOperator<T>*>(nullptr));
 }
 
 template <class Map, class T>
@@ -128,7 +143,12 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
                                    const internal::NonDeduced<VectorX<T>>& xbar,
                                    const AdjointOptions& options = {}) {
   if (!internal::is_root(forward)) return internal::refuse_unsolved(forward, theta.size());
-  return root_vjp(g, theta, forward.x, xbar, options);
+  // Newton's last sparse LU preconditions the adjoint solve
+  // (AdjointOptions::reuse_forward): a few triangular solves and sparse
+  // products instead of a new factorisation of (dg/dx)^T.
+  return internal::root_vjp_with(g, theta, forward.x, xbar, options,
+                                 forward.transposed_inverse ? &forward.transposed_inverse
+                                                            : nullptr);
 }
 
 // The JVP at the root a solve_root call returned; refused like root_vjp.

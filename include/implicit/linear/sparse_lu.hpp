@@ -40,6 +40,7 @@ std::shared_ptr<void> klu_new();
 bool klu_analyse(void* klu, const Eigen::SparseMatrix<double>& a, std::string& why);
 bool klu_factor(void* klu, const Eigen::SparseMatrix<double>& a, std::string& why);
 void klu_solve_in_place(void* klu, Eigen::VectorXd& b);
+void klu_solve_transposed_in_place(void* klu, Eigen::VectorXd& b);
 #endif
 }  // namespace internal
 
@@ -68,6 +69,20 @@ struct SparseFactorization {
     }
 #endif
     return lu.solve(b);
+  }
+
+  // x = A^{-T} b with the last factorisation (ok() must hold).
+  VectorX<T> solve_transposed(const VectorX<T>& b) const {
+#ifdef IMPLICIT_KLU
+    if constexpr (uses_klu) {
+      VectorX<T> x = b;
+      internal::klu_solve_transposed_in_place(klu.get(), x);
+      return x;
+    }
+#endif
+    // Eigen's transpose() view is non-const but only reads the factors.
+    using LU = std::remove_const_t<std::remove_reference_t<decltype(lu)>>;
+    return const_cast<LU&>(lu).transpose().solve(b);
   }
 
   // Factorises A, reusing the symbolic analysis when A has the shape and the

@@ -22,6 +22,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -105,6 +106,16 @@ class LineSearchNewton {
   template <class G, class T>
   State<T> init(const G&, const SystemPoint<T>&) const {
     return {};
+  }
+
+  // SystemResult::transposed_inverse: the last sparse LU (of J at the step
+  // before the root), applied transposed; empty on the dense path.
+  template <class T>
+  std::function<VectorX<T>(const VectorX<T>&)> transposed_inverse(State<T>&& s) const {
+    if (!s.sparse_lu || !s.sparse_lu->ok()) return {};
+    return [lu = std::move(s.sparse_lu)](const VectorX<T>& u) -> VectorX<T> {
+      return lu->solve_transposed(u);
+    };
   }
 
   template <class G, class T>

@@ -2,6 +2,7 @@
 // What a solve of g(x) = 0 returns: the point, why it stopped, what it cost.
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,14 @@ struct [[nodiscard]] SystemResult {
   std::vector<double> residual_history;  // ||g|| at x0 and at every accepted point
   std::string method;                    // the method that produced x
   std::string message;                   // why it stopped, with the numbers; every attempt
+  // u -> approximately (dg/dx)^{-T} u near x, from the solver's own
+  // workspace: Newton on the sparse path, its last sparse LU (of the step
+  // before x). root_vjp(g, theta, result, xbar) preconditions its adjoint
+  // solve with it (AdjointOptions::reuse_forward) instead of factorising
+  // (dg/dx)^T again; the answer is certified like any other. Set only when
+  // converged, by solvers that keep such an estimate; empty otherwise. It
+  // keeps the factors alive as long as the result (about nnz(L + U)).
+  std::function<Vector(const Vector&)> transposed_inverse;
 
   bool ok() const { return status == Status::kConverged; }
 

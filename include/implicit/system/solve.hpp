@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "implicit/diff/autodiff.hpp"
+#include "implicit/internal/inverse_estimate.hpp"
 #include "implicit/internal/progress.hpp"
 #include "implicit/status.hpp"
 #include "implicit/step_report.hpp"
@@ -109,7 +110,11 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
   char buf[240];
   for (int k = 0;; ++k) {
     result.iterations = k;
-    if (p.norm <= threshold) return finish(Status::kConverged, "", p);
+    if (p.norm <= threshold) {
+      if constexpr (internal::keeps_inverse_estimate<Method, decltype(state)>::value)
+        result.transposed_inverse = method.transposed_inverse(std::move(state));
+      return finish(Status::kConverged, "", p);
+    }
     if (k >= options.max_iter) {
       std::snprintf(buf, sizeof buf,
                     "||g|| = %.3e still above the tolerance %.3e after max_iter = %d", best.norm,
