@@ -14,12 +14,14 @@
 // PETSc, its SNES (newtonls with LU, and with GMRES + ILU(0)) runs beside.
 //
 // Usage: sparse_bench [--problem brusselator|bratu] [--sizes 16,32,64,128,256]
-//                     [--dense-max 32] [--kinsol-max 256] [--crossover]
+//                     [--dense-max 32] [--kinsol-max 256] [--crossover] [--backends]
 //   --dense-max: also the dense Newton (DenseLU) up to this N.
 //   --kinsol-max: KINSOL up to this N (at N = 512 it takes ~20 minutes).
 //   --crossover: instead, the default solve with the traced sparse path
 //     against the dense polyalgorithm (SystemOptions::detect_sparsity's
 //     min_size) at small N.
+//   --backends: instead, the sparse LU's libraries (UMFPACK, KLU, Eigen's
+//     SparseLU) side by side: factorisation and Newton's whole solve.
 
 #include <kinsol/kinsol.h>
 #include <nvector/nvector_serial.h>
@@ -429,10 +431,70 @@ int run_sizes(const char* title, const std::vector<int>& sizes, int dense_max, i
   return failures;
 }
 
+// The sparse LU's libraries (SparseLU::backend) side by side on the
+// problem's Jacobian at its start: the analysis, the numeric factorisation
+// (median of refactorisations with the kept analysis, as every Newton step
+// after the first) and one solve; then Newton's whole solve with that
+// library (SystemOptions::sparsity given, LineSearchNewton with
+// SparseLU{backend}). Fixes SparseLU::umfpack_min_size.
+template <class Problem>
+int backends(const std::vector<int>& sizes) {
+  std::printf("%6s %8s | %-8s %9s %9s %9s %11s | %9s %5s %9s\n", "N", "n", "library",
+              "analyse s", "factor s", "solve s", "||Ax-b||/b", "Newton s", "J", "||g||");
+  int failures = 0;
+  for (int N : sizes) {
+    const Problem problem{N};
+    const VectorXd theta = Problem::default_theta();
+    const auto g = implicit::bind_theta(problem, theta);
+    const VectorXd x0 = problem.initial_state();
+    implicit::SparseJacobian<double> jacobian(problem.sparsity());
+    const Eigen::SparseMatrix<double> a = jacobian.evaluate(g, x0);
+    const VectorXd b = VectorXd::Ones(a.rows());
+    const double tol = tolerance(problem);
+    const double budget = N >= 256 ? 0.0 : 1.0;
+    for (auto backend : {implicit::SparseLUBackend::kUmfpack, implicit::SparseLUBackend::kKlu,
+                         implicit::SparseLUBackend::kEigen}) {
+      implicit::SparseLU lu;
+      lu.backend = backend;
+      try {
+        lu.validate();
+      } catch (const std::invalid_argument&) {
+        continue;  // not in this build
+      }
+      auto f = lu.factorization<double>();
+      const auto t0 = std::chrono::steady_clock::now();
+      f->factor(a);
+      const double first_s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double factor_s = bench::median_seconds([&] { f->factor(a); }, budget, 2);
+      VectorXd x;
+      const double solve_s = bench::median_seconds([&] { x = f->solve(b); }, budget, 3);
+      implicit::LineSearchNewtonOptions newton;
+      newton.linear_solver = lu;
+      implicit::SystemOptions options;
+      options.sparsity = problem.sparsity();
+      options.abs_tol = tol;
+      implicit::SystemResult<VectorXd> root;
+      const double newton_s = bench::median_seconds(
+          [&] { root = implicit::solve_root(g, x0, implicit::LineSearchNewton(newton), options); },
+          budget, 1);
+      const double residual = g(root.x).norm();
+      if (root.ok() && !(residual <= tol)) ++failures;  // a converged status must hold
+      std::printf("%6d %8ld | %-8s %9.3g %9.3g %9.3g %11.2e | %9.3g %5d %9.2e %s\n", N,
+                  static_cast<long>(a.rows()), implicit::to_string(backend),
+                  std::fmax(first_s - factor_s, 0.0), factor_s, solve_s,
+                  f->ok() ? (a * x - b).norm() / b.norm() : std::nan(""), newton_s,
+                  root.jacobian_evaluations, residual, implicit::to_string(root.status));
+      std::fflush(stdout);
+    }
+  }
+  return failures;
+}
+
 int main(int argc, char** argv) {
   std::vector<int> sizes{16, 32, 64, 128, 256};
   int dense_max = 32, kinsol_max = 256;
-  bool crossover_only = false;
+  bool crossover_only = false, backends_only = false;
   std::string problem = "brusselator";
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--sizes") == 0 && i + 1 < argc)
@@ -443,6 +505,8 @@ int main(int argc, char** argv) {
       kinsol_max = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--crossover") == 0)
       crossover_only = true;
+    else if (std::strcmp(argv[i], "--backends") == 0)
+      backends_only = true;
     else if (std::strcmp(argv[i], "--problem") == 0 && i + 1 < argc &&
              (std::strcmp(argv[i + 1], "brusselator") == 0 ||
               std::strcmp(argv[i + 1], "bratu") == 0))
@@ -450,11 +514,15 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: sparse_bench [--problem brusselator|bratu] [--sizes 16,32,64] "
-                   "[--dense-max 32] [--kinsol-max 256] [--crossover]\n");
+                   "[--dense-max 32] [--kinsol-max 256] [--crossover] [--backends]\n");
       return 2;
     }
   }
   if (crossover_only) return crossover(sizes);
+  if (backends_only)
+    return (problem == "bratu" ? backends<Bratu2D>(sizes) : backends<Brusselator2D>(sizes)) == 0
+               ? 0
+               : 1;
 #ifdef IMPLICIT_BENCH_PETSC
   PetscInitializeNoArguments();
 #endif

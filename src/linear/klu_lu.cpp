@@ -1,34 +1,16 @@
-// KLU (SuiteSparse) behind the opaque handle of linear/sparse_lu.hpp, so
-// that klu.h and its link stay in implicit::precompiled. Built when CMake
-// finds libsuitesparse-dev (IMPLICIT_KLU).
+// KLU (SuiteSparse) as a CompiledSparseLU (linear/sparse_lu.hpp), so that
+// klu.h and its link stay in implicit::precompiled. Built when CMake finds
+// libsuitesparse-dev (IMPLICIT_KLU).
 
 #include <klu.h>
 
+#include <memory>
 #include <string>
 
 #include "implicit/linear/sparse_lu.hpp"
 
 namespace implicit::internal {
 namespace {
-
-struct KluState {
-  klu_common common{};
-  klu_symbolic* symbolic = nullptr;
-  klu_numeric* numeric = nullptr;
-  int n = 0;
-
-  KluState() { klu_defaults(&common); }
-  ~KluState() {
-    free_numeric();
-    if (symbolic) klu_free_symbolic(&symbolic, &common);
-  }
-  KluState(const KluState&) = delete;
-  KluState& operator=(const KluState&) = delete;
-
-  void free_numeric() {
-    if (numeric) klu_free_numeric(&numeric, &common);
-  }
-};
 
 std::string klu_failure(const klu_common& common) {
   switch (common.status) {
@@ -55,42 +37,58 @@ const Eigen::SparseMatrix<double>& compressed(const Eigen::SparseMatrix<double>&
   return copy;
 }
 
+class Klu final : public CompiledSparseLU {
+ public:
+  Klu() { klu_defaults(&common_); }
+  ~Klu() override {
+    free_numeric();
+    if (symbolic_) klu_free_symbolic(&symbolic_, &common_);
+  }
+  Klu(const Klu&) = delete;
+  Klu& operator=(const Klu&) = delete;
+
+  bool analyse(const Eigen::SparseMatrix<double>& a, std::string& why) override {
+    free_numeric();
+    if (symbolic_) klu_free_symbolic(&symbolic_, &common_);
+    Eigen::SparseMatrix<double> copy;
+    const Eigen::SparseMatrix<double>& m = compressed(a, copy);
+    n_ = static_cast<int>(m.rows());
+    symbolic_ = klu_analyze(n_, const_cast<int*>(m.outerIndexPtr()),
+                            const_cast<int*>(m.innerIndexPtr()), &common_);
+    if (!symbolic_) why = klu_failure(common_);
+    return symbolic_ != nullptr;
+  }
+
+  bool factor(const Eigen::SparseMatrix<double>& a, std::string& why) override {
+    free_numeric();
+    Eigen::SparseMatrix<double> copy;
+    const Eigen::SparseMatrix<double>& m = compressed(a, copy);
+    numeric_ = klu_factor(const_cast<int*>(m.outerIndexPtr()), const_cast<int*>(m.innerIndexPtr()),
+                          const_cast<double*>(m.valuePtr()), symbolic_, &common_);
+    if (!numeric_) why = klu_failure(common_);
+    return numeric_ != nullptr;
+  }
+
+  void solve_in_place(Eigen::VectorXd& b, bool transposed) override {
+    if (transposed)
+      klu_tsolve(symbolic_, numeric_, n_, 1, b.data(), &common_);
+    else
+      klu_solve(symbolic_, numeric_, n_, 1, b.data(), &common_);
+  }
+
+ private:
+  void free_numeric() {
+    if (numeric_) klu_free_numeric(&numeric_, &common_);
+  }
+
+  klu_common common_{};
+  klu_symbolic* symbolic_ = nullptr;
+  klu_numeric* numeric_ = nullptr;
+  int n_ = 0;
+};
+
 }  // namespace
 
-std::shared_ptr<void> klu_new() { return std::make_shared<KluState>(); }
-
-bool klu_analyse(void* handle, const Eigen::SparseMatrix<double>& a, std::string& why) {
-  auto& s = *static_cast<KluState*>(handle);
-  s.free_numeric();
-  if (s.symbolic) klu_free_symbolic(&s.symbolic, &s.common);
-  Eigen::SparseMatrix<double> copy;
-  const Eigen::SparseMatrix<double>& m = compressed(a, copy);
-  s.n = static_cast<int>(m.rows());
-  s.symbolic = klu_analyze(s.n, const_cast<int*>(m.outerIndexPtr()),
-                           const_cast<int*>(m.innerIndexPtr()), &s.common);
-  if (!s.symbolic) why = klu_failure(s.common);
-  return s.symbolic != nullptr;
-}
-
-bool klu_factor(void* handle, const Eigen::SparseMatrix<double>& a, std::string& why) {
-  auto& s = *static_cast<KluState*>(handle);
-  s.free_numeric();
-  Eigen::SparseMatrix<double> copy;
-  const Eigen::SparseMatrix<double>& m = compressed(a, copy);
-  s.numeric = klu_factor(const_cast<int*>(m.outerIndexPtr()), const_cast<int*>(m.innerIndexPtr()),
-                         const_cast<double*>(m.valuePtr()), s.symbolic, &s.common);
-  if (!s.numeric) why = klu_failure(s.common);
-  return s.numeric != nullptr;
-}
-
-void klu_solve_in_place(void* handle, Eigen::VectorXd& b) {
-  auto& s = *static_cast<KluState*>(handle);
-  klu_solve(s.symbolic, s.numeric, s.n, 1, b.data(), &s.common);
-}
-
-void klu_solve_transposed_in_place(void* handle, Eigen::VectorXd& b) {
-  auto& s = *static_cast<KluState*>(handle);
-  klu_tsolve(s.symbolic, s.numeric, s.n, 1, b.data(), &s.common);
-}
+std::unique_ptr<CompiledSparseLU> make_klu() { return std::make_unique<Klu>(); }
 
 }  // namespace implicit::internal

@@ -83,6 +83,10 @@ TEST(RootIft, AFoldIsRefusedNotCertified) {
     EXPECT_TRUE(std::isnan(grad.value[0])) << grad.value[0];
     EXPECT_NE(grad.message.find("sensitive to the forward solve"), std::string::npos)
         << grad.message;
+    // The JVP dx/dt dt = dt / (2x) follows the tolerance the same way.
+    const auto tangent = root_jvp(Fold{}, t, forward, xbar);
+    EXPECT_EQ(tangent.status, Status::kLinearSolveFailed) << tangent.brief_report();
+    EXPECT_TRUE(std::isnan(tangent.value[0])) << tangent.value[0];
   }
   // t = 1e-4, root 1e-2: dx/dt = 1 / (2 sqrt(t)) = 50, certified. The
   // sensitivity there is ~|x - x*| / x* ~ 1e-8: far below the 0.1 cut.
@@ -92,6 +96,9 @@ TEST(RootIft, AFoldIsRefusedNotCertified) {
   const auto grad = root_vjp(Fold{}, t_regular, forward, xbar);
   ASSERT_TRUE(grad.ok()) << grad.brief_report();
   EXPECT_NEAR(grad.value[0], 50.0, 1e-4);  // 50 (1 + O(|x - x*| / x*)), forward to 1e-10
+  const auto tangent = root_jvp(Fold{}, t_regular, forward, xbar);
+  ASSERT_TRUE(tangent.ok()) << tangent.brief_report();
+  EXPECT_NEAR(tangent.value[0], 50.0, 1e-4);
   // The check can be turned off: then the old, tolerance-following number.
   AdjointOptions off;
   off.max_forward_sensitivity = std::numeric_limits<double>::infinity();
@@ -118,6 +125,95 @@ TEST(RootIft, AFoldIsRefusedByFixedPointVjpToo) {
   EXPECT_EQ(grad.status, Status::kLinearSolveFailed) << grad.brief_report();
   EXPECT_TRUE(std::isnan(grad.value[0]));
 }
+
+#ifdef IMPLICIT_SPARSE
+// The fold inside a large sparse system: g_i = x_i^2 - t_i at n = 1000,
+// with t_0 = 0 (a fold) and t_i = 1 elsewhere (regular roots x_i = 1). The
+// default solve_root traces the diagonal pattern and takes the sparse path;
+// root_vjp then either reuses Newton's last sparse LU (the forward result)
+// or factorises (dg/dx)^T afresh (the bare point). Regression (issue 20):
+// the sparse path had no forward-sensitivity check, and both returned a
+// "certified" dx_0/dt_0 = 1 / (2 x_0) = 65,536.
+struct FoldInASparseSystem {
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& t, const VectorX<T>& x) const {
+    return (x.array().square() - t.array()).matrix();
+  }
+};
+
+TEST(RootIft, AFoldInASparseSystemIsRefusedOnTheSparsePath) {
+  const Eigen::Index n = 1000;
+  Vec t = Vec::Ones(n);
+  t[0] = 0;
+  const auto forward = solve_root(bind_theta(FoldInASparseSystem{}, t), Vec(Vec::Ones(n)));
+  ASSERT_TRUE(forward.ok()) << forward.brief_report();
+  ASSERT_NE(forward.message.find("sparse Jacobian"), std::string::npos) << forward.message;
+  ASSERT_TRUE(forward.jacobian_solves);
+  Vec xbar = Vec::Zero(n);
+  xbar[0] = 1;
+  const auto reused = root_vjp(FoldInASparseSystem{}, t, forward, xbar);
+  EXPECT_EQ(reused.method, "gmres_preconditioned_by_forward");
+  EXPECT_EQ(reused.status, Status::kLinearSolveFailed) << reused.brief_report();
+  EXPECT_TRUE(reused.value.array().isNaN().all());
+  EXPECT_NE(reused.message.find("sensitive to the forward solve"), std::string::npos)
+      << reused.message;
+  const auto fresh = root_vjp(FoldInASparseSystem{}, t, forward.x, xbar);
+  EXPECT_EQ(fresh.method, "sparse_lu");
+  EXPECT_EQ(fresh.status, Status::kLinearSolveFailed) << fresh.brief_report();
+  EXPECT_NE(fresh.message.find("sensitive to the forward solve"), std::string::npos)
+      << fresh.message;
+  // A regular coordinate of the same root: dx_1/dt_1 = 1 / (2 x_1) = 1/2,
+  // certified through the reused LU, and no other entry.
+  xbar.setZero();
+  xbar[1] = 1;
+  const auto regular = root_vjp(FoldInASparseSystem{}, t, forward, xbar);
+  ASSERT_TRUE(regular.ok()) << regular.brief_report() << "\n" << regular.message;
+  EXPECT_EQ(regular.method, "gmres_preconditioned_by_forward");
+  EXPECT_NEAR(regular.value[1], 0.5, 1e-9);  // x_1 = 1 to ||g|| <= 1e-10
+  EXPECT_EQ(regular.value.cwiseAbs().sum() - std::abs(regular.value[1]), 0.0);
+  // root_jvp the same way (A = dg/dx, the forward LU's own solves): a
+  // tangent along t_0 is refused, along t_1 certified, dx_1 = 1/2.
+  Vec dt = Vec::Zero(n);
+  dt[0] = 1;
+  const auto fold_tangent = root_jvp(FoldInASparseSystem{}, t, forward, dt);
+  EXPECT_EQ(fold_tangent.method, "gmres_preconditioned_by_forward");
+  EXPECT_EQ(fold_tangent.status, Status::kLinearSolveFailed) << fold_tangent.brief_report();
+  EXPECT_NE(fold_tangent.message.find("sensitive to the forward solve"), std::string::npos)
+      << fold_tangent.message;
+  dt.setZero();
+  dt[1] = 1;
+  const auto tangent = root_jvp(FoldInASparseSystem{}, t, forward, dt);
+  ASSERT_TRUE(tangent.ok()) << tangent.brief_report() << "\n" << tangent.message;
+  EXPECT_EQ(tangent.method, "gmres_preconditioned_by_forward");
+  EXPECT_NEAR(tangent.value[1], 0.5, 1e-9);
+}
+
+// The same fold as a sparse fixed point z = z - (z^2 - t), its pattern
+// given: fixed_point_vjp's sparse LU answer is refused too.
+struct FoldInASparseFixedPoint {
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& t, const VectorX<T>& z) const {
+    return (z.array() - (z.array().square() - t.array())).matrix();
+  }
+};
+
+TEST(RootIft, AFoldInASparseFixedPointIsRefused) {
+  const Eigen::Index n = 1000;
+  Vec t = Vec::Ones(n), z = Vec::Ones(n), zbar = Vec::Zero(n);
+  t[0] = 0;
+  z[0] = 1e-6;  // |f(z) - z| = 1e-12: within solution_tol
+  zbar[0] = 1;
+  SparsityPattern diagonal(n, n);
+  diagonal.setIdentity();
+  AdjointOptions o;
+  o.sparsity = diagonal;
+  const auto grad = fixed_point_vjp(FoldInASparseFixedPoint{}, t, z, zbar, o);
+  EXPECT_EQ(grad.method, "sparse_lu");
+  EXPECT_EQ(grad.status, Status::kLinearSolveFailed) << grad.brief_report();
+  EXPECT_NE(grad.message.find("sensitive to the forward solve"), std::string::npos)
+      << grad.message;
+}
+#endif
 
 TEST(RootIft, APointThatIsNoRootIsRefused) {
   const Vec not_root = Vec::Constant(3, 2.0);

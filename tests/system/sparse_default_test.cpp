@@ -77,10 +77,10 @@ TEST(SparseDefault, HundredThousandUnknownsWithDefaultsUnderAMemoryBound) {
   const Vec xbar = Vec::Ones(n);
   const auto gradient = root_vjp(BroydenTridiagonal{}, theta, root, xbar);
   ASSERT_TRUE(gradient.ok()) << gradient.brief_report() << "\n" << gradient.message;
-  // Newton's last sparse LU (SystemResult::transposed_inverse) preconditions
+  // Newton's last sparse LU (SystemResult::jacobian_solves) preconditions
   // the adjoint: no new factorisation. The same gradient as a fresh sparse
   // LU of (dg/dx)^T at x* (both certified to 1e-10 relative).
-  ASSERT_TRUE(root.transposed_inverse);
+  ASSERT_TRUE(root.jacobian_solves);
   EXPECT_EQ(gradient.method, "gmres_preconditioned_by_forward");
   const auto fresh = root_vjp(BroydenTridiagonal{}, theta, root.x, xbar);
   ASSERT_TRUE(fresh.ok()) << fresh.brief_report();

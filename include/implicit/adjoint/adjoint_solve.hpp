@@ -72,6 +72,18 @@ using DenseOperator = std::function<MatrixX<T>()>;
 template <class T>
 using SparseOperator = std::function<Eigen::SparseMatrix<T>()>;
 
+// Solves with A and with A^T: from a factorisation of A (a dense or sparse
+// LU the chain computed), or approximately from one of a nearby matrix (the
+// forward solve's, SystemResult::jacobian_solves: a preconditioner). The
+// forward-sensitivity check (adjoint/forward_sensitivity.hpp) needs both
+// directions; a preconditioner needs `solve` only.
+template <class T>
+struct InverseOperators {
+  LinearOperator<T> solve;             // b -> A^{-1} b
+  LinearOperator<T> solve_transposed;  // b -> A^{-T} b (may be empty)
+  bool both_ways() const { return solve && solve_transposed; }
+};
+
 // The pattern of the map's Jacobian in its state for the sparse path:
 // AdjointOptions::sparsity when given; else, for a root whose map is
 // templated on the scalar (Map callable on tracers) and has no hand-written
@@ -136,12 +148,59 @@ inline AdjointOptions for_product_cost(AdjointOptions options, bool cheap_produc
   return options;
 }
 
-// What the chain returns: the accepted attempt, and when that attempt was a
-// dense LU its factorisation of A, for more solves with A or A^T at O(n^2)
-// each (the forward-sensitivity check of the IFT entry points).
+// A dense or sparse LU of A as solves either way (it stays alive with them).
+template <class T>
+InverseOperators<T> inverse_operators(std::shared_ptr<const DenseFactorization<T>> lu) {
+  return {[lu](const VectorX<T>& b) -> VectorX<T> { return lu->lu.solve(b); },
+          [lu](const VectorX<T>& b) -> VectorX<T> { return lu->lu.transpose().solve(b); }};
+}
+template <class T>
+InverseOperators<T> inverse_operators(std::shared_ptr<const SparseFactorization<T>> lu) {
+  return {[lu](const VectorX<T>& b) -> VectorX<T> { return lu->solve(b); },
+          [lu](const VectorX<T>& b) -> VectorX<T> { return lu->solve_transposed(b); }};
+}
+
+// Solves with A and A^T from those of a nearby matrix (the forward solve's
+// factorisation of the Jacobian one Newton step before the root), refined
+// (y += M (r - A y)) until a correction is below 1e-3 of y: the forward-
+// sensitivity check then sees A's own solves, not the nearby matrix's. At a
+// regular root M A = I + O(the last Newton step) and one or two corrections
+// suffice; at a fold (g = x^2 - t, t = 0) each one halves the error (ten
+// steps). A refinement that does not settle in 60 steps returns NaN, and
+// the check refuses the answer (its sensitivity is unknown).
+template <class T>
+InverseOperators<T> refined_inverse_operators(
+    const InverseOperators<T>& nearby,
+    const std::function<const Eigen::SparseMatrix<T>&()>& matrix) {
+  auto refine = [](const LinearOperator<T>& m, const auto& product, const VectorX<T>& r) {
+    VectorX<T> y = m(r);
+    for (int k = 0; k < 60 && y.allFinite(); ++k) {
+      const VectorX<T> correction = m(VectorX<T>(r - product(y)));
+      y += correction;
+      if (correction.norm() <= 1e-3 * y.norm()) return y;
+    }
+    return nan_vector<T>(r.size());
+  };
+  InverseOperators<T> refined;
+  refined.solve = [nearby, matrix, refine](const VectorX<T>& r) -> VectorX<T> {
+    return refine(nearby.solve, [&](const VectorX<T>& y) -> VectorX<T> { return matrix() * y; },
+                  r);
+  };
+  refined.solve_transposed = [nearby, matrix, refine](const VectorX<T>& r) -> VectorX<T> {
+    return refine(
+        nearby.solve_transposed,
+        [&](const VectorX<T>& y) -> VectorX<T> { return matrix().transpose() * y; }, r);
+  };
+  return refined;
+}
+
+// What the chain returns: the accepted attempt, and solves with A and A^T
+// when that attempt had them (a dense or sparse LU of A; the forward solve's
+// factorisation, refined against A), for the forward-sensitivity check of the
+// IFT entry points.
 template <class T>
 struct ChainSolveResult : LinearSolveResult<VectorX<T>> {
-  std::shared_ptr<const DenseFactorization<T>> factorization;
+  InverseOperators<T> inverse;
 };
 
 // Solves A u = b by the certified chain (linear/certified_solve.hpp) of the
@@ -150,17 +209,18 @@ struct ChainSolveResult : LinearSolveResult<VectorX<T>> {
 // `apply_k` may be nullptr (then A has no fixed-point form and the
 // iteration methods are refused); otherwise A = I - K.
 //
-// `estimate` may be nullptr; otherwise it approximates A^{-1} (the forward
-// solve's, FixedPointResult::transposed_inverse) and, with
-// AdjointOptions::reuse_forward, the first attempt is GMRES on A M y = b
-// with u = M y (right preconditioning: the residual GMRES minimises is the
-// true ||A u - b||), certified like the others.
+// `estimate` may be nullptr; otherwise estimate->solve approximates A^{-1}
+// (the forward solve's: FixedPointResult::transposed_inverse,
+// SystemResult::jacobian_solves) and, with AdjointOptions::reuse_forward,
+// the first attempt is GMRES on A M y = b with u = M y (right
+// preconditioning: the residual GMRES minimises is the true ||A u - b||),
+// certified like the others.
 template <class T>
 ChainSolveResult<T> solve_linear_system_erased(const LinearOperator<T>& apply_a,
                                                const DenseOperator<T>& dense_a,
                                                const LinearOperator<T>* apply_k,
                                                const VectorX<T>& b, const AdjointOptions& options,
-                                               const LinearOperator<T>* estimate,
+                                               const InverseOperators<T>* estimate,
                                                const SparseOperator<T>* sparse_a) {
   options.validate();
   const Eigen::Index n = b.size();
@@ -168,6 +228,7 @@ ChainSolveResult<T> solve_linear_system_erased(const LinearOperator<T>& apply_a,
   system.apply_a = apply_a;
   if (apply_k) system.apply_k = *apply_k;
   system.dense_a = dense_a;
+  std::function<const Eigen::SparseMatrix<T>&()> matrix;  // the sparse A, evaluated once
   if (sparse_a) {
     // One evaluation of the sparse A for every use: its LU, and the
     // products of the certificate and of any fallback, which are then
@@ -176,7 +237,7 @@ ChainSolveResult<T> solve_linear_system_erased(const LinearOperator<T>& apply_a,
     // (measured: 0.97 s against 0.11 s for the whole solve on the 2-D Bratu
     // problem at 4,096 unknowns); this path never forms n x n.
     auto cached = std::make_shared<std::optional<Eigen::SparseMatrix<T>>>();
-    auto matrix = [cached, evaluate = *sparse_a]() -> const Eigen::SparseMatrix<T>& {
+    matrix = [cached, evaluate = *sparse_a]() -> const Eigen::SparseMatrix<T>& {
       if (!*cached) *cached = evaluate();
       return **cached;
     };
@@ -199,19 +260,24 @@ ChainSolveResult<T> solve_linear_system_erased(const LinearOperator<T>& apply_a,
                                     "gmres or bicgstab for roots");
 
   std::vector<ChainAttempt<VectorX<T>>> attempts;
-  // A dense LU's factorisation, kept for the caller's forward-sensitivity
-  // check (one slot per attempt).
-  std::vector<std::shared_ptr<const DenseFactorization<T>>> factorizations(chain.size() + 1);
-  if (estimate && *estimate && options.reuse_forward) {
+  // Each attempt's solves with A and A^T where it has them, kept for the
+  // caller's forward-sensitivity check (one slot per attempt).
+  std::vector<InverseOperators<T>> inverses(chain.size() + 1);
+  if (estimate && estimate->solve && options.reuse_forward) {
+    // With both directions and the sparse A, the forward-sensitivity check
+    // gets solves with A and A^T refined from the estimate; without them the
+    // answer is not checked, as for the other iterative methods.
+    if (estimate->both_ways() && matrix) inverses[0] = refined_inverse_operators(*estimate, matrix);
+    const LinearOperator<T>& approximate_inverse = estimate->solve;
     attempts.push_back({"gmres_preconditioned_by_forward", [&](const LinearTarget& target) {
                           auto preconditioned = [&](const VectorX<T>& y) -> VectorX<T> {
-                            return apply_a((*estimate)(y));
+                            return system.apply_a(approximate_inverse(y));
                           };
                           GmresOptions g = Gmres{options.gmres_restart}.options(target);
                           g.max_iter = options.reuse_max_iter;
                           auto inner = gmres(preconditioned, b, VectorX<T>(VectorX<T>::Zero(n)), g);
                           if (inner.x.size() == n && inner.x.allFinite())
-                            inner.x = (*estimate)(inner.x);
+                            inner.x = approximate_inverse(inner.x);
                           inner.method = "gmres_preconditioned_by_forward";
                           return inner;
                         }});
@@ -222,10 +288,19 @@ ChainSolveResult<T> solve_linear_system_erased(const LinearOperator<T>& apply_a,
                           return std::visit(
                               [&](const auto& s) -> LinearSolveResult<VectorX<T>> {
                                 using S = std::decay_t<decltype(s)>;
-                                if constexpr (std::is_same_v<S, DenseLU>)
-                                  return s.solve(system, b, target, &factorizations[slot]);
-                                else
+                                if constexpr (std::is_same_v<S, DenseLU>) {
+                                  std::shared_ptr<const DenseFactorization<T>> kept;
+                                  auto solved = s.solve(system, b, target, &kept);
+                                  if (kept) inverses[slot] = inverse_operators(std::move(kept));
+                                  return solved;
+                                } else if constexpr (std::is_same_v<S, SparseLU>) {
+                                  std::shared_ptr<const SparseFactorization<T>> kept;
+                                  auto solved = s.solve(system, b, target, &kept);
+                                  if (kept) inverses[slot] = inverse_operators(std::move(kept));
+                                  return solved;
+                                } else {
                                   return s.solve(system, b, target);
+                                }
                               },
                               solver);
                         }});
@@ -234,8 +309,7 @@ ChainSolveResult<T> solve_linear_system_erased(const LinearOperator<T>& apply_a,
   const int accepted = solved.accepted_attempt;
   ChainSolveResult<T> result;
   static_cast<LinearSolveResult<VectorX<T>>&>(result) = std::move(solved);
-  if (result.ok() && accepted >= 0)
-    result.factorization = factorizations[static_cast<size_t>(accepted)];
+  if (result.ok() && accepted >= 0) result.inverse = inverses[static_cast<size_t>(accepted)];
   return result;
 }
 
@@ -245,7 +319,7 @@ template <class T, class ApplyA, class DenseA, class ApplyK>
 ChainSolveResult<T> solve_linear_system(const ApplyA& apply_a, const DenseA& dense_a,
                                         const ApplyK* apply_k, const VectorX<T>& b,
                                         const AdjointOptions& options,
-                                        const NonDeduced<LinearOperator<T>>* estimate = nullptr,
+                                        const NonDeduced<InverseOperators<T>>* estimate = nullptr,
                                         const NonDeduced<SparseOperator<T>>& sparse_a = {}) {
   const LinearOperator<T> a = [&apply_a](const VectorX<T>& u) -> VectorX<T> { return apply_a(u); };
   const DenseOperator<T> dense = [&dense_a]() -> MatrixX<T> { return dense_a(); };
@@ -258,11 +332,11 @@ ChainSolveResult<T> solve_linear_system(const ApplyA& apply_a, const DenseA& den
 #ifdef IMPLICIT_PRECOMPILED
 extern template ChainSolveResult<double> solve_linear_system_erased<double>(
     const LinearOperator<double>&, const DenseOperator<double>&, const LinearOperator<double>*,
-    const VectorX<double>&, const AdjointOptions&, const LinearOperator<double>*,
+    const VectorX<double>&, const AdjointOptions&, const InverseOperators<double>*,
     const SparseOperator<double>*);
 extern template ChainSolveResult<float> solve_linear_system_erased<float>(
     const LinearOperator<float>&, const DenseOperator<float>&, const LinearOperator<float>*,
-    const VectorX<float>&, const AdjointOptions&, const LinearOperator<float>*,
+    const VectorX<float>&, const AdjointOptions&, const InverseOperators<float>*,
     const SparseOperator<float>*);
 #endif
 

@@ -170,14 +170,22 @@ AdjointResult<VectorX<T>> fixed_point_vjp_with(const Map& map, const VectorX<T>&
                .transpose();
   };
   const auto f_of_z = bind_theta(map, theta);
+  const SparsityPattern pattern = internal::adjoint_sparsity<Map>(f_of_z, z_star, options, true);
   const internal::SparseOperator<T> sparse_a = internal::sparse_system_matrix<T>(
-      f_of_z, z_star, internal::adjoint_sparsity<Map>(f_of_z, z_star, options, true),
-      /*fixed_point=*/true, /*transposed=*/true, "fixed_point_vjp");
+      f_of_z, z_star, pattern, /*fixed_point=*/true, /*transposed=*/true, "fixed_point_vjp");
+  InverseOperators<T> forward_inverse;  // (I - df/dz)^{-T} only: a preconditioner
+  if (estimate && *estimate) forward_inverse.solve = *estimate;
   auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, zbar,
-                                             products.solve_options(options), estimate, sparse_a);
-  if (solve.ok() && solve.factorization) {
-    // z' = z + (I - df/dz)^{-1} (f(z) - z); A(z') u = u - (df/dz)(z')^T u.
+                                             products.solve_options(options),
+                                             estimate ? &forward_inverse : nullptr, sparse_a);
+  if (solve.ok() && solve.inverse.both_ways()) {
+    // z' = z + (I - df/dz)^{-1} (f(z) - z); A(z') u = u - (df/dz)(z')^T u,
+    // by the sparse A at z' on the sparse path (never n x n).
     auto a_at = [&](const VectorX<T>& corrected, const VectorX<T>& u) -> VectorX<T> {
+      if (pattern.size() != 0)
+        return internal::sparse_system_matrix<T>(f_of_z, corrected, pattern, true, true,
+                                                 "fixed_point_vjp")() *
+               u;
       const internal::AdjointProducts<Map, T> there(map, theta, corrected, options.derivatives,
                                                     "fixed_point_vjp");
       return u - internal::checked_size(there.state(u), n, "fixed_point_vjp", "(df/dz)^T u");

@@ -22,32 +22,38 @@
 // (sensitivity 1/2 exactly for g = x^2 - t at t = 0, at any tolerance).
 // A sensitivity above AdjointOptions::max_forward_sensitivity is refused.
 //
-// Cost: with A's dense LU at hand, two O(n^2) triangular solves, one
-// evaluation of the residual and one product with A at x'. The entry points
-// run it when the chain's accepted attempt is a dense LU; answers of the
-// iterative methods are not checked yet (each check would be two more
-// Krylov solves).
+// Cost: with A's factorisation at hand (dense or sparse LU), two solves
+// with it, one evaluation of the residual and one product with A at x'.
+// The entry points run it when the chain's accepted attempt has solves with
+// A and A^T (InverseOperators, adjoint/adjoint_solve.hpp): a dense or sparse
+// LU of A, or, for GMRES preconditioned by the forward solve's sparse LU
+// (SystemResult::jacobian_solves), that LU's solves refined against the
+// sparse A (a few products each; refined_inverse_operators). Answers of the
+// iterative methods without a factorisation are not checked (each check
+// would be two more Krylov solves).
 
 #include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
 
-#include "implicit/linear/dense_lu.hpp"
 #include "implicit/types.hpp"
 
 namespace implicit::internal {
 
-// lu: the factorisation of A (A^T = J). `a_at(x', u)` returns A(x') u.
-// Returns why the answer is refused, or nothing when it stands.
-template <class T, class ApplyAAt>
+// `inverse`: solves with A and A^T, where A^T = J (a VJP) or, with
+// `a_is_jacobian`, A = J (a JVP). `a_at(x', u)` returns A(x') u. Returns why
+// the answer is refused, or nothing when it stands.
+template <class Inverse, class T, class ApplyAAt>
 std::optional<std::string> forward_sensitivity_refusal(
-    const DenseFactorization<T>& lu, const VectorX<T>& x, const VectorX<T>& newton_residual,
-    const VectorX<T>& u, const VectorX<T>& b, const ApplyAAt& a_at, double max_sensitivity) {
+    const Inverse& inverse, const VectorX<T>& x, const VectorX<T>& newton_residual,
+    const VectorX<T>& u, const VectorX<T>& b, const ApplyAAt& a_at, double max_sensitivity,
+    bool a_is_jacobian = false) {
   if (!std::isfinite(max_sensitivity)) return std::nullopt;  // check turned off
   const double u_norm = static_cast<double>(u.norm());
   if (!(u_norm > 0)) return std::nullopt;  // b = 0: u = 0 whatever x
-  const VectorX<T> dx = lu.lu.transpose().solve(newton_residual);
+  const VectorX<T> dx =
+      a_is_jacobian ? inverse.solve(newton_residual) : inverse.solve_transposed(newton_residual);
   const VectorX<T> corrected = x - dx;
   char buf[400];
   if (!corrected.allFinite()) {
@@ -57,7 +63,7 @@ std::optional<std::string> forward_sensitivity_refusal(
                   static_cast<double>(dx.norm()));
     return std::string(buf);
   }
-  const VectorX<T> du = -lu.lu.solve(VectorX<T>(a_at(corrected, u) - b));
+  const VectorX<T> du = -inverse.solve(VectorX<T>(a_at(corrected, u) - b));
   const double sensitivity = static_cast<double>(du.norm()) / u_norm;
   if (sensitivity <= max_sensitivity) return std::nullopt;
   std::snprintf(buf, sizeof buf,
@@ -70,15 +76,16 @@ std::optional<std::string> forward_sensitivity_refusal(
   return std::string(buf);
 }
 
-// Runs the check on a certified chain solve that carries A's factorisation
-// and turns a refusal into kLinearSolveFailed with the reason: the caller
-// then returns NaN values, as for any uncertified solve.
+// Runs the check on a certified chain solve that carries solves with A and
+// A^T and turns a refusal into kLinearSolveFailed with the reason: the
+// caller then returns NaN values, as for any uncertified solve.
 template <class Solve, class T, class ApplyAAt>
 void refuse_if_sensitive(Solve& solve, const VectorX<T>& x, const VectorX<T>& newton_residual,
-                         const VectorX<T>& b, const ApplyAAt& a_at, double max_sensitivity) {
-  if (!solve.ok() || !solve.factorization) return;
-  if (auto why = forward_sensitivity_refusal(*solve.factorization, x, newton_residual, solve.x, b,
-                                             a_at, max_sensitivity)) {
+                         const VectorX<T>& b, const ApplyAAt& a_at, double max_sensitivity,
+                         bool a_is_jacobian = false) {
+  if (!solve.ok() || !solve.inverse.both_ways()) return;
+  if (auto why = forward_sensitivity_refusal(solve.inverse, x, newton_residual, solve.x, b, a_at,
+                                             max_sensitivity, a_is_jacobian)) {
     solve.status = Status::kLinearSolveFailed;
     solve.message = solve.message.empty() ? *why : solve.message + "; " + *why;
   }

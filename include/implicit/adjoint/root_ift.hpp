@@ -19,13 +19,13 @@ namespace implicit {
 
 namespace internal {
 
-// root_vjp, with `estimate` (may be nullptr) an approximation of
-// (dg/dx)^{-T} from the forward solve (SystemResult::transposed_inverse).
+// root_vjp, with `forward` (may be nullptr) solves with dg/dx from the
+// forward solve's factorisation (SystemResult::jacobian_solves).
 template <class Map, class T>
 AdjointResult<VectorX<T>> root_vjp_with(const Map& g, const VectorX<T>& theta,
                                         const VectorX<T>& x_star, const VectorX<T>& xbar,
                                         const AdjointOptions& options,
-                                        const LinearOperator<T>* estimate) {
+                                        const JacobianSolves<VectorX<T>>* forward) {
   VectorX<T> newton_residual;  // g(theta, x*), from the solution check
   if (auto refused = internal::check_ift_call("root_vjp", internal::SolutionKind::kRoot,
                                               internal::ProductKind::kVjp, g, theta, x_star, "xbar",
@@ -43,15 +43,23 @@ AdjointResult<VectorX<T>> root_vjp_with(const Map& g, const VectorX<T>& theta,
   };
   using NoFixedPointForm = decltype(apply_a);
   const auto g_of_x = bind_theta(g, theta);
+  const SparsityPattern pattern = internal::adjoint_sparsity<Map>(g_of_x, x_star, options, false);
   const internal::SparseOperator<T> sparse_a = internal::sparse_system_matrix<T>(
-      g_of_x, x_star, internal::adjoint_sparsity<Map>(g_of_x, x_star, options, false),
-      /*fixed_point=*/false, /*transposed=*/true, "root_vjp");
-  auto solve =
-      internal::solve_linear_system(apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr),
-                                    xbar, products.solve_options(options), estimate, sparse_a);
-  if (solve.ok() && solve.factorization) {
-    // x' = x - (dg/dx)^{-1} g(x); A(x') u = (dg/dx)(x')^T u.
+      g_of_x, x_star, pattern, /*fixed_point=*/false, /*transposed=*/true, "root_vjp");
+  // A = (dg/dx)^T: A^{-1} is the forward factorisation's transposed solve.
+  InverseOperators<T> forward_inverse;
+  if (forward && *forward) forward_inverse = {forward->solve_transposed, forward->solve};
+  auto solve = internal::solve_linear_system(
+      apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), xbar,
+      products.solve_options(options), forward_inverse.solve ? &forward_inverse : nullptr, sparse_a);
+  if (solve.ok() && solve.inverse.both_ways()) {
+    // x' = x - (dg/dx)^{-1} g(x); A(x') u = (dg/dx)(x')^T u, by the sparse A
+    // at x' on the sparse path (never n x n).
     auto a_at = [&](const VectorX<T>& corrected, const VectorX<T>& u) -> VectorX<T> {
+      if (pattern.size() != 0)
+        return internal::sparse_system_matrix<T>(g_of_x, corrected, pattern, false, true,
+                                                 "root_vjp")() *
+               u;
       const internal::AdjointProducts<Map, T> there(g, theta, corrected, options.derivatives,
                                                     "root_vjp");
       return internal::checked_size(there.state(u), n, "root_vjp", "(dg/dx)^T u");
@@ -75,17 +83,22 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
                                    const internal::NonDeduced<VectorX<T>>& xbar,
                                    const AdjointOptions& options = {}) {
   return internal::root_vjp_with(g, theta, x_star, xbar, options,
-                                 static_cast<const internal::LinearOperator<T>*>(nullptr));
+                                 static_cast<const JacobianSolves<VectorX<T>>*>(nullptr));
 }
 
+namespace internal {
+
+// root_jvp, with `forward` (may be nullptr) solves with dg/dx from the
+// forward solve's factorisation (SystemResult::jacobian_solves).
 template <class Map, class T>
-AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
-                                   const internal::NonDeduced<VectorX<T>>& x_star,
-                                   const internal::NonDeduced<VectorX<T>>& dtheta,
-                                   const AdjointOptions& options = {}) {
+AdjointResult<VectorX<T>> root_jvp_with(const Map& g, const VectorX<T>& theta,
+                                        const VectorX<T>& x_star, const VectorX<T>& dtheta,
+                                        const AdjointOptions& options,
+                                        const JacobianSolves<VectorX<T>>* forward) {
+  VectorX<T> newton_residual;  // g(theta, x*), from the solution check
   if (auto refused = internal::check_ift_call("root_jvp", internal::SolutionKind::kRoot,
                                               internal::ProductKind::kJvp, g, theta, x_star,
-                                              "dtheta", dtheta, options))
+                                              "dtheta", dtheta, options, &newton_residual))
     return *refused;
   const auto g_of_x = bind_theta(g, theta);
   const internal::LazyJacobian<std::decay_t<decltype(g_of_x)>, T> jac(g_of_x, x_star);
@@ -101,14 +114,42 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
   using NoFixedPointForm = decltype(apply_a);
   constexpr bool kCheapProducts =
       internal::has_jvp<std::decay_t<decltype(g_of_x)>, VectorX<T>>::value;
+  const SparsityPattern pattern = internal::adjoint_sparsity<Map>(g_of_x, x_star, options, false);
   const internal::SparseOperator<T> sparse_a = internal::sparse_system_matrix<T>(
-      g_of_x, x_star, internal::adjoint_sparsity<Map>(g_of_x, x_star, options, false),
-      /*fixed_point=*/false, /*transposed=*/false, "root_jvp");
+      g_of_x, x_star, pattern, /*fixed_point=*/false, /*transposed=*/false, "root_jvp");
+  // A = dg/dx: the forward factorisation's own solves.
+  InverseOperators<T> forward_inverse;
+  if (forward && *forward) forward_inverse = {forward->solve, forward->solve_transposed};
   auto solve = internal::solve_linear_system(
       apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), rhs,
-      internal::for_product_cost(options, kCheapProducts), nullptr, sparse_a);
+      internal::for_product_cost(options, kCheapProducts),
+      forward_inverse.solve ? &forward_inverse : nullptr, sparse_a);
+  if (solve.ok() && solve.inverse.both_ways()) {
+    // x' = x - (dg/dx)^{-1} g(x); A(x') v = (dg/dx)(x') v, by the sparse A
+    // at x' on the sparse path (never n x n).
+    auto a_at = [&](const VectorX<T>& corrected, const VectorX<T>& v) -> VectorX<T> {
+      if (pattern.size() != 0)
+        return internal::sparse_system_matrix<T>(g_of_x, corrected, pattern, false, false,
+                                                 "root_jvp")() *
+               v;
+      return internal::checked_size(jvp(g_of_x, corrected, v), n, "root_jvp", "(dg/dx) v");
+    };
+    internal::refuse_if_sensitive(solve, x_star, newton_residual, rhs, a_at,
+                                  options.max_forward_sensitivity, /*a_is_jacobian=*/true);
+  }
   VectorX<T> dx = solve.ok() ? solve.x : internal::nan_vector<T>(x_star.size());
   return internal::to_adjoint_result(solve, std::move(dx));
+}
+
+}  // namespace internal
+
+template <class Map, class T>
+AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
+                                   const internal::NonDeduced<VectorX<T>>& x_star,
+                                   const internal::NonDeduced<VectorX<T>>& dtheta,
+                                   const AdjointOptions& options = {}) {
+  return internal::root_jvp_with(g, theta, x_star, dtheta, options,
+                                 static_cast<const JacobianSolves<VectorX<T>>*>(nullptr));
 }
 
 namespace internal {
@@ -146,9 +187,7 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
   // Newton's last sparse LU preconditions the adjoint solve
   // (AdjointOptions::reuse_forward): a few triangular solves and sparse
   // products instead of a new factorisation of (dg/dx)^T.
-  return internal::root_vjp_with(g, theta, forward.x, xbar, options,
-                                 forward.transposed_inverse ? &forward.transposed_inverse
-                                                            : nullptr);
+  return internal::root_vjp_with(g, theta, forward.x, xbar, options, &forward.jacobian_solves);
 }
 
 // The JVP at the root a solve_root call returned; refused like root_vjp.
@@ -158,7 +197,7 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
                                    const internal::NonDeduced<VectorX<T>>& dtheta,
                                    const AdjointOptions& options = {}) {
   if (!internal::is_root(forward)) return internal::refuse_unsolved(forward, forward.x.size());
-  return root_jvp(g, theta, forward.x, dtheta, options);
+  return internal::root_jvp_with(g, theta, forward.x, dtheta, options, &forward.jacobian_solves);
 }
 
 // dx*/dtheta = -G_x^{-1} G_theta (n x p), one dense LU; G_theta by columns or

@@ -26,7 +26,6 @@
 #include "implicit/fixed_point/options.hpp"
 #include "implicit/fixed_point/result.hpp"
 #include "implicit/fixed_point/stopping.hpp"
-#include "implicit/internal/inverse_estimate.hpp"
 #include "implicit/internal/progress.hpp"
 #include "implicit/status.hpp"
 #include "implicit/step_report.hpp"
@@ -46,6 +45,15 @@ struct PlainVectorOf<V, std::enable_if_t<std::is_base_of_v<Eigen::EigenBase<V>, 
 };
 template <class V>
 using PlainVector = typename PlainVectorOf<V>::type;
+
+// Whether a solver can turn its final state into an estimate of
+// (I - df/dz)^{-T} (FixedPointResult::transposed_inverse).
+template <class Solver, class State, class = void>
+struct keeps_inverse_estimate : std::false_type {};
+template <class Solver, class State>
+struct keeps_inverse_estimate<Solver, State,
+                              std::void_t<decltype(std::declval<const Solver&>().transposed_inverse(
+                                  std::declval<State&&>()))>> : std::true_type {};
 
 template <class F, class Vector, class Solver>
 FixedPointResult<Vector> solve_fixed_point_plain(const F& f, const Vector& z0, const Solver& solver,

@@ -40,6 +40,7 @@
 #include "implicit/system/line_search.hpp"
 #include "implicit/system/options.hpp"
 #include "implicit/system/point.hpp"
+#include "implicit/system/result.hpp"
 
 namespace implicit {
 
@@ -108,14 +109,14 @@ class LineSearchNewton {
     return {};
   }
 
-  // SystemResult::transposed_inverse: the last sparse LU (of J at the step
-  // before the root), applied transposed; empty on the dense path.
+  // SystemResult::jacobian_solves: the last sparse LU (of J at the step
+  // before the root); empty on the dense path.
   template <class T>
-  std::function<VectorX<T>(const VectorX<T>&)> transposed_inverse(State<T>&& s) const {
+  JacobianSolves<VectorX<T>> jacobian_solves(State<T>&& s) const {
     if (!s.sparse_lu || !s.sparse_lu->ok()) return {};
-    return [lu = std::move(s.sparse_lu)](const VectorX<T>& u) -> VectorX<T> {
-      return lu->solve_transposed(u);
-    };
+    std::shared_ptr<const SparseFactorization<T>> lu = std::move(s.sparse_lu);
+    return {[lu](const VectorX<T>& u) -> VectorX<T> { return lu->solve(u); },
+            [lu](const VectorX<T>& u) -> VectorX<T> { return lu->solve_transposed(u); }};
   }
 
   template <class G, class T>
@@ -145,7 +146,8 @@ class LineSearchNewton {
     VectorX<T> d;
     double slope;  // phi'(0) = (J^T g) . d
     if (std::holds_alternative<SparseLU>(solver)) {
-      if (!sparse_step(g, state, p, pattern, d, slope, report)) return report;
+      if (!sparse_step(g, state, p, pattern, std::get<SparseLU>(solver), d, slope, report))
+        return report;
     } else if (dense) {
       if (!internal::system_jacobian(g, p, options.jacobian, state.J, report)) return report;
       const MatrixX<T>& J = state.J;
@@ -215,8 +217,8 @@ class LineSearchNewton {
   // slope (J^T g) . d. False, with the report filled, on failure.
   template <class G, class T>
   bool sparse_step(const G& g, State<T>& state, const SystemPoint<T>& p,
-                   const SparsityPattern* pattern, VectorX<T>& d, double& slope,
-                   StepReport& report) const {
+                   const SparsityPattern* pattern, const SparseLU& solver, VectorX<T>& d,
+                   double& slope, StepReport& report) const {
     const Eigen::Index n = p.x.size();
     if (!pattern)
       throw std::invalid_argument(
@@ -229,7 +231,7 @@ class LineSearchNewton {
 #ifdef IMPLICIT_SPARSE
     if (!state.sparse_jacobian) {
       state.sparse_jacobian = std::make_shared<SparseJacobian<T>>(*pattern);
-      state.sparse_lu = std::make_shared<SparseFactorization<T>>();
+      state.sparse_lu = solver.factorization<T>();
     }
     const Eigen::SparseMatrix<T>& J = state.sparse_jacobian->evaluate(g, p.x);
     ++report.jacobian_evaluations;
@@ -248,7 +250,7 @@ class LineSearchNewton {
     slope = static_cast<double>(p.gx.dot(J * d));  // (J^T g) . d
     return true;
 #else
-    (void)g, (void)state, (void)d, (void)slope, (void)report;
+    (void)g, (void)state, (void)solver, (void)d, (void)slope, (void)report;
     throw std::invalid_argument(
         "SystemOptions::sparsity needs the colouring of implicit::precompiled built with ColPack "
         "(libcolpack-dev; IMPLICIT_SPARSE undefined)");

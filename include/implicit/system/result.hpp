@@ -10,6 +10,15 @@
 
 namespace implicit {
 
+// Solves with the Jacobian dg/dx of a factorisation at or near a root, either
+// way (SystemResult::jacobian_solves).
+template <class Vector>
+struct JacobianSolves {
+  std::function<Vector(const Vector&)> solve;             // u -> (dg/dx)^{-1} u
+  std::function<Vector(const Vector&)> solve_transposed;  // u -> (dg/dx)^{-T} u
+  explicit operator bool() const { return solve && solve_transposed; }
+};
+
 template <class Vector>
 struct [[nodiscard]] SystemResult {
   Vector x;  // converged: a point with ||g(x)|| <= tolerance; otherwise the best point seen
@@ -22,14 +31,15 @@ struct [[nodiscard]] SystemResult {
   std::vector<double> residual_history;  // ||g|| at x0 and at every accepted point
   std::string method;                    // the method that produced x
   std::string message;                   // why it stopped, with the numbers; every attempt
-  // u -> approximately (dg/dx)^{-T} u near x, from the solver's own
-  // workspace: Newton on the sparse path, its last sparse LU (of the step
-  // before x). root_vjp(g, theta, result, xbar) preconditions its adjoint
-  // solve with it (AdjointOptions::reuse_forward) instead of factorising
-  // (dg/dx)^T again; the answer is certified like any other. Set only when
-  // converged, by solvers that keep such an estimate; empty otherwise. It
-  // keeps the factors alive as long as the result (about nnz(L + U)).
-  std::function<Vector(const Vector&)> transposed_inverse;
+  // Solves with dg/dx near x from the solver's own workspace: Newton on the
+  // sparse path keeps its last sparse LU (of J at the step before x).
+  // root_vjp(g, theta, result, xbar) preconditions its adjoint solve with it
+  // (AdjointOptions::reuse_forward) instead of factorising (dg/dx)^T again,
+  // and checks the answer's sensitivity to the forward error with it; the
+  // answer is certified like any other. Set only when converged, by solvers
+  // that keep a factorisation; empty otherwise. It keeps the factors alive
+  // as long as the result (about nnz(L + U)).
+  JacobianSolves<Vector> jacobian_solves;
 
   bool ok() const { return status == Status::kConverged; }
 

@@ -21,11 +21,11 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "implicit/diff/autodiff.hpp"
-#include "implicit/internal/inverse_estimate.hpp"
 #include "implicit/internal/progress.hpp"
 #include "implicit/status.hpp"
 #include "implicit/step_report.hpp"
@@ -34,6 +34,17 @@
 #include "implicit/system/result.hpp"
 
 namespace implicit {
+
+namespace internal {
+// Whether a method can turn its final state into solves with the Jacobian
+// (SystemResult::jacobian_solves).
+template <class Method, class State, class = void>
+struct keeps_jacobian_solves : std::false_type {};
+template <class Method, class State>
+struct keeps_jacobian_solves<Method, State,
+                             std::void_t<decltype(std::declval<const Method&>().jacobian_solves(
+                                 std::declval<State&&>()))>> : std::true_type {};
+}  // namespace internal
 
 // Solves g(x) = 0 for a square system g: R^n -> R^n from x0 with `method`
 // (system/newton.hpp, dogleg.hpp, levenberg_marquardt.hpp, broyden.hpp, or
@@ -111,8 +122,8 @@ SystemResult<VectorX<typename Derived::Scalar>> solve_root(const G& g,
   for (int k = 0;; ++k) {
     result.iterations = k;
     if (p.norm <= threshold) {
-      if constexpr (internal::keeps_inverse_estimate<Method, decltype(state)>::value)
-        result.transposed_inverse = method.transposed_inverse(std::move(state));
+      if constexpr (internal::keeps_jacobian_solves<Method, decltype(state)>::value)
+        result.jacobian_solves = method.jacobian_solves(std::move(state));
       return finish(Status::kConverged, "", p);
     }
     if (k >= options.max_iter) {
