@@ -10,11 +10,11 @@ namespace implicit::internal {
 
 template ChainSolveResult<double> solve_linear_system_erased<double>(
     const LinearOperator<double>&, const DenseOperator<double>&, const LinearOperator<double>*,
-    const VectorX<double>&, const AdjointOptions&, const InverseOperators<double>*,
-    const SparseOperator<double>*);
+    const VectorX<double>&, const AdjointOptions&, const InverseOperators<VectorX<double>>*,
+    const SparseOperator<double>*, const LinearOperator<double>*);
 template ChainSolveResult<float> solve_linear_system_erased<float>(
     const LinearOperator<float>&, const DenseOperator<float>&, const LinearOperator<float>*,
-    const VectorX<float>&, const AdjointOptions&, const InverseOperators<float>*,
-    const SparseOperator<float>*);
+    const VectorX<float>&, const AdjointOptions&, const InverseOperators<VectorX<float>>*,
+    const SparseOperator<float>*, const LinearOperator<float>*);
 
 }  // namespace implicit::internal

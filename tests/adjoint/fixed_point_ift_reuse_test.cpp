@@ -1,5 +1,5 @@
 // The backward pass reusing the forward solve (FixedPointResult::
-// transposed_inverse, AdjointOptions::reuse_forward): Newton's last dense LU
+// inverse_estimate, AdjointOptions::reuse_forward): Newton's last dense LU
 // and Broyden's inverse estimate as the adjoint's preconditioner. The
 // gradient must be the same certified gradient as without reuse, and a bad
 // estimate must never pass: the certificate refuses it and the usual chain
@@ -38,14 +38,18 @@ constexpr double kSameGradient = 1e-9;
 TEST_F(ForwardReuse, NewtonsLastLuIsTheTransposedInverseNearZStar) {
   const auto forward = newton(DenseLU{});
   ASSERT_TRUE(forward.ok()) << forward.brief_report();
-  ASSERT_TRUE(static_cast<bool>(forward.transposed_inverse));
+  ASSERT_TRUE(static_cast<bool>(forward.inverse_estimate.solve_transposed));
   // (I - J(z*))^T applied to the estimate's answer gives u back, up to the
   // change of J over the last Newton step (|z_k - z*| ~ 1e-8 after
   // quadratic convergence to 1e-16, times ||d J / d z|| ~ 1).
   const MatrixX<double> a =
       MatrixX<double>::Identity(kN, kN) - p.layer.jacobian_z(p.theta, forward.x);
-  const Vec u = forward.transposed_inverse(zbar);
+  const Vec u = forward.inverse_estimate.solve_transposed(zbar);
   EXPECT_LE((a.transpose() * u - zbar).norm(), 1e-6 * zbar.norm());
+  // And the other way, for the forward-sensitivity check's Newton correction.
+  ASSERT_TRUE(forward.inverse_estimate.both_ways());
+  const Vec w = forward.inverse_estimate.solve(zbar);
+  EXPECT_LE((a * w - zbar).norm(), 1e-6 * zbar.norm());
 }
 
 TEST_F(ForwardReuse, VjpFromANewtonSolveTakesAFewPreconditionedProducts) {
@@ -71,7 +75,7 @@ TEST_F(ForwardReuse, VjpFromANewtonSolveTakesAFewPreconditionedProducts) {
 TEST_F(ForwardReuse, AGmresNewtonLeavesNoEstimate) {
   const auto forward = newton(Gmres{});
   ASSERT_TRUE(forward.ok()) << forward.brief_report();
-  EXPECT_FALSE(static_cast<bool>(forward.transposed_inverse));
+  EXPECT_FALSE(static_cast<bool>(forward.inverse_estimate.solve_transposed));
   const auto g = fixed_point_vjp(p.layer, p.theta, forward, zbar);
   ASSERT_TRUE(g.ok()) << g.brief_report();
   EXPECT_NE(g.method, "gmres_preconditioned_by_forward");
@@ -86,7 +90,7 @@ TEST_F(ForwardReuse, AWrongEstimateIsRefusedAndTheChainAnswers) {
   const auto ref = reference(forward.x);
   ASSERT_TRUE(ref.ok());
 
-  forward.transposed_inverse = [](const Vec& u) -> Vec {
+  forward.inverse_estimate.solve_transposed = [](const Vec& u) -> Vec {
     return Vec::Constant(u.size(), std::numeric_limits<double>::quiet_NaN());
   };
   const auto nan_estimate = fixed_point_vjp(p.layer, p.theta, forward, zbar);
@@ -99,7 +103,7 @@ TEST_F(ForwardReuse, AWrongEstimateIsRefusedAndTheChainAnswers) {
   // A rank-one estimate: GMRES on A M y = b cannot reach the tolerance in
   // reuse_max_iter products (A M has rank 1), so the attempt fails.
   const Vec direction = Vec::Ones(kN).normalized();
-  forward.transposed_inverse = [direction](const Vec& u) -> Vec {
+  forward.inverse_estimate.solve_transposed = [direction](const Vec& u) -> Vec {
     return direction * direction.dot(u);
   };
   const auto rank_one = fixed_point_vjp(p.layer, p.theta, forward, zbar);
@@ -112,14 +116,14 @@ TEST_F(ForwardReuse, BroydenHandsItsEstimateOnlyWhenAsked) {
   const auto plain = solve_fixed_point(bind_theta(p.layer, p.theta), Vec(Vec::Zero(kN)),
                                        Broyden(), testing::tight_options());
   ASSERT_TRUE(plain.ok()) << plain.brief_report();
-  EXPECT_FALSE(static_cast<bool>(plain.transposed_inverse));
+  EXPECT_FALSE(static_cast<bool>(plain.inverse_estimate.solve_transposed));
 
   BroydenOptions o;
   o.keep_inverse_estimate = true;
   const auto kept = solve_fixed_point(bind_theta(p.layer, p.theta), Vec(Vec::Zero(kN)),
                                       Broyden(o), testing::tight_options());
   ASSERT_TRUE(kept.ok()) << kept.brief_report();
-  ASSERT_TRUE(static_cast<bool>(kept.transposed_inverse));
+  ASSERT_TRUE(static_cast<bool>(kept.inverse_estimate.solve_transposed));
   // Whatever the estimate is worth, the gradient is the certified one.
   const auto g = fixed_point_vjp(p.layer, p.theta, kept, zbar);
   ASSERT_TRUE(g.ok()) << g.brief_report();
@@ -137,7 +141,7 @@ TEST_F(ForwardReuse, AnUnconvergedSolveLeavesNoEstimateAndIsRefused) {
   const auto forward = solve_fixed_point(bind_theta(p.layer, p.theta), Vec(Vec::Zero(kN)),
                                          Newton(dense), short_run);
   ASSERT_FALSE(forward.ok());
-  EXPECT_FALSE(static_cast<bool>(forward.transposed_inverse));
+  EXPECT_FALSE(static_cast<bool>(forward.inverse_estimate.solve_transposed));
   AdjointOptions strict;
   strict.solution_tol = 1e-12;
   const auto g = fixed_point_vjp(p.layer, p.theta, forward, zbar, strict);

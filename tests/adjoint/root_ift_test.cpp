@@ -126,6 +126,54 @@ TEST(RootIft, AFoldIsRefusedByFixedPointVjpToo) {
   EXPECT_TRUE(std::isnan(grad.value[0]));
 }
 
+// Regression (issue 19): the other entry points had no forward-sensitivity
+// check, and each "certified" the fold's tolerance-following number:
+// root_jacobian and fixed_point_jacobian 65,536, fixed_point_jvp 8,192, and
+// fixed_point_vjp through Newton's reused LU (the forward result) 8,192.
+// Every one is refused now, and every one certifies the regular root
+// t = 1e-4 (dx/dt = 50). The maps are 1-D: the dense path.
+TEST(RootIft, EveryEntryPointRefusesTheFoldAndCertifiesTheRegularRoot) {
+  const Vec one = Vec::Ones(1);
+  FixedPointOptions tight;
+  tight.abs_tol = 1e-10;
+  for (const double t0 : {0.0, 1e-4}) {
+    const bool fold = t0 == 0;
+    const Vec t = Vec::Constant(1, t0);
+    const auto root = solve_root(bind_theta(Fold{}, t), one);
+    ASSERT_TRUE(root.ok()) << root.brief_report();
+    const auto fixed = solve_fixed_point(bind_theta(FoldFixedPoint{}, t), one, Newton{}, tight);
+    ASSERT_TRUE(fixed.ok()) << fixed.brief_report();
+    ASSERT_TRUE(fixed.inverse_estimate.both_ways());  // Newton's last dense LU, either way
+
+    const auto root_jac = root_jacobian(Fold{}, t, root.x);
+    const auto fixed_jac = fixed_point_jacobian(FoldFixedPoint{}, t, fixed.x);
+    const auto fixed_tangent = fixed_point_jvp(FoldFixedPoint{}, t, fixed.x, one);
+    const auto reused = fixed_point_vjp(FoldFixedPoint{}, t, fixed, one);
+    EXPECT_EQ(reused.method, "gmres_preconditioned_by_forward");
+    const std::vector<std::pair<const char*, std::pair<Status, double>>> answers = {
+        {"root_jacobian", {root_jac.status, root_jac.value(0, 0)}},
+        {"fixed_point_jacobian", {fixed_jac.status, fixed_jac.value(0, 0)}},
+        {"fixed_point_jvp", {fixed_tangent.status, fixed_tangent.value[0]}},
+        {"fixed_point_vjp (reused LU)", {reused.status, reused.value[0]}}};
+    for (const auto& [who, answer] : answers) {
+      if (fold) {
+        EXPECT_EQ(answer.first, Status::kLinearSolveFailed) << who;
+        EXPECT_TRUE(std::isnan(answer.second)) << who << ": " << answer.second;
+      } else {
+        EXPECT_EQ(answer.first, Status::kConverged) << who;
+        // 50 (1 + O(|x - x*| / x*)), the forward solves to 1e-10.
+        EXPECT_NEAR(answer.second, 50.0, 1e-4) << who;
+      }
+    }
+    if (fold) {
+      EXPECT_NE(root_jac.message.find("sensitive to the forward solve"), std::string::npos)
+          << root_jac.message;
+      EXPECT_NE(reused.message.find("sensitive to the forward solve"), std::string::npos)
+          << reused.message;
+    }
+  }
+}
+
 #ifdef IMPLICIT_SPARSE
 // The fold inside a large sparse system: g_i = x_i^2 - t_i at n = 1000,
 // with t_0 = 0 (a fold) and t_i = 1 elsewhere (regular roots x_i = 1). The
@@ -148,7 +196,7 @@ TEST(RootIft, AFoldInASparseSystemIsRefusedOnTheSparsePath) {
   const auto forward = solve_root(bind_theta(FoldInASparseSystem{}, t), Vec(Vec::Ones(n)));
   ASSERT_TRUE(forward.ok()) << forward.brief_report();
   ASSERT_NE(forward.message.find("sparse Jacobian"), std::string::npos) << forward.message;
-  ASSERT_TRUE(forward.jacobian_solves);
+  ASSERT_TRUE(forward.jacobian_solves.both_ways());
   Vec xbar = Vec::Zero(n);
   xbar[0] = 1;
   const auto reused = root_vjp(FoldInASparseSystem{}, t, forward, xbar);
@@ -212,6 +260,44 @@ TEST(RootIft, AFoldInASparseFixedPointIsRefused) {
   EXPECT_EQ(grad.status, Status::kLinearSolveFailed) << grad.brief_report();
   EXPECT_NE(grad.message.find("sensitive to the forward solve"), std::string::npos)
       << grad.message;
+}
+
+// root_jacobian on the sparse path (the pattern traced from g, as root_vjp
+// does; before this, one dense n x n Jacobian and LU at any n): two
+// parameters, g_0 = x_0^2 - t_0 and g_i = x_i^2 - t_1, n = 1000. At
+// t = (0.25, 1): dx_0/dt_0 = 1 / (2 x_0) = 1 and dx_i/dt_1 = 1/2, every
+// other entry 0, certified by one sparse LU. At t_0 = 0 (a fold), refused.
+struct TwoParameterFold {
+  template <class T>
+  VectorX<T> operator()(const VectorX<T>& t, const VectorX<T>& x) const {
+    VectorX<T> g = (x.array().square() - t[1]).matrix();
+    g[0] = x[0] * x[0] - t[0];
+    return g;
+  }
+};
+
+TEST(RootIft, RootJacobianTakesTheSparsePathAndRefusesAFold) {
+  const Eigen::Index n = 1000;
+  Vec t(2);
+  t << 0.25, 1;
+  Vec x = Vec::Ones(n);
+  x[0] = 0.5;  // the exact root
+  const auto jac = root_jacobian(TwoParameterFold{}, t, x);
+  ASSERT_TRUE(jac.ok()) << jac.brief_report();
+  EXPECT_EQ(jac.method, "sparse_lu");
+  Eigen::MatrixXd expected = Eigen::MatrixXd::Zero(n, 2);
+  expected(0, 0) = 1;
+  expected.col(1).tail(n - 1).setConstant(0.5);
+  EXPECT_LE((jac.value - expected).cwiseAbs().maxCoeff(), 1e-12);
+
+  t[0] = 0;
+  x[0] = 1e-6;  // |g_0| = 1e-12: within solution_tol
+  const auto at_fold = root_jacobian(TwoParameterFold{}, t, x);
+  EXPECT_EQ(at_fold.method, "sparse_lu");
+  EXPECT_EQ(at_fold.status, Status::kLinearSolveFailed) << at_fold.brief_report();
+  EXPECT_TRUE(at_fold.value.array().isNaN().all());
+  EXPECT_NE(at_fold.message.find("sensitive to the forward solve"), std::string::npos)
+      << at_fold.message;
 }
 #endif
 

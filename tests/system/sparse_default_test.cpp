@@ -80,7 +80,7 @@ TEST(SparseDefault, HundredThousandUnknownsWithDefaultsUnderAMemoryBound) {
   // Newton's last sparse LU (SystemResult::jacobian_solves) preconditions
   // the adjoint: no new factorisation. The same gradient as a fresh sparse
   // LU of (dg/dx)^T at x* (both certified to 1e-10 relative).
-  ASSERT_TRUE(root.jacobian_solves);
+  ASSERT_TRUE(root.jacobian_solves.both_ways());
   EXPECT_EQ(gradient.method, "gmres_preconditioned_by_forward");
   const auto fresh = root_vjp(BroydenTridiagonal{}, theta, root.x, xbar);
   ASSERT_TRUE(fresh.ok()) << fresh.brief_report();

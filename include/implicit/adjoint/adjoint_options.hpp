@@ -110,9 +110,11 @@ struct AdjointOptions {
   // (diff/forward_sensitivity.hpp): beyond it the derivative follows the
   // forward tolerance, not the problem (a fold, where none exists), and is
   // refused as kLinearSolveFailed ("sensitive to the forward solve's own
-  // error"). 0.1: the answer would have less than one correct digit. Checked
-  // for VJPs whose accepted solve is a dense LU (two triangular solves and
-  // one product more); infinity turns it off.
+  // error"). 0.1: the answer would have less than one correct digit.
+  // Checked by every entry point (VJPs, JVPs, full Jacobians) whose
+  // accepted solve has solves with A and A^T: a dense or sparse LU, or the
+  // forward solve's reused factorisation refined against A (two solves and
+  // one product at the corrected point more); infinity turns it off.
   double max_forward_sensitivity = 0.1;
   // Products with A (iterative methods).
   int max_iter = 1000;
@@ -120,7 +122,7 @@ struct AdjointOptions {
   AndersonOptions anderson;
   // fixed_point_vjp(map, theta, forward, zbar) with a forward result that
   // carries an estimate M of (I - df/dz)^{-T} (FixedPointResult::
-  // transposed_inverse: Newton's last dense LU, Broyden's inverse
+  // inverse_estimate: Newton's last dense LU, Broyden's inverse
   // estimate): first solve A u = b by GMRES on A M y = b, u = M y, in at
   // most reuse_max_iter products. With Newton's LU (taken one step before
   // z*) that is 1-3 products instead of a new factorisation or tens of

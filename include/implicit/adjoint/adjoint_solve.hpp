@@ -72,18 +72,6 @@ using DenseOperator = std::function<MatrixX<T>()>;
 template <class T>
 using SparseOperator = std::function<Eigen::SparseMatrix<T>()>;
 
-// Solves with A and with A^T: from a factorisation of A (a dense or sparse
-// LU the chain computed), or approximately from one of a nearby matrix (the
-// forward solve's, SystemResult::jacobian_solves: a preconditioner). The
-// forward-sensitivity check (adjoint/forward_sensitivity.hpp) needs both
-// directions; a preconditioner needs `solve` only.
-template <class T>
-struct InverseOperators {
-  LinearOperator<T> solve;             // b -> A^{-1} b
-  LinearOperator<T> solve_transposed;  // b -> A^{-T} b (may be empty)
-  bool both_ways() const { return solve && solve_transposed; }
-};
-
 // The pattern of the map's Jacobian in its state for the sparse path:
 // AdjointOptions::sparsity when given; else, for a root whose map is
 // templated on the scalar (Map callable on tracers) and has no hand-written
@@ -106,37 +94,76 @@ SparsityPattern adjoint_sparsity(const StateMap& state_map, const VectorX<T>& at
 
 // A as a sparse matrix with the given pattern (of the map's Jacobian J in
 // its state): for a VJP (transposed) A = J^T (roots) or I - J^T (fixed
-// points), for a JVP J or I - J. Empty for an empty pattern.
+// points), for a JVP J or I - J. One colouring of the pattern (ColPack, ~2 s
+// at 524,288 unknowns), evaluated at any point: the solution for the solve,
+// and the Newton-corrected point for the forward-sensitivity check. Empty
+// for an empty pattern. Keeps references to the map.
 template <class T, class StateMap>
-SparseOperator<T> sparse_system_matrix(const StateMap& state_map, const VectorX<T>& at,
-                                       SparsityPattern pattern, bool fixed_point, bool transposed,
-                                       const char* who) {
-  if (pattern.size() == 0) return {};
-  const Eigen::Index n = at.size();
-  if (pattern.rows() != n || pattern.cols() != n)
-    throw std::invalid_argument(std::string(who) + ": AdjointOptions::sparsity is " +
-                                std::to_string(pattern.rows()) + " x " +
-                                std::to_string(pattern.cols()) + ", expected " + std::to_string(n) +
-                                " x " + std::to_string(n));
+class SparseSystemMatrix {
+ public:
+  SparseSystemMatrix(const StateMap& state_map, const SparsityPattern& pattern, Eigen::Index n,
+                     bool fixed_point, bool transposed, const char* who)
+      : state_map_(state_map), fixed_point_(fixed_point), transposed_(transposed) {
+    if (pattern.size() == 0) return;
+    if (pattern.rows() != n || pattern.cols() != n)
+      throw std::invalid_argument(std::string(who) + ": AdjointOptions::sparsity is " +
+                                  std::to_string(pattern.rows()) + " x " +
+                                  std::to_string(pattern.cols()) + ", expected " +
+                                  std::to_string(n) + " x " + std::to_string(n));
 #ifdef IMPLICIT_SPARSE
-  auto shared = std::make_shared<const SparsityPattern>(std::move(pattern));
-  return [&state_map, &at, shared, fixed_point, transposed]() -> Eigen::SparseMatrix<T> {
-    SparseJacobian<T> jacobian(*shared);
-    const Eigen::SparseMatrix<T>& j = jacobian.evaluate(state_map, at);
-    Eigen::SparseMatrix<T> a = transposed ? Eigen::SparseMatrix<T>(j.transpose()) : j;
-    if (fixed_point) {
-      Eigen::SparseMatrix<T> identity(a.rows(), a.cols());
-      identity.setIdentity();
-      a = identity - a;
-    }
-    return a;
-  };
+    jacobian_ = std::make_shared<SparseJacobian<T>>(pattern);
 #else
-  (void)state_map, (void)fixed_point, (void)transposed;
-  throw std::invalid_argument(std::string(who) +
-                              ": AdjointOptions::sparsity needs the colouring of "
-                              "implicit::precompiled built with ColPack (libcolpack-dev)");
+    throw std::invalid_argument(std::string(who) +
+                                ": AdjointOptions::sparsity needs the colouring of "
+                                "implicit::precompiled built with ColPack (libcolpack-dev)");
 #endif
+  }
+
+  bool empty() const { return !jacobian_; }
+
+  // A at `point` (not empty()); the last one is kept, so that asking again
+  // at the same point (each column of a full Jacobian) costs no evaluation.
+  const Eigen::SparseMatrix<T>& at(const VectorX<T>& point) const {
+#ifdef IMPLICIT_SPARSE
+    if (last_point_.size() == point.size() && last_point_ == point) return last_;
+    const Eigen::SparseMatrix<T>& j = jacobian_->evaluate(state_map_, point);
+    last_ = transposed_ ? Eigen::SparseMatrix<T>(j.transpose()) : j;
+    if (fixed_point_) {
+      Eigen::SparseMatrix<T> identity(last_.rows(), last_.cols());
+      identity.setIdentity();
+      last_ = identity - last_;
+    }
+    last_point_ = point;
+#else
+    (void)point;
+#endif
+    return last_;
+  }
+
+  // A at `point` for the chain (it must outlive the operator); empty when
+  // empty().
+  SparseOperator<T> operator_at(const VectorX<T>& point) const {
+    if (empty()) return {};
+    return [this, &point]() -> Eigen::SparseMatrix<T> { return at(point); };
+  }
+
+ private:
+  const StateMap& state_map_;
+  std::shared_ptr<SparseJacobian<T>> jacobian_;  // its values change with each evaluation
+  bool fixed_point_ = false;
+  bool transposed_ = false;
+  mutable VectorX<T> last_point_;
+  mutable Eigen::SparseMatrix<T> last_;
+};
+
+// A(x') u for the forward-sensitivity check: the sparse A at x' on the
+// sparse path (never n x n), else `products_at(x', u)`.
+template <class T, class StateMap, class ProductsAt>
+auto product_at(const SparseSystemMatrix<T, StateMap>& sparse, const ProductsAt& products_at) {
+  return [&sparse, &products_at](const VectorX<T>& corrected, const VectorX<T>& u) -> VectorX<T> {
+    if (!sparse.empty()) return sparse.at(corrected) * u;
+    return products_at(corrected, u);
+  };
 }
 
 // kAuto's limits by the cost of one product (AdjointOptions::
@@ -148,50 +175,34 @@ inline AdjointOptions for_product_cost(AdjointOptions options, bool cheap_produc
   return options;
 }
 
-// A dense or sparse LU of A as solves either way (it stays alive with them).
-template <class T>
-InverseOperators<T> inverse_operators(std::shared_ptr<const DenseFactorization<T>> lu) {
-  return {[lu](const VectorX<T>& b) -> VectorX<T> { return lu->lu.solve(b); },
-          [lu](const VectorX<T>& b) -> VectorX<T> { return lu->lu.transpose().solve(b); }};
-}
-template <class T>
-InverseOperators<T> inverse_operators(std::shared_ptr<const SparseFactorization<T>> lu) {
-  return {[lu](const VectorX<T>& b) -> VectorX<T> { return lu->solve(b); },
-          [lu](const VectorX<T>& b) -> VectorX<T> { return lu->solve_transposed(b); }};
-}
-
 // Solves with A and A^T from those of a nearby matrix (the forward solve's
-// factorisation of the Jacobian one Newton step before the root), refined
-// (y += M (r - A y)) until a correction is below 1e-3 of y: the forward-
-// sensitivity check then sees A's own solves, not the nearby matrix's. At a
-// regular root M A = I + O(the last Newton step) and one or two corrections
-// suffice; at a fold (g = x^2 - t, t = 0) each one halves the error (ten
-// steps). A refinement that does not settle in 60 steps returns NaN, and
-// the check refuses the answer (its sensitivity is unknown).
+// factorisation of the Jacobian one Newton step before the solution),
+// refined (y += M (r - A y)) until a correction is below 1e-3 of y: the
+// forward-sensitivity check then sees A's own solves, not the nearby
+// matrix's. At a regular solution M A = I + O(the last Newton step) and one
+// or two corrections suffice; at a fold (g = x^2 - t, t = 0) each one halves
+// the error (ten steps). A refinement that does not settle in 60 steps
+// returns NaN, and the check refuses the answer (its sensitivity is
+// unknown). `product` and `transposed_product` are y -> A y and y -> A^T y.
 template <class T>
-InverseOperators<T> refined_inverse_operators(
-    const InverseOperators<T>& nearby,
-    const std::function<const Eigen::SparseMatrix<T>&()>& matrix) {
-  auto refine = [](const LinearOperator<T>& m, const auto& product, const VectorX<T>& r) {
+InverseOperators<VectorX<T>> refined_inverse_operators(const InverseOperators<VectorX<T>>& nearby,
+                                                       const LinearOperator<T>& product,
+                                                       const LinearOperator<T>& transposed_product) {
+  auto refine = [](const LinearOperator<T>& m, const LinearOperator<T>& a, const VectorX<T>& r) {
     VectorX<T> y = m(r);
     for (int k = 0; k < 60 && y.allFinite(); ++k) {
-      const VectorX<T> correction = m(VectorX<T>(r - product(y)));
+      const VectorX<T> correction = m(VectorX<T>(r - a(y)));
       y += correction;
       if (correction.norm() <= 1e-3 * y.norm()) return y;
     }
     return nan_vector<T>(r.size());
   };
-  InverseOperators<T> refined;
-  refined.solve = [nearby, matrix, refine](const VectorX<T>& r) -> VectorX<T> {
-    return refine(nearby.solve, [&](const VectorX<T>& y) -> VectorX<T> { return matrix() * y; },
-                  r);
-  };
-  refined.solve_transposed = [nearby, matrix, refine](const VectorX<T>& r) -> VectorX<T> {
-    return refine(
-        nearby.solve_transposed,
-        [&](const VectorX<T>& y) -> VectorX<T> { return matrix().transpose() * y; }, r);
-  };
-  return refined;
+  return {[nearby, product, refine](const VectorX<T>& r) -> VectorX<T> {
+            return refine(nearby.solve, product, r);
+          },
+          [nearby, transposed_product, refine](const VectorX<T>& r) -> VectorX<T> {
+            return refine(nearby.solve_transposed, transposed_product, r);
+          }};
 }
 
 // What the chain returns: the accepted attempt, and solves with A and A^T
@@ -200,7 +211,7 @@ InverseOperators<T> refined_inverse_operators(
 // IFT entry points.
 template <class T>
 struct ChainSolveResult : LinearSolveResult<VectorX<T>> {
-  InverseOperators<T> inverse;
+  InverseOperators<VectorX<T>> inverse;
 };
 
 // Solves A u = b by the certified chain (linear/certified_solve.hpp) of the
@@ -210,18 +221,23 @@ struct ChainSolveResult : LinearSolveResult<VectorX<T>> {
 // iteration methods are refused); otherwise A = I - K.
 //
 // `estimate` may be nullptr; otherwise estimate->solve approximates A^{-1}
-// (the forward solve's: FixedPointResult::transposed_inverse,
+// (the forward solve's: FixedPointResult::inverse_estimate,
 // SystemResult::jacobian_solves) and, with AdjointOptions::reuse_forward,
 // the first attempt is GMRES on A M y = b with u = M y (right
 // preconditioning: the residual GMRES minimises is the true ||A u - b||),
-// certified like the others.
+// certified like the others. When the estimate solves both ways, an answer
+// of that attempt carries them refined against A (refined_inverse_operators)
+// for the forward-sensitivity check: by the sparse A, or by `apply_a`
+// and `apply_a_transposed` (y -> A^T y; may be nullptr, and then the answer
+// carries no solves and is not checked).
 template <class T>
 ChainSolveResult<T> solve_linear_system_erased(const LinearOperator<T>& apply_a,
                                                const DenseOperator<T>& dense_a,
                                                const LinearOperator<T>* apply_k,
                                                const VectorX<T>& b, const AdjointOptions& options,
-                                               const InverseOperators<T>* estimate,
-                                               const SparseOperator<T>* sparse_a) {
+                                               const InverseOperators<VectorX<T>>* estimate,
+                                               const SparseOperator<T>* sparse_a,
+                                               const LinearOperator<T>* apply_a_transposed) {
   options.validate();
   const Eigen::Index n = b.size();
   LinearSystem<VectorX<T>> system;
@@ -262,12 +278,17 @@ ChainSolveResult<T> solve_linear_system_erased(const LinearOperator<T>& apply_a,
   std::vector<ChainAttempt<VectorX<T>>> attempts;
   // Each attempt's solves with A and A^T where it has them, kept for the
   // caller's forward-sensitivity check (one slot per attempt).
-  std::vector<InverseOperators<T>> inverses(chain.size() + 1);
+  std::vector<InverseOperators<VectorX<T>>> inverses(chain.size() + 1);
   if (estimate && estimate->solve && options.reuse_forward) {
     // With both directions and the sparse A, the forward-sensitivity check
     // gets solves with A and A^T refined from the estimate; without them the
     // answer is not checked, as for the other iterative methods.
-    if (estimate->both_ways() && matrix) inverses[0] = refined_inverse_operators(*estimate, matrix);
+    if (estimate->both_ways() && matrix)
+      inverses[0] = refined_inverse_operators<T>(
+          *estimate, system.apply_a,
+          [matrix](const VectorX<T>& y) -> VectorX<T> { return matrix().transpose() * y; });
+    else if (estimate->both_ways() && apply_a_transposed && *apply_a_transposed)
+      inverses[0] = refined_inverse_operators<T>(*estimate, system.apply_a, *apply_a_transposed);
     const LinearOperator<T>& approximate_inverse = estimate->solve;
     attempts.push_back({"gmres_preconditioned_by_forward", [&](const LinearTarget& target) {
                           auto preconditioned = [&](const VectorX<T>& y) -> VectorX<T> {
@@ -291,12 +312,12 @@ ChainSolveResult<T> solve_linear_system_erased(const LinearOperator<T>& apply_a,
                                 if constexpr (std::is_same_v<S, DenseLU>) {
                                   std::shared_ptr<const DenseFactorization<T>> kept;
                                   auto solved = s.solve(system, b, target, &kept);
-                                  if (kept) inverses[slot] = inverse_operators(std::move(kept));
+                                  if (kept) inverses[slot] = inverse_operators<VectorX<T>>(std::move(kept));
                                   return solved;
                                 } else if constexpr (std::is_same_v<S, SparseLU>) {
                                   std::shared_ptr<const SparseFactorization<T>> kept;
                                   auto solved = s.solve(system, b, target, &kept);
-                                  if (kept) inverses[slot] = inverse_operators(std::move(kept));
+                                  if (kept) inverses[slot] = inverse_operators<VectorX<T>>(std::move(kept));
                                   return solved;
                                 } else {
                                   return s.solve(system, b, target);
@@ -319,25 +340,27 @@ template <class T, class ApplyA, class DenseA, class ApplyK>
 ChainSolveResult<T> solve_linear_system(const ApplyA& apply_a, const DenseA& dense_a,
                                         const ApplyK* apply_k, const VectorX<T>& b,
                                         const AdjointOptions& options,
-                                        const NonDeduced<InverseOperators<T>>* estimate = nullptr,
-                                        const NonDeduced<SparseOperator<T>>& sparse_a = {}) {
+                                        const NonDeduced<InverseOperators<VectorX<T>>>* estimate = nullptr,
+                                        const NonDeduced<SparseOperator<T>>& sparse_a = {},
+                                        const NonDeduced<LinearOperator<T>>& apply_a_transposed = {}) {
   const LinearOperator<T> a = [&apply_a](const VectorX<T>& u) -> VectorX<T> { return apply_a(u); };
   const DenseOperator<T> dense = [&dense_a]() -> MatrixX<T> { return dense_a(); };
   LinearOperator<T> k;
   if (apply_k) k = [apply_k](const VectorX<T>& u) -> VectorX<T> { return (*apply_k)(u); };
   return solve_linear_system_erased<T>(a, dense, apply_k ? &k : nullptr, b, options, estimate,
-                                       sparse_a ? &sparse_a : nullptr);
+                                       sparse_a ? &sparse_a : nullptr,
+                                       apply_a_transposed ? &apply_a_transposed : nullptr);
 }
 
 #ifdef IMPLICIT_PRECOMPILED
 extern template ChainSolveResult<double> solve_linear_system_erased<double>(
     const LinearOperator<double>&, const DenseOperator<double>&, const LinearOperator<double>*,
-    const VectorX<double>&, const AdjointOptions&, const InverseOperators<double>*,
-    const SparseOperator<double>*);
+    const VectorX<double>&, const AdjointOptions&, const InverseOperators<VectorX<double>>*,
+    const SparseOperator<double>*, const LinearOperator<double>*);
 extern template ChainSolveResult<float> solve_linear_system_erased<float>(
     const LinearOperator<float>&, const DenseOperator<float>&, const LinearOperator<float>*,
-    const VectorX<float>&, const AdjointOptions&, const InverseOperators<float>*,
-    const SparseOperator<float>*);
+    const VectorX<float>&, const AdjointOptions&, const InverseOperators<VectorX<float>>*,
+    const SparseOperator<float>*, const LinearOperator<float>*);
 #endif
 
 // A derivative refused before any linear solve (the point is no solution, or

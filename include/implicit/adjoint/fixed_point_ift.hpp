@@ -129,6 +129,124 @@ std::optional<AdjointResult<VectorX<T>>> check_ift_call(
                              nan_vector<T>(vjp ? theta.size() : z.size()));
 }
 
+// The full n x p Jacobian dX = A^{-1} B of a solution, A the Newton matrix
+// itself (dg/dx for roots, I - df/dz for fixed points), by the certified
+// chain column by column. The first column picks the method (a sparse LU on
+// the sparse path, else a dense LU up to dense_max_size, else GMRES); each
+// later one is GMRES preconditioned by that factorisation when it kept one
+// (one or two products), certified by the same rule, with the chain's
+// fallbacks behind it. Then every column's sensitivity to the forward error
+// is checked with that factorisation (forward_sensitivity.hpp; `a_at(x', u)`
+// returns A(x') u). A refused column refuses the whole matrix (NaN), named.
+template <class T, class ApplyA, class DenseA, class ApplyK, class AAt>
+AdjointResult<MatrixX<T>> jacobian_by_columns(const char* who, const ApplyA& apply_a,
+                                              const DenseA& dense_a, const ApplyK* apply_k,
+                                              const MatrixX<T>& b, const AdjointOptions& options,
+                                              const SparseOperator<T>& sparse_a,
+                                              const VectorX<T>& x,
+                                              const VectorX<T>& newton_residual,
+                                              const AAt& a_at) {
+  const Eigen::Index n = b.rows(), p = b.cols();
+  // Columns amortise a factorisation: the dense LU first, up to
+  // dense_max_size_automatic (1000) as for a VJP by AD products.
+  AdjointOptions first_options = options;
+  first_options.dense_max_size = std::max(options.dense_max_size, options.dense_max_size_automatic);
+  first_options.dense_first_max_size = first_options.dense_max_size;
+  AdjointOptions reuse_options = first_options;
+  reuse_options.reuse_forward = true;
+  AdjointResult<MatrixX<T>> out;
+  out.value = MatrixX<T>::Zero(n, p);
+  out.status = Status::kConverged;
+  out.method = "none";
+  auto refuse = [&](Status status, const std::string& why) {
+    out.value = nan_matrix<T>(n, p);
+    out.status = status;
+    out.message = std::string(who) + ": " + why;
+    return out;
+  };
+  InverseOperators<VectorX<T>> first;  // the first column's factorisation, when it kept one
+  for (Eigen::Index j = 0; j < p; ++j) {
+    const VectorX<T> column = b.col(j);
+    const bool reuse = first.both_ways();
+    auto solve = solve_linear_system(apply_a, dense_a, apply_k, column,
+                                     reuse ? reuse_options : first_options,
+                                     reuse ? &first : nullptr, sparse_a);
+    if (!solve.ok())
+      return refuse(solve.status, "column " + std::to_string(j) + ": " + solve.method + ": " +
+                                      solve.message);
+    out.value.col(j) = solve.x;
+    out.iterations += solve.iterations;
+    out.residual_norm = std::max(out.residual_norm, solve.residual_norm);
+    if (j == 0) {
+      out.method = solve.method;
+      first = solve.inverse;
+    }
+  }
+  if (p == 0 || !first.both_ways() || !std::isfinite(options.max_forward_sensitivity)) return out;
+  const VectorX<T> dx = newton_correction(first, newton_residual, /*a_is_newton_matrix=*/true);
+  const VectorX<T> corrected = x - dx;
+  const double dx_norm = static_cast<double>(dx.norm());
+  if (!corrected.allFinite())
+    return refuse(Status::kLinearSolveFailed, non_finite_correction_refusal(dx_norm));
+  double worst = 0;
+  for (Eigen::Index j = 0; j < p; ++j) {
+    const VectorX<T> u = out.value.col(j);
+    if (!(u.norm() > 0)) continue;
+    worst = std::max(worst, answer_sensitivity(first, VectorX<T>(a_at(corrected, u)), u,
+                                               VectorX<T>(b.col(j))));
+  }
+  if (!(worst <= options.max_forward_sensitivity))
+    return refuse(Status::kLinearSolveFailed,
+                  sensitivity_refusal(dx_norm, static_cast<double>(x.norm()), worst,
+                                      options.max_forward_sensitivity));
+  return out;
+}
+
+// fixed_point_jacobian and root_jacobian: dz*/dtheta = (I - J)^{-1} B for a
+// fixed point (J = df/dz, B = df/dtheta), dx*/dtheta = -J^{-1} B for a root
+// (J = dg/dx, B = dg/dtheta), by jacobian_by_columns. J v by forward mode
+// (or by the dense J once a dense LU formed it), J sparse on the sparse path
+// (the pattern as adjoint_sparsity gives it).
+template <class Map, class T>
+AdjointResult<MatrixX<T>> solution_jacobian(const char* who, SolutionKind kind, const Map& map,
+                                            const VectorX<T>& theta, const VectorX<T>& x,
+                                            const AdjointOptions& options) {
+  VectorX<T> newton_residual;
+  const double residual = check_map_inputs(who, map, theta, x, kind, &newton_residual);
+  options.validate();
+  if (auto refused = refuse_non_solution(who, kind, residual, x, options.solution_tol,
+                                         nan_matrix<T>(x.size(), theta.size())))
+    return *refused;
+  const bool fixed_point = kind == SolutionKind::kFixedPoint;
+  const Eigen::Index n = x.size();
+  const auto of_state = bind_theta(map, theta);
+  using StateMap = std::decay_t<decltype(of_state)>;
+  const LazyJacobian<StateMap, T> jac(of_state, x);
+  // J(at) v, by the dense J at x once it is formed.
+  auto j_product = [&](const VectorX<T>& at, const VectorX<T>& v) -> VectorX<T> {
+    if (&at == &x && jac.formed()) return jac.get() * v;
+    return checked_size(jvp(of_state, at, v), n, who, "the state derivative times v");
+  };
+  // A(at) v: (I - J) v for fixed points, J v for roots.
+  auto a_at = [&](const VectorX<T>& at, const VectorX<T>& v) -> VectorX<T> {
+    return fixed_point ? VectorX<T>(v - j_product(at, v)) : j_product(at, v);
+  };
+  const LinearOperator<T> apply_k = [&](const VectorX<T>& v) { return j_product(x, v); };
+  auto apply_a = [&](const VectorX<T>& v) { return a_at(x, v); };
+  auto dense_a = [&]() -> MatrixX<T> {
+    return fixed_point ? MatrixX<T>(MatrixX<T>::Identity(n, n) - jac.get()) : jac.get();
+  };
+  const SparseSystemMatrix<T, StateMap> sparse(
+      of_state, adjoint_sparsity<Map>(of_state, x, options, fixed_point), n, fixed_point,
+      /*transposed=*/false, who);
+  const MatrixX<T> b =
+      (fixed_point ? 1 : -1) * checked_shape(jacobian(bind_state(map, x), theta, options.derivatives),
+                                             n, theta.size(), who, "the parameter derivative");
+  return jacobian_by_columns(who, apply_a, dense_a, fixed_point ? &apply_k : nullptr, b, options,
+                             sparse.operator_at(x), x, newton_residual,
+                             product_at(sparse, a_at));
+}
+
 }  // namespace internal
 
 // thetabar = (df/dtheta)^T u with u = (df/dz)^T u + zbar at z*.
@@ -145,13 +263,13 @@ std::optional<AdjointResult<VectorX<T>>> check_ift_call(
 //     of forward iterations (only z* is used).
 // AdjointOptions::derivatives forces forward or reverse mode.
 namespace internal {
-// fixed_point_vjp, with the forward solve's estimate of (I - df/dz)^{-T}
-// when there is one (nullptr otherwise).
+// fixed_point_vjp, with the forward solve's solves with an estimate of
+// I - df/dz when there are some (nullptr otherwise).
 template <class Map, class T>
 AdjointResult<VectorX<T>> fixed_point_vjp_with(const Map& map, const VectorX<T>& theta,
                                                const VectorX<T>& z_star, const VectorX<T>& zbar,
                                                const AdjointOptions& options,
-                                               const NonDeduced<LinearOperator<T>>* estimate) {
+                                               const InverseOperators<VectorX<T>>* estimate) {
   VectorX<T> newton_residual;  // z* - f(theta, z*), from the solution check
   if (auto refused = internal::check_ift_call(
           "fixed_point_vjp", internal::SolutionKind::kFixedPoint, internal::ProductKind::kVjp, map,
@@ -170,29 +288,36 @@ AdjointResult<VectorX<T>> fixed_point_vjp_with(const Map& map, const VectorX<T>&
                .transpose();
   };
   const auto f_of_z = bind_theta(map, theta);
-  const SparsityPattern pattern = internal::adjoint_sparsity<Map>(f_of_z, z_star, options, true);
-  const internal::SparseOperator<T> sparse_a = internal::sparse_system_matrix<T>(
-      f_of_z, z_star, pattern, /*fixed_point=*/true, /*transposed=*/true, "fixed_point_vjp");
-  InverseOperators<T> forward_inverse;  // (I - df/dz)^{-T} only: a preconditioner
-  if (estimate && *estimate) forward_inverse.solve = *estimate;
-  auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, zbar,
-                                             products.solve_options(options),
-                                             estimate ? &forward_inverse : nullptr, sparse_a);
-  if (solve.ok() && solve.inverse.both_ways()) {
-    // z' = z + (I - df/dz)^{-1} (f(z) - z); A(z') u = u - (df/dz)(z')^T u,
-    // by the sparse A at z' on the sparse path (never n x n).
-    auto a_at = [&](const VectorX<T>& corrected, const VectorX<T>& u) -> VectorX<T> {
-      if (pattern.size() != 0)
-        return internal::sparse_system_matrix<T>(f_of_z, corrected, pattern, true, true,
-                                                 "fixed_point_vjp")() *
-               u;
-      const internal::AdjointProducts<Map, T> there(map, theta, corrected, options.derivatives,
-                                                    "fixed_point_vjp");
-      return u - internal::checked_size(there.state(u), n, "fixed_point_vjp", "(df/dz)^T u");
+  using StateMap = std::decay_t<decltype(f_of_z)>;
+  const internal::SparseSystemMatrix<T, StateMap> sparse(
+      f_of_z, internal::adjoint_sparsity<Map>(f_of_z, z_star, options, true), n,
+      /*fixed_point=*/true, /*transposed=*/true, "fixed_point_vjp");
+  // A = (I - df/dz)^T: A^{-1} is the estimate's transposed solve. Checking
+  // an answer through it needs products with A^T = I - df/dz too: JVPs,
+  // where f has them.
+  const InverseOperators<VectorX<T>> forward_inverse =
+      estimate ? estimate->transposed() : InverseOperators<VectorX<T>>{};
+  LinearOperator<T> apply_a_transposed;
+  if constexpr (internal::has_jvp<StateMap, VectorX<T>>::value ||
+                internal::returns_scalar<Map, Dual<T, 1>>::value)
+    apply_a_transposed = [&](const VectorX<T>& v) -> VectorX<T> {
+      return v - internal::checked_size(jvp(f_of_z, z_star, v), n, "fixed_point_vjp", "(df/dz) v");
     };
-    internal::refuse_if_sensitive(solve, z_star, newton_residual, zbar, a_at,
-                                  options.max_forward_sensitivity);
-  }
+  auto solve = internal::solve_linear_system(
+      apply_a, dense_a, &apply_k, zbar, products.solve_options(options),
+      forward_inverse.solve ? &forward_inverse : nullptr, sparse.operator_at(z_star),
+      apply_a_transposed);
+  // z' = z + (I - df/dz)^{-1} (f(z) - z); A(z') u = u - (df/dz)(z')^T u.
+  auto products_at = [&](const VectorX<T>& corrected, const VectorX<T>& u) -> VectorX<T> {
+    // Forward mode (the dense Jacobian at x', or the map's own members):
+    // a second reverse tape beside the solve's is not allowed.
+    const internal::AdjointProducts<Map, T> there(map, theta, corrected, DerivativeMode::kForward,
+                                                  "fixed_point_vjp");
+    return u - internal::checked_size(there.state(u), n, "fixed_point_vjp", "(df/dz)^T u");
+  };
+  internal::refuse_if_sensitive(solve, z_star, newton_residual, zbar,
+                                internal::product_at(sparse, products_at),
+                                options.max_forward_sensitivity);
   VectorX<T> theta_bar = solve.ok()
                              ? internal::checked_size(products.parameters(solve.x), theta.size(),
                                                       "fixed_point_vjp", "(df/dtheta)^T u")
@@ -206,16 +331,20 @@ AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& thet
                                           const internal::NonDeduced<VectorX<T>>& z_star,
                                           const internal::NonDeduced<VectorX<T>>& zbar,
                                           const AdjointOptions& options = {}) {
-  return internal::fixed_point_vjp_with(map, theta, z_star, zbar, options, nullptr);
+  return internal::fixed_point_vjp_with(
+      map, theta, z_star, zbar, options,
+      static_cast<const InverseOperators<VectorX<T>>*>(nullptr));
 }
 
 // The same at the point a forward solve returned, reusing what that solve
-// knows about I - df/dz (FixedPointResult::transposed_inverse: Newton's last
+// knows about I - df/dz (FixedPointResult::inverse_estimate: Newton's last
 // dense LU, Broyden's inverse estimate) as the adjoint's preconditioner
 // (AdjointOptions::reuse_forward). The point is checked as above whatever
-// the forward status (solution_tol), and the answer certified as always.
-// Cost with Newton's LU: 1-3 products of (df/dz)^T u and triangular solves,
-// no new Jacobian or factorisation.
+// the forward status (solution_tol), and the answer certified as always,
+// and checked for its sensitivity to the forward error with the estimate's
+// solves refined against A (when f has JVPs). Cost with Newton's LU: 1-3
+// products of (df/dz)^T u and triangular solves, then the check's few
+// products; no new Jacobian or factorisation.
 template <class Map, class T>
 AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& theta,
                                           const FixedPointResult<VectorX<T>>& forward,
@@ -223,7 +352,7 @@ AdjointResult<VectorX<T>> fixed_point_vjp(const Map& map, const VectorX<T>& thet
                                           const AdjointOptions& options = {}) {
   return internal::fixed_point_vjp_with(
       map, theta, forward.x, zbar, options,
-      forward.transposed_inverse ? &forward.transposed_inverse : nullptr);
+      forward.inverse_estimate.solve_transposed ? &forward.inverse_estimate : nullptr);
 }
 
 // dz = (I - df/dz)^{-1} (df/dtheta) dtheta at z*.
@@ -232,12 +361,14 @@ AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& thet
                                           const internal::NonDeduced<VectorX<T>>& z_star,
                                           const internal::NonDeduced<VectorX<T>>& dtheta,
                                           const AdjointOptions& options = {}) {
+  VectorX<T> newton_residual;  // z* - f(theta, z*), from the solution check
   if (auto refused = internal::check_ift_call(
           "fixed_point_jvp", internal::SolutionKind::kFixedPoint, internal::ProductKind::kJvp, map,
-          theta, z_star, "dtheta", dtheta, options))
+          theta, z_star, "dtheta", dtheta, options, &newton_residual))
     return *refused;
   const auto f_of_z = bind_theta(map, theta);
-  const internal::LazyJacobian<std::decay_t<decltype(f_of_z)>, T> jac(f_of_z, z_star);
+  using StateMap = std::decay_t<decltype(f_of_z)>;
+  const internal::LazyJacobian<StateMap, T> jac(f_of_z, z_star);
   using Point = internal::PointLinearization<Map, T>;
   const Point point(map, theta, z_star);
   const Eigen::Index n = z_star.size();
@@ -266,41 +397,57 @@ AdjointResult<VectorX<T>> fixed_point_jvp(const Map& map, const VectorX<T>& thet
              internal::checked_shape(jac.get(), n, n, "fixed_point_jvp", "df/dz");
   };
   constexpr bool kCheapProducts =
-      Point::kJvpZ || internal::has_jvp<std::decay_t<decltype(f_of_z)>, VectorX<T>>::value;
-  const internal::SparseOperator<T> sparse_a = internal::sparse_system_matrix<T>(
-      f_of_z, z_star, internal::adjoint_sparsity<Map>(f_of_z, z_star, options, true),
+      Point::kJvpZ || internal::has_jvp<StateMap, VectorX<T>>::value;
+  const internal::SparseSystemMatrix<T, StateMap> sparse(
+      f_of_z, internal::adjoint_sparsity<Map>(f_of_z, z_star, options, true), n,
       /*fixed_point=*/true, /*transposed=*/false, "fixed_point_jvp");
   auto solve = internal::solve_linear_system(apply_a, dense_a, &apply_k, rhs,
                                              internal::for_product_cost(options, kCheapProducts),
-                                             nullptr, sparse_a);
+                                             nullptr, sparse.operator_at(z_star));
+  // z' = z + (I - df/dz)^{-1} (f(z) - z); A(z') v = v - (df/dz)(z') v.
+  auto products_at = [&](const VectorX<T>& corrected, const VectorX<T>& v) -> VectorX<T> {
+    if constexpr (Point::kJvpZ) {
+      const Point there(map, theta, corrected);
+      return v - internal::checked_size(there.get().jvp_z(v), n, "fixed_point_jvp", "(df/dz) v");
+    } else {
+      return v - internal::checked_size(jvp(f_of_z, corrected, v), n, "fixed_point_jvp",
+                                        "(df/dz) v");
+    }
+  };
+  internal::refuse_if_sensitive(solve, z_star, newton_residual, rhs,
+                                internal::product_at(sparse, products_at),
+                                options.max_forward_sensitivity, /*a_is_newton_matrix=*/true);
   VectorX<T> dz = solve.ok() ? solve.x : internal::nan_vector<T>(n);
   return internal::to_adjoint_result(solve, std::move(dz));
 }
 
-// The full n x p Jacobian dz*/dtheta = (I - J)^{-1} B, by one dense LU with
-// p right-hand sides. Cost: J by ceil(n / 8) forward passes; B by columns
-// (ceil(p / 8) forward passes) or, when p is far larger than n
+// The full n x p Jacobian dz*/dtheta = (I - J)^{-1} B, column by column
+// through the certified chain (internal::jacobian_by_columns: one LU, dense
+// up to dense_max_size_automatic or sparse with AdjointOptions::sparsity,
+// and each column checked for its sensitivity to the forward error). Cost:
+// J by ceil(n / 8) forward passes (by colours on the sparse path); B by
+// columns (ceil(p / 8) forward passes) or, when p is far larger than n
 // (8 (n + 1) < p / 8, e.g. the weights of a layer), by rows (one reverse
-// recording and n sweeps); n^3 / 3 + n^2 p flops. `mode` forces B's mode.
+// recording and n sweeps); per column two triangular solves and a few
+// products. AdjointOptions::derivatives forces B's mode.
+template <class Map, class T>
+AdjointResult<MatrixX<T>> fixed_point_jacobian(const Map& map, const VectorX<T>& theta,
+                                               const internal::NonDeduced<VectorX<T>>& z_star,
+                                               const AdjointOptions& options) {
+  return internal::solution_jacobian("fixed_point_jacobian", internal::SolutionKind::kFixedPoint,
+                                     map, theta, z_star, options);
+}
+
+// The same with B's mode and the solution tolerance named.
 template <class Map, class T>
 AdjointResult<MatrixX<T>> fixed_point_jacobian(
     const Map& map, const VectorX<T>& theta, const internal::NonDeduced<VectorX<T>>& z_star,
     DerivativeMode mode = DerivativeMode::kAuto,
     double solution_tol = AdjointOptions{}.solution_tol) {
-  const double residual = internal::check_map_inputs("fixed_point_jacobian", map, theta, z_star,
-                                                     internal::SolutionKind::kFixedPoint);
-  if (auto refused = internal::refuse_non_solution(
-          "fixed_point_jacobian", internal::SolutionKind::kFixedPoint, residual, z_star,
-          solution_tol, internal::nan_matrix<T>(z_star.size(), theta.size())))
-    return *refused;
-  const Eigen::Index n = z_star.size();
-  const MatrixX<T> a =
-      MatrixX<T>::Identity(n, n) -
-      internal::checked_shape(internal::square_jacobian(bind_theta(map, theta), z_star), n, n,
-                              "fixed_point_jacobian", "df/dz");
-  const MatrixX<T> b = internal::checked_shape(jacobian(bind_state(map, z_star), theta, mode), n,
-                                               theta.size(), "fixed_point_jacobian", "df/dtheta");
-  return internal::dense_derivative(a, b);
+  AdjointOptions options;
+  options.derivatives = mode;
+  options.solution_tol = solution_tol;
+  return fixed_point_jacobian(map, theta, z_star, options);
 }
 
 }  // namespace implicit

@@ -24,13 +24,14 @@
 //
 // Cost: with A's factorisation at hand (dense or sparse LU), two solves
 // with it, one evaluation of the residual and one product with A at x'.
-// The entry points run it when the chain's accepted attempt has solves with
-// A and A^T (InverseOperators, adjoint/adjoint_solve.hpp): a dense or sparse
-// LU of A, or, for GMRES preconditioned by the forward solve's sparse LU
-// (SystemResult::jacobian_solves), that LU's solves refined against the
-// sparse A (a few products each; refined_inverse_operators). Answers of the
-// iterative methods without a factorisation are not checked (each check
-// would be two more Krylov solves).
+// Every IFT entry point (VJPs, JVPs and full Jacobians, of roots and fixed
+// points) runs it when the chain's accepted attempt has solves with A and
+// A^T (InverseOperators, linear/inverse_operators.hpp): a dense or sparse LU
+// of A, or, for GMRES preconditioned by the forward solve's factorisation
+// (SystemResult::jacobian_solves, FixedPointResult::inverse_estimate), its
+// solves refined against A (a few products each; refined_inverse_operators).
+// Answers of the iterative methods without a factorisation are not checked
+// (each check would be two more Krylov solves).
 
 #include <cmath>
 #include <cstdio>
@@ -41,39 +42,64 @@
 
 namespace implicit::internal {
 
-// `inverse`: solves with A and A^T, where A^T = J (a VJP) or, with
-// `a_is_jacobian`, A = J (a JVP). `a_at(x', u)` returns A(x') u. Returns why
-// the answer is refused, or nothing when it stands.
+// The Newton correction of the forward point, x' = x - dx with
+// dx = N^{-1} r, where the Newton matrix N (J for roots, I - J for fixed
+// points) is A itself (`a_is_newton_matrix`: a JVP, a full Jacobian) or
+// A^T (a VJP). `inverse` solves with A and A^T.
+template <class Inverse, class T>
+VectorX<T> newton_correction(const Inverse& inverse, const VectorX<T>& newton_residual,
+                             bool a_is_newton_matrix) {
+  return a_is_newton_matrix ? inverse.solve(newton_residual)
+                            : inverse.solve_transposed(newton_residual);
+}
+
+// ||du|| / ||u|| with du = -A(x)^{-1} (A(x') u - b), given a_u = A(x') u.
+template <class Inverse, class T>
+double answer_sensitivity(const Inverse& inverse, const VectorX<T>& a_u, const VectorX<T>& u,
+                          const VectorX<T>& b) {
+  const VectorX<T> du = -inverse.solve(VectorX<T>(a_u - b));
+  return static_cast<double>(du.norm()) / static_cast<double>(u.norm());
+}
+
+// Why an answer is refused: the correction is not finite, or the answer
+// moves by `sensitivity` > max_sensitivity.
+inline std::string non_finite_correction_refusal(double dx_norm) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf,
+                "the Newton correction of the forward point is not finite (||dx|| = %.3e): the "
+                "derivative's sensitivity to the forward error is unknown",
+                dx_norm);
+  return buf;
+}
+inline std::string sensitivity_refusal(double dx_norm, double x_norm, double sensitivity,
+                                       double max_sensitivity) {
+  char buf[400];
+  std::snprintf(buf, sizeof buf,
+                "sensitive to the forward solve's own error: one Newton correction of the point "
+                "(||dx|| = %.3e against ||x|| = %.3e) moves the derivative by %.3e relative, above "
+                "AdjointOptions::max_forward_sensitivity = %g; a fold (no derivative exists "
+                "there) or a forward tolerance too loose for this derivative",
+                dx_norm, x_norm, sensitivity, max_sensitivity);
+  return buf;
+}
+
+// `inverse`: solves with A and A^T. `a_at(x', u)` returns A(x') u. Returns
+// why the answer u is refused, or nothing when it stands.
 template <class Inverse, class T, class ApplyAAt>
 std::optional<std::string> forward_sensitivity_refusal(
     const Inverse& inverse, const VectorX<T>& x, const VectorX<T>& newton_residual,
     const VectorX<T>& u, const VectorX<T>& b, const ApplyAAt& a_at, double max_sensitivity,
-    bool a_is_jacobian = false) {
+    bool a_is_newton_matrix = false) {
   if (!std::isfinite(max_sensitivity)) return std::nullopt;  // check turned off
-  const double u_norm = static_cast<double>(u.norm());
-  if (!(u_norm > 0)) return std::nullopt;  // b = 0: u = 0 whatever x
-  const VectorX<T> dx =
-      a_is_jacobian ? inverse.solve(newton_residual) : inverse.solve_transposed(newton_residual);
+  if (!(u.norm() > 0)) return std::nullopt;                  // b = 0: u = 0 whatever x
+  const VectorX<T> dx = newton_correction(inverse, newton_residual, a_is_newton_matrix);
   const VectorX<T> corrected = x - dx;
-  char buf[400];
-  if (!corrected.allFinite()) {
-    std::snprintf(buf, sizeof buf,
-                  "the Newton correction of the forward point is not finite (||dx|| = %.3e): the "
-                  "derivative's sensitivity to the forward error is unknown",
-                  static_cast<double>(dx.norm()));
-    return std::string(buf);
-  }
-  const VectorX<T> du = -inverse.solve(VectorX<T>(a_at(corrected, u) - b));
-  const double sensitivity = static_cast<double>(du.norm()) / u_norm;
+  const double dx_norm = static_cast<double>(dx.norm());
+  if (!corrected.allFinite()) return non_finite_correction_refusal(dx_norm);
+  const double sensitivity = answer_sensitivity(inverse, VectorX<T>(a_at(corrected, u)), u, b);
   if (sensitivity <= max_sensitivity) return std::nullopt;
-  std::snprintf(buf, sizeof buf,
-                "sensitive to the forward solve's own error: one Newton correction of the point "
-                "(||dx|| = %.3e against ||x|| = %.3e) moves the adjoint by %.3e relative, above "
-                "AdjointOptions::max_forward_sensitivity = %g; a fold (no derivative exists "
-                "there) or a forward tolerance too loose for this derivative",
-                static_cast<double>(dx.norm()), static_cast<double>(x.norm()), sensitivity,
-                max_sensitivity);
-  return std::string(buf);
+  return sensitivity_refusal(dx_norm, static_cast<double>(x.norm()), sensitivity,
+                             max_sensitivity);
 }
 
 // Runs the check on a certified chain solve that carries solves with A and
@@ -82,10 +108,10 @@ std::optional<std::string> forward_sensitivity_refusal(
 template <class Solve, class T, class ApplyAAt>
 void refuse_if_sensitive(Solve& solve, const VectorX<T>& x, const VectorX<T>& newton_residual,
                          const VectorX<T>& b, const ApplyAAt& a_at, double max_sensitivity,
-                         bool a_is_jacobian = false) {
+                         bool a_is_newton_matrix = false) {
   if (!solve.ok() || !solve.inverse.both_ways()) return;
   if (auto why = forward_sensitivity_refusal(solve.inverse, x, newton_residual, solve.x, b, a_at,
-                                             max_sensitivity, a_is_jacobian)) {
+                                             max_sensitivity, a_is_newton_matrix)) {
     solve.status = Status::kLinearSolveFailed;
     solve.message = solve.message.empty() ? *why : solve.message + "; " + *why;
   }

@@ -25,7 +25,7 @@ template <class Map, class T>
 AdjointResult<VectorX<T>> root_vjp_with(const Map& g, const VectorX<T>& theta,
                                         const VectorX<T>& x_star, const VectorX<T>& xbar,
                                         const AdjointOptions& options,
-                                        const JacobianSolves<VectorX<T>>* forward) {
+                                        const InverseOperators<VectorX<T>>* forward) {
   VectorX<T> newton_residual;  // g(theta, x*), from the solution check
   if (auto refused = internal::check_ift_call("root_vjp", internal::SolutionKind::kRoot,
                                               internal::ProductKind::kVjp, g, theta, x_star, "xbar",
@@ -43,30 +43,27 @@ AdjointResult<VectorX<T>> root_vjp_with(const Map& g, const VectorX<T>& theta,
   };
   using NoFixedPointForm = decltype(apply_a);
   const auto g_of_x = bind_theta(g, theta);
-  const SparsityPattern pattern = internal::adjoint_sparsity<Map>(g_of_x, x_star, options, false);
-  const internal::SparseOperator<T> sparse_a = internal::sparse_system_matrix<T>(
-      g_of_x, x_star, pattern, /*fixed_point=*/false, /*transposed=*/true, "root_vjp");
+  const internal::SparseSystemMatrix<T, std::decay_t<decltype(g_of_x)>> sparse(
+      g_of_x, internal::adjoint_sparsity<Map>(g_of_x, x_star, options, false), n,
+      /*fixed_point=*/false, /*transposed=*/true, "root_vjp");
   // A = (dg/dx)^T: A^{-1} is the forward factorisation's transposed solve.
-  InverseOperators<T> forward_inverse;
-  if (forward && *forward) forward_inverse = {forward->solve_transposed, forward->solve};
+  const InverseOperators<VectorX<T>> forward_inverse =
+      forward ? forward->transposed() : InverseOperators<VectorX<T>>{};
   auto solve = internal::solve_linear_system(
       apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), xbar,
-      products.solve_options(options), forward_inverse.solve ? &forward_inverse : nullptr, sparse_a);
-  if (solve.ok() && solve.inverse.both_ways()) {
-    // x' = x - (dg/dx)^{-1} g(x); A(x') u = (dg/dx)(x')^T u, by the sparse A
-    // at x' on the sparse path (never n x n).
-    auto a_at = [&](const VectorX<T>& corrected, const VectorX<T>& u) -> VectorX<T> {
-      if (pattern.size() != 0)
-        return internal::sparse_system_matrix<T>(g_of_x, corrected, pattern, false, true,
-                                                 "root_vjp")() *
-               u;
-      const internal::AdjointProducts<Map, T> there(g, theta, corrected, options.derivatives,
-                                                    "root_vjp");
-      return internal::checked_size(there.state(u), n, "root_vjp", "(dg/dx)^T u");
-    };
-    internal::refuse_if_sensitive(solve, x_star, newton_residual, xbar, a_at,
-                                  options.max_forward_sensitivity);
-  }
+      products.solve_options(options), forward_inverse.both_ways() ? &forward_inverse : nullptr,
+      sparse.operator_at(x_star));
+  // x' = x - (dg/dx)^{-1} g(x); A(x') u = (dg/dx)(x')^T u.
+  auto products_at = [&](const VectorX<T>& corrected, const VectorX<T>& u) -> VectorX<T> {
+    // Forward mode (the dense Jacobian at x', or the map's own members):
+    // a second reverse tape beside the solve's is not allowed.
+    const internal::AdjointProducts<Map, T> there(g, theta, corrected, DerivativeMode::kForward,
+                                                  "root_vjp");
+    return internal::checked_size(there.state(u), n, "root_vjp", "(dg/dx)^T u");
+  };
+  internal::refuse_if_sensitive(solve, x_star, newton_residual, xbar,
+                                internal::product_at(sparse, products_at),
+                                options.max_forward_sensitivity);
   VectorX<T> theta_bar =
       solve.ok() ? VectorX<T>(-internal::checked_size(products.parameters(solve.x), theta.size(),
                                                       "root_vjp", "(dg/dtheta)^T u"))
@@ -83,7 +80,7 @@ AdjointResult<VectorX<T>> root_vjp(const Map& g, const VectorX<T>& theta,
                                    const internal::NonDeduced<VectorX<T>>& xbar,
                                    const AdjointOptions& options = {}) {
   return internal::root_vjp_with(g, theta, x_star, xbar, options,
-                                 static_cast<const JacobianSolves<VectorX<T>>*>(nullptr));
+                                 static_cast<const InverseOperators<VectorX<T>>*>(nullptr));
 }
 
 namespace internal {
@@ -94,7 +91,7 @@ template <class Map, class T>
 AdjointResult<VectorX<T>> root_jvp_with(const Map& g, const VectorX<T>& theta,
                                         const VectorX<T>& x_star, const VectorX<T>& dtheta,
                                         const AdjointOptions& options,
-                                        const JacobianSolves<VectorX<T>>* forward) {
+                                        const InverseOperators<VectorX<T>>* forward) {
   VectorX<T> newton_residual;  // g(theta, x*), from the solution check
   if (auto refused = internal::check_ift_call("root_jvp", internal::SolutionKind::kRoot,
                                               internal::ProductKind::kJvp, g, theta, x_star,
@@ -114,29 +111,21 @@ AdjointResult<VectorX<T>> root_jvp_with(const Map& g, const VectorX<T>& theta,
   using NoFixedPointForm = decltype(apply_a);
   constexpr bool kCheapProducts =
       internal::has_jvp<std::decay_t<decltype(g_of_x)>, VectorX<T>>::value;
-  const SparsityPattern pattern = internal::adjoint_sparsity<Map>(g_of_x, x_star, options, false);
-  const internal::SparseOperator<T> sparse_a = internal::sparse_system_matrix<T>(
-      g_of_x, x_star, pattern, /*fixed_point=*/false, /*transposed=*/false, "root_jvp");
+  const internal::SparseSystemMatrix<T, std::decay_t<decltype(g_of_x)>> sparse(
+      g_of_x, internal::adjoint_sparsity<Map>(g_of_x, x_star, options, false), n,
+      /*fixed_point=*/false, /*transposed=*/false, "root_jvp");
   // A = dg/dx: the forward factorisation's own solves.
-  InverseOperators<T> forward_inverse;
-  if (forward && *forward) forward_inverse = {forward->solve, forward->solve_transposed};
   auto solve = internal::solve_linear_system(
       apply_a, dense_a, static_cast<const NoFixedPointForm*>(nullptr), rhs,
       internal::for_product_cost(options, kCheapProducts),
-      forward_inverse.solve ? &forward_inverse : nullptr, sparse_a);
-  if (solve.ok() && solve.inverse.both_ways()) {
-    // x' = x - (dg/dx)^{-1} g(x); A(x') v = (dg/dx)(x') v, by the sparse A
-    // at x' on the sparse path (never n x n).
-    auto a_at = [&](const VectorX<T>& corrected, const VectorX<T>& v) -> VectorX<T> {
-      if (pattern.size() != 0)
-        return internal::sparse_system_matrix<T>(g_of_x, corrected, pattern, false, false,
-                                                 "root_jvp")() *
-               v;
-      return internal::checked_size(jvp(g_of_x, corrected, v), n, "root_jvp", "(dg/dx) v");
-    };
-    internal::refuse_if_sensitive(solve, x_star, newton_residual, rhs, a_at,
-                                  options.max_forward_sensitivity, /*a_is_jacobian=*/true);
-  }
+      forward && forward->both_ways() ? forward : nullptr, sparse.operator_at(x_star));
+  // x' = x - (dg/dx)^{-1} g(x); A(x') v = (dg/dx)(x') v.
+  auto products_at = [&](const VectorX<T>& corrected, const VectorX<T>& v) -> VectorX<T> {
+    return internal::checked_size(jvp(g_of_x, corrected, v), n, "root_jvp", "(dg/dx) v");
+  };
+  internal::refuse_if_sensitive(solve, x_star, newton_residual, rhs,
+                                internal::product_at(sparse, products_at),
+                                options.max_forward_sensitivity, /*a_is_newton_matrix=*/true);
   VectorX<T> dx = solve.ok() ? solve.x : internal::nan_vector<T>(x_star.size());
   return internal::to_adjoint_result(solve, std::move(dx));
 }
@@ -149,7 +138,7 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
                                    const internal::NonDeduced<VectorX<T>>& dtheta,
                                    const AdjointOptions& options = {}) {
   return internal::root_jvp_with(g, theta, x_star, dtheta, options,
-                                 static_cast<const JacobianSolves<VectorX<T>>*>(nullptr));
+                                 static_cast<const InverseOperators<VectorX<T>>*>(nullptr));
 }
 
 namespace internal {
@@ -200,25 +189,29 @@ AdjointResult<VectorX<T>> root_jvp(const Map& g, const VectorX<T>& theta,
   return internal::root_jvp_with(g, theta, forward.x, dtheta, options, &forward.jacobian_solves);
 }
 
-// dx*/dtheta = -G_x^{-1} G_theta (n x p), one dense LU; G_theta by columns or
-// rows as in fixed_point_jacobian.
+// dx*/dtheta = -G_x^{-1} G_theta (n x p), column by column through the
+// certified chain (internal::jacobian_by_columns: one LU, sparse on the
+// sparse path as for root_vjp, else dense up to dense_max_size_automatic,
+// and each column checked for its sensitivity to the forward error, so a
+// fold is refused); G_theta by columns or rows as in fixed_point_jacobian.
+template <class Map, class T>
+AdjointResult<MatrixX<T>> root_jacobian(const Map& g, const VectorX<T>& theta,
+                                        const internal::NonDeduced<VectorX<T>>& x_star,
+                                        const AdjointOptions& options) {
+  return internal::solution_jacobian("root_jacobian", internal::SolutionKind::kRoot, g, theta,
+                                     x_star, options);
+}
+
+// The same with G_theta's mode and the solution tolerance named.
 template <class Map, class T>
 AdjointResult<MatrixX<T>> root_jacobian(const Map& g, const VectorX<T>& theta,
                                         const internal::NonDeduced<VectorX<T>>& x_star,
                                         DerivativeMode mode = DerivativeMode::kAuto,
                                         double solution_tol = AdjointOptions{}.solution_tol) {
-  const double residual =
-      internal::check_map_inputs("root_jacobian", g, theta, x_star, internal::SolutionKind::kRoot);
-  if (auto refused = internal::refuse_non_solution(
-          "root_jacobian", internal::SolutionKind::kRoot, residual, x_star, solution_tol,
-          internal::nan_matrix<T>(x_star.size(), theta.size())))
-    return *refused;
-  const Eigen::Index n = x_star.size();
-  const MatrixX<T> a = internal::checked_shape(
-      internal::square_jacobian(bind_theta(g, theta), x_star), n, n, "root_jacobian", "dg/dx");
-  const MatrixX<T> b = -internal::checked_shape(jacobian(bind_state(g, x_star), theta, mode), n,
-                                                theta.size(), "root_jacobian", "dg/dtheta");
-  return internal::dense_derivative(a, b);
+  AdjointOptions options;
+  options.derivatives = mode;
+  options.solution_tol = solution_tol;
+  return root_jacobian(g, theta, x_star, options);
 }
 
 }  // namespace implicit

@@ -31,7 +31,7 @@ namespace implicit {
 struct BroydenOptions {
   int memory = 30;  // rank-one pairs kept before the oldest is overwritten
   // Hand the final inverse estimate to the backward pass
-  // (FixedPointResult::transposed_inverse, as in SHINE). Off by default:
+  // (FixedPointResult::inverse_estimate, as in SHINE). Off by default:
   // on tanh(W z + x) at n = 100 GMRES preconditioned by it did not reach the
   // adjoint tolerance within AdjointOptions::reuse_max_iter = 20 products,
   // where plain GMRES takes 39 (bench/dense_peers), so the attempt was
@@ -73,18 +73,23 @@ class Broyden {
 
   // (I - df/dz)^{-T} u ~ -B^T u: B estimates the inverse Jacobian of
   // g = f(z) - z, i.e. -(I - df/dz)^{-1}. Only as good as the secant
-  // information gathered: exact on the directions the steps explored.
+  // information gathered: exact on the directions the steps explored. The
+  // transposed solve only: a preconditioner for the adjoint, too rough to
+  // refine against A for the forward-sensitivity check (those answers are
+  // not checked, as for GMRES without one).
   template <class Vector>
-  std::function<Vector(const Vector&)> transposed_inverse(State<Vector>&& s) const {
+  InverseOperators<Vector> inverse_estimate(State<Vector>&& s) const {
     if (!options_.keep_inverse_estimate) return {};
     auto kept = std::make_shared<const State<Vector>>(std::move(s));
     const Broyden solver = *this;
-    return [kept, solver](const Vector& u) {
+    InverseOperators<Vector> estimate;
+    estimate.solve_transposed = [kept, solver](const Vector& u) {
       Vector out;
       solver.apply(*kept, u, out, /*transpose=*/true);
       VectorOps<Vector>::scale(-1.0, out);
       return out;
     };
+    return estimate;
   }
 
   template <class F, class Vector>

@@ -32,6 +32,7 @@
 #include "implicit/linear/dense_lu.hpp"
 #include "implicit/linear/gmres.hpp"
 #include "implicit/linear/inner_solver.hpp"
+#include "implicit/linear/inverse_operators.hpp"
 #include "implicit/system/line_search.hpp"
 
 namespace implicit {
@@ -100,7 +101,7 @@ class Newton {
   void validate() const { options_.validate(); }
 
   // The last dense factorisation of I - df/dz (Eigen vectors, dense steps):
-  // kept for the backward pass (transposed_inverse), not reallocated by the
+  // kept for the backward pass (inverse_estimate), not reallocated by the
   // next step (PartialPivLU::compute reuses its storage).
   template <class Vector, class = void>
   struct State {};
@@ -115,13 +116,13 @@ class Newton {
     return {};
   }
 
-  // (I - df/dz(z_k))^{-T} u with the factorisation of the last step, z_k the
-  // iterate before the returned one; empty after GMRES steps.
+  // Solves with I - df/dz(z_k), either way, by the factorisation of the last
+  // step, z_k the iterate before the returned one; empty after GMRES steps.
   template <class T>
-  std::function<VectorX<T>(const VectorX<T>&)> transposed_inverse(State<VectorX<T>>&& s) const {
+  InverseOperators<VectorX<T>> inverse_estimate(State<VectorX<T>>&& s) const {
     if (!s.last || !s.last->ok()) return {};
-    std::shared_ptr<const DenseFactorization<T>> kept = std::move(s.last);
-    return [kept](const VectorX<T>& u) -> VectorX<T> { return kept->lu.transpose().solve(u); };
+    return inverse_operators<VectorX<T>>(
+        std::shared_ptr<const DenseFactorization<T>>(std::move(s.last)));
   }
 
   template <class F, class T>

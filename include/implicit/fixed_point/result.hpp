@@ -2,10 +2,10 @@
 // What a fixed-point solve returns: the point and why it stopped.
 
 #include <cstdio>
-#include <functional>
 #include <string>
 #include <vector>
 
+#include "implicit/linear/inverse_operators.hpp"
 #include "implicit/status.hpp"
 
 namespace implicit {
@@ -22,14 +22,16 @@ struct [[nodiscard]] FixedPointResult {
   std::vector<double> residual_history;  // r_0, r_1, ... (when recorded)
   std::string solver;                    // which solver produced it
   std::string message;                   // why it stopped, with the numbers
-  // u -> approximately (I - df/dz)^{-T} u near x, from the solver's own
-  // workspace: Newton with a dense LU, its last factorisation (of the step
-  // before x); Broyden, minus the transpose of its inverse estimate (as in
+  // Solves with approximately I - df/dz near x, either way, from the
+  // solver's own workspace: Newton with a dense LU, its last factorisation
+  // (of the step before x); Broyden, minus its inverse estimate (as in
   // SHINE, Ramzi et al. 2022). fixed_point_vjp(map, theta, result, zbar)
-  // preconditions the adjoint solve with it (AdjointOptions::reuse_forward);
-  // its answer is certified like any other. Set only when converged, and
-  // only by solvers that keep such an estimate; empty otherwise.
-  std::function<Vector(const Vector&)> transposed_inverse;
+  // preconditions the adjoint solve with the transposed solve
+  // (AdjointOptions::reuse_forward) and checks the answer's sensitivity to
+  // the forward error with both; the answer is certified like any other.
+  // Set only when converged, and only by solvers that keep such an
+  // estimate; empty otherwise.
+  InverseOperators<Vector> inverse_estimate;
 
   bool ok() const { return status == Status::kConverged; }
 

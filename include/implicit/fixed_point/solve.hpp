@@ -46,13 +46,13 @@ struct PlainVectorOf<V, std::enable_if_t<std::is_base_of_v<Eigen::EigenBase<V>, 
 template <class V>
 using PlainVector = typename PlainVectorOf<V>::type;
 
-// Whether a solver can turn its final state into an estimate of
-// (I - df/dz)^{-T} (FixedPointResult::transposed_inverse).
+// Whether a solver can turn its final state into solves with an estimate of
+// I - df/dz (FixedPointResult::inverse_estimate).
 template <class Solver, class State, class = void>
 struct keeps_inverse_estimate : std::false_type {};
 template <class Solver, class State>
 struct keeps_inverse_estimate<Solver, State,
-                              std::void_t<decltype(std::declval<const Solver&>().transposed_inverse(
+                              std::void_t<decltype(std::declval<const Solver&>().inverse_estimate(
                                   std::declval<State&&>()))>> : std::true_type {};
 
 template <class F, class Vector, class Solver>
@@ -111,7 +111,7 @@ FixedPointResult<Vector> solve_fixed_point_plain(const F& f, const Vector& z0, c
     if (verdict.stop) {
       if (verdict.status == Status::kConverged) {
         if constexpr (keeps_inverse_estimate<Solver, decltype(state)>::value)
-          result.transposed_inverse = solver.transposed_inverse(std::move(state));
+          result.inverse_estimate = solver.inverse_estimate(std::move(state));
         return finish(verdict.status, "", z, in.residual);
       }
       if (in.values_finite && in.residual < in.best_residual) {

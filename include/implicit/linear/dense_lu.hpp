@@ -30,7 +30,7 @@ double default_min_rcond() {
 
 // The factorisation behind solve_dense_lu, with its verdict, kept for more
 // solves: Newton hands its last one to the backward pass
-// (FixedPointResult::transposed_inverse). `status` is kConverged when the
+// (FixedPointResult::inverse_estimate). `status` is kConverged when the
 // factorisation is usable, kNonFinite or kLinearSolveFailed (with the
 // numbers in `message`) when it is not.
 template <class T>
@@ -39,6 +39,15 @@ struct DenseFactorization {
   Status status = Status::kConverged;
   std::string message;
   bool ok() const { return status == Status::kConverged; }
+
+  // x = A^{-1} b and x = A^{-T} b (ok() must hold).
+  Eigen::Matrix<T, Eigen::Dynamic, 1> solve(const Eigen::Matrix<T, Eigen::Dynamic, 1>& b) const {
+    return lu.solve(b);
+  }
+  Eigen::Matrix<T, Eigen::Dynamic, 1> solve_transposed(
+      const Eigen::Matrix<T, Eigen::Dynamic, 1>& b) const {
+    return lu.transpose().solve(b);
+  }
 };
 
 // Factorises A into `out`, reusing its storage (no allocation when A has

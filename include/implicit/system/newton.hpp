@@ -22,7 +22,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -34,6 +33,7 @@
 #include "implicit/linear/dense_lu.hpp"
 #include "implicit/linear/gmres.hpp"
 #include "implicit/linear/inner_solver.hpp"
+#include "implicit/linear/inverse_operators.hpp"
 #include "implicit/linear/sparse_lu.hpp"
 #include "implicit/step_report.hpp"
 #include "implicit/system/jacobian.hpp"
@@ -112,11 +112,10 @@ class LineSearchNewton {
   // SystemResult::jacobian_solves: the last sparse LU (of J at the step
   // before the root); empty on the dense path.
   template <class T>
-  JacobianSolves<VectorX<T>> jacobian_solves(State<T>&& s) const {
+  InverseOperators<VectorX<T>> jacobian_solves(State<T>&& s) const {
     if (!s.sparse_lu || !s.sparse_lu->ok()) return {};
-    std::shared_ptr<const SparseFactorization<T>> lu = std::move(s.sparse_lu);
-    return {[lu](const VectorX<T>& u) -> VectorX<T> { return lu->solve(u); },
-            [lu](const VectorX<T>& u) -> VectorX<T> { return lu->solve_transposed(u); }};
+    return inverse_operators<VectorX<T>>(
+        std::shared_ptr<const SparseFactorization<T>>(std::move(s.sparse_lu)));
   }
 
   template <class G, class T>

@@ -2,22 +2,13 @@
 // What a solve of g(x) = 0 returns: the point, why it stopped, what it cost.
 
 #include <cstdio>
-#include <functional>
 #include <string>
 #include <vector>
 
+#include "implicit/linear/inverse_operators.hpp"
 #include "implicit/status.hpp"
 
 namespace implicit {
-
-// Solves with the Jacobian dg/dx of a factorisation at or near a root, either
-// way (SystemResult::jacobian_solves).
-template <class Vector>
-struct JacobianSolves {
-  std::function<Vector(const Vector&)> solve;             // u -> (dg/dx)^{-1} u
-  std::function<Vector(const Vector&)> solve_transposed;  // u -> (dg/dx)^{-T} u
-  explicit operator bool() const { return solve && solve_transposed; }
-};
 
 template <class Vector>
 struct [[nodiscard]] SystemResult {
@@ -39,7 +30,7 @@ struct [[nodiscard]] SystemResult {
   // answer is certified like any other. Set only when converged, by solvers
   // that keep a factorisation; empty otherwise. It keeps the factors alive
   // as long as the result (about nnz(L + U)).
-  JacobianSolves<Vector> jacobian_solves;
+  InverseOperators<Vector> jacobian_solves;  // with A = dg/dx
 
   bool ok() const { return status == Status::kConverged; }
 
