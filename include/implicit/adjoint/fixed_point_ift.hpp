@@ -297,9 +297,15 @@ AdjointResult<VectorX<T>> fixed_point_vjp_with(const Map& map, const VectorX<T>&
   // where f has them.
   const InverseOperators<VectorX<T>> forward_inverse =
       estimate ? estimate->transposed() : InverseOperators<VectorX<T>>{};
+  using Point = internal::PointLinearization<Map, T>;
+  const Point point(map, theta, z_star);  // made on first use only
   LinearOperator<T> apply_a_transposed;
-  if constexpr (internal::has_jvp<StateMap, VectorX<T>>::value ||
-                internal::returns_scalar<Map, Dual<T, 1>>::value)
+  if constexpr (Point::kJvpZ)
+    apply_a_transposed = [&](const VectorX<T>& v) -> VectorX<T> {
+      return v - internal::checked_size(point.get().jvp_z(v), n, "fixed_point_vjp", "(df/dz) v");
+    };
+  else if constexpr (internal::has_jvp<StateMap, VectorX<T>>::value ||
+                     internal::returns_scalar<Map, Dual<T, 1>>::value)
     apply_a_transposed = [&](const VectorX<T>& v) -> VectorX<T> {
       return v - internal::checked_size(jvp(f_of_z, z_star, v), n, "fixed_point_vjp", "(df/dz) v");
     };
@@ -309,15 +315,20 @@ AdjointResult<VectorX<T>> fixed_point_vjp_with(const Map& map, const VectorX<T>&
       apply_a_transposed);
   // z' = z + (I - df/dz)^{-1} (f(z) - z); A(z') u = u - (df/dz)(z')^T u.
   auto products_at = [&](const VectorX<T>& corrected, const VectorX<T>& u) -> VectorX<T> {
-    // Forward mode (the dense Jacobian at x', or the map's own members):
-    // a second reverse tape beside the solve's is not allowed.
+    // The map's own members, or forward mode (the dense Jacobian at x',
+    // up to dense_max_size_automatic): a second reverse tape beside the
+    // solve's is not allowed.
     const internal::AdjointProducts<Map, T> there(map, theta, corrected, DerivativeMode::kForward,
                                                   "fixed_point_vjp");
     return u - internal::checked_size(there.state(u), n, "fixed_point_vjp", "(df/dz)^T u");
   };
-  internal::refuse_if_sensitive(solve, z_star, newton_residual, zbar,
-                                internal::product_at(sparse, products_at),
-                                options.max_forward_sensitivity);
+  if (sparse.empty() && !internal::AdjointProducts<Map, T>::kHandWrittenState &&
+      n > options.dense_max_size_automatic)
+    internal::note_unchecked(solve, options.dense_max_size_automatic);
+  else
+    internal::refuse_if_sensitive(solve, z_star, newton_residual, zbar,
+                                  internal::product_at(sparse, products_at),
+                                  options.max_forward_sensitivity);
   VectorX<T> theta_bar = solve.ok()
                              ? internal::checked_size(products.parameters(solve.x), theta.size(),
                                                       "fixed_point_vjp", "(df/dtheta)^T u")

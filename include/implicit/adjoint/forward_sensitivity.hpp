@@ -117,4 +117,20 @@ void refuse_if_sensitive(Solve& solve, const VectorX<T>& x, const VectorX<T>& ne
   }
 }
 
+// A VJP whose products with A at the corrected point would need the dense
+// n x n Jacobian there (no sparse pattern, no hand-written vjp_z, and a
+// reverse tape cannot be recorded beside the solve's), above
+// `dense_max_size`: the answer stands unchecked, as for the iterative
+// methods, and its message says so and how to get it checked.
+template <class Solve>
+void note_unchecked(Solve& solve, int dense_max_size) {
+  if (!solve.ok() || !solve.inverse.both_ways()) return;
+  const std::string note =
+      "not checked for its sensitivity to the forward error: above "
+      "AdjointOptions::dense_max_size_automatic = " +
+      std::to_string(dense_max_size) +
+      " unknowns the check needs AdjointOptions::sparsity or a hand-written vjp_z";
+  solve.message = solve.message.empty() ? note : solve.message + "; " + note;
+}
+
 }  // namespace implicit::internal

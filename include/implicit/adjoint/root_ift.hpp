@@ -55,15 +55,20 @@ AdjointResult<VectorX<T>> root_vjp_with(const Map& g, const VectorX<T>& theta,
       sparse.operator_at(x_star));
   // x' = x - (dg/dx)^{-1} g(x); A(x') u = (dg/dx)(x')^T u.
   auto products_at = [&](const VectorX<T>& corrected, const VectorX<T>& u) -> VectorX<T> {
-    // Forward mode (the dense Jacobian at x', or the map's own members):
-    // a second reverse tape beside the solve's is not allowed.
+    // The map's own members, or forward mode (the dense Jacobian at x',
+    // up to dense_max_size_automatic): a second reverse tape beside the
+    // solve's is not allowed.
     const internal::AdjointProducts<Map, T> there(g, theta, corrected, DerivativeMode::kForward,
                                                   "root_vjp");
     return internal::checked_size(there.state(u), n, "root_vjp", "(dg/dx)^T u");
   };
-  internal::refuse_if_sensitive(solve, x_star, newton_residual, xbar,
-                                internal::product_at(sparse, products_at),
-                                options.max_forward_sensitivity);
+  if (sparse.empty() && !internal::AdjointProducts<Map, T>::kHandWrittenState &&
+      n > options.dense_max_size_automatic)
+    internal::note_unchecked(solve, options.dense_max_size_automatic);
+  else
+    internal::refuse_if_sensitive(solve, x_star, newton_residual, xbar,
+                                  internal::product_at(sparse, products_at),
+                                  options.max_forward_sensitivity);
   VectorX<T> theta_bar =
       solve.ok() ? VectorX<T>(-internal::checked_size(products.parameters(solve.x), theta.size(),
                                                       "root_vjp", "(dg/dtheta)^T u"))

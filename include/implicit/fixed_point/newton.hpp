@@ -34,6 +34,7 @@
 #include "implicit/linear/inner_solver.hpp"
 #include "implicit/linear/inverse_operators.hpp"
 #include "implicit/system/line_search.hpp"
+#include "implicit/system/sparse_newton.hpp"
 
 namespace implicit {
 
@@ -50,6 +51,14 @@ struct NewtonOptions {
   // always solve matrix-free (BiCGStab when named, else GMRES).
   std::optional<InnerLinearSolver> linear_solver;
   int dense_max_size = 200;
+  // The nonzero pattern of df/dz (Eigen vectors): when given, each step
+  // evaluates df/dz by colouring (one forward pass per colour group, never
+  // n x n; f templated on the scalar) and solves with a sparse LU of
+  // I - df/dz, at any n (system/sparse_newton.hpp); `sparse_lu` names its
+  // library. linear_solver must then be empty. Batches solve matrix-free:
+  // there it is an error.
+  SparsityPattern sparsity;
+  SparseLU sparse_lu;
   // Inexact Newton: the Krylov solve (GMRES or BiCGStab) stops at
   // ||A d - g|| <= gmres_rel_tol ||g||, within gmres_max_iter products.
   double gmres_rel_tol = 1e-6;
@@ -64,6 +73,11 @@ struct NewtonOptions {
     (void)GmresOptions::inexact_newton(owner, gmres_rel_tol, gmres_restart, gmres_max_iter);
     if (linear_solver)
       std::visit([&](const auto& s) { s.validate(owner + "::linear_solver"); }, *linear_solver);
+    if (sparsity.size() > 0 && linear_solver)
+      throw std::invalid_argument(owner + "::sparsity is given, so the Newton system is solved by "
+                                          "the sparse LU (" + owner + "::sparse_lu): leave " +
+                                  owner + "::linear_solver empty");
+    sparse_lu.validate(owner + "::sparse_lu");
     line_search_options.validate(owner.c_str());
   }
 };
@@ -109,6 +123,7 @@ class Newton {
   struct State<VectorX<T>> {
     std::shared_ptr<DenseFactorization<T>> last;
     MatrixX<T> a;  // I - df/dz of the last dense step
+    std::shared_ptr<internal::SparseNewtonSystem<T>> sparse;  // NewtonOptions::sparsity
   };
 
   template <class F, class Vector>
@@ -117,9 +132,11 @@ class Newton {
   }
 
   // Solves with I - df/dz(z_k), either way, by the factorisation of the last
-  // step, z_k the iterate before the returned one; empty after GMRES steps.
+  // step (dense or sparse LU), z_k the iterate before the returned one;
+  // empty after GMRES steps.
   template <class T>
   InverseOperators<VectorX<T>> inverse_estimate(State<VectorX<T>>&& s) const {
+    if (s.sparse) return s.sparse->last_solves();
     if (!s.last || !s.last->ok()) return {};
     return inverse_operators<VectorX<T>>(
         std::shared_ptr<const DenseFactorization<T>>(std::move(s.last)));
@@ -130,6 +147,16 @@ class Newton {
                   const VectorX<T>& g) const {
     const Eigen::Index n = z.size();
     StepReport report;
+    if (options_.sparsity.size() > 0) {
+      if (!state.sparse) state.sparse = std::make_shared<internal::SparseNewtonSystem<T>>();
+      const std::string what = "Newton system (I - df/dz) d = f(z) - z";
+      VectorX<T> d;
+      if (!state.sparse->factor(f, z, options_.sparsity, options_.sparse_lu,
+                                /*identity_minus=*/true, what, report) ||
+          !state.sparse->solve(g, d, what, report))
+        return report;
+      return take_step(f, z, g, std::move(d), report);
+    }
     const InnerLinearSolver solver = internal::inner_solver_for(
         options_.linear_solver, n, options_.dense_max_size, options_.gmres_restart);
     const bool dense = std::holds_alternative<DenseLU>(solver);
@@ -182,27 +209,7 @@ class Newton {
       report.message = "Newton system (I - df/dz) d = f(z) - z: " + solve.brief_report();
       return report;
     }
-    if (!options_.line_search) {
-      z += solve.x;
-      return report;
-    }
-    // Search along d on phi = 1/2 ||f(z) - z||^2; slope -||g||^2 for the
-    // exact Newton direction (the model slope for an inexact GMRES one).
-    auto residual_map = [&f](const VectorX<T>& y) -> VectorX<T> { return f(y) - y; };
-    SystemPoint<T> at, trial;
-    at.x = z;
-    at.gx = g;
-    at.norm = internal::finite_norm_or_inf(g);
-    const Status searched = internal::backtracking_line_search(
-        residual_map, at, solve.x, -static_cast<double>(g.squaredNorm()), 1e-14,
-        options_.line_search_options, trial, report);
-    if (searched != Status::kConverged) {
-      report.status = searched;
-      report.message = "Newton line search: " + report.message;
-      return report;
-    }
-    z = std::move(trial.x);
-    return report;
+    return take_step(f, z, g, std::move(solve.x), report);
   }
 
   // Any other vector type (a batched tensor): matrix-free GMRES on the
@@ -212,6 +219,10 @@ class Newton {
   StepReport step(const F& f, State<Vector>&, Vector& z, const Vector& /*fz*/,
                   const Vector& g) const {
     using Ops = VectorOps<Vector>;
+    if (options_.sparsity.size() > 0)
+      throw std::invalid_argument(
+          "NewtonOptions::sparsity applies to Eigen vectors; a batch solves matrix-free (leave it "
+          "empty)");
     StepReport report;
     report.jacobian_evaluations = 1;  // one linearisation of the batch at z
     const auto jvp_at_z = f.linearize(z);
@@ -248,6 +259,33 @@ class Newton {
   }
 
  private:
+  // z += d, or, with the line search, the point it accepts along d.
+  template <class F, class T>
+  StepReport take_step(const F& f, VectorX<T>& z, const VectorX<T>& g, VectorX<T> d,
+                       StepReport& report) const {
+    if (!options_.line_search) {
+      z += d;
+      return report;
+    }
+    // Search along d on phi = 1/2 ||f(z) - z||^2; slope -||g||^2 for the
+    // exact Newton direction (the model slope for an inexact GMRES one).
+    auto residual_map = [&f](const VectorX<T>& y) -> VectorX<T> { return f(y) - y; };
+    SystemPoint<T> at, trial;
+    at.x = z;
+    at.gx = g;
+    at.norm = internal::finite_norm_or_inf(g);
+    const Status searched = internal::backtracking_line_search(
+        residual_map, at, d, -static_cast<double>(g.squaredNorm()), 1e-14,
+        options_.line_search_options, trial, report);
+    if (searched != Status::kConverged) {
+      report.status = searched;
+      report.message = "Newton line search: " + report.message;
+      return report;
+    }
+    z = std::move(trial.x);
+    return report;
+  }
+
   GmresOptions gmres_options() const {
     return GmresOptions::inexact_newton("NewtonOptions", options_.gmres_rel_tol,
                                         options_.gmres_restart, options_.gmres_max_iter);

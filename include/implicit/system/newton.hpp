@@ -41,6 +41,7 @@
 #include "implicit/system/options.hpp"
 #include "implicit/system/point.hpp"
 #include "implicit/system/result.hpp"
+#include "implicit/system/sparse_newton.hpp"
 
 namespace implicit {
 
@@ -96,8 +97,7 @@ class LineSearchNewton {
     SystemPoint<T> trial;
     // The sparse path: the colouring and the symbolic analysis, once per
     // solve (shared: a State is copied by value).
-    std::shared_ptr<SparseJacobian<T>> sparse_jacobian;
-    std::shared_ptr<SparseFactorization<T>> sparse_lu;
+    std::shared_ptr<internal::SparseNewtonSystem<T>> sparse;
     // The pattern traced from g (SystemOptions::detect_sparsity), decided
     // at the first step.
     bool traced = false;
@@ -113,9 +113,7 @@ class LineSearchNewton {
   // before the root); empty on the dense path.
   template <class T>
   InverseOperators<VectorX<T>> jacobian_solves(State<T>&& s) const {
-    if (!s.sparse_lu || !s.sparse_lu->ok()) return {};
-    return inverse_operators<VectorX<T>>(
-        std::shared_ptr<const SparseFactorization<T>>(std::move(s.sparse_lu)));
+    return s.sparse ? s.sparse->last_solves() : InverseOperators<VectorX<T>>{};
   }
 
   template <class G, class T>
@@ -227,33 +225,13 @@ class LineSearchNewton {
       throw std::invalid_argument("SystemOptions::sparsity is " + std::to_string(pattern->rows()) +
                                   " x " + std::to_string(pattern->cols()) + ", expected " +
                                   std::to_string(n) + " x " + std::to_string(n));
-#ifdef IMPLICIT_SPARSE
-    if (!state.sparse_jacobian) {
-      state.sparse_jacobian = std::make_shared<SparseJacobian<T>>(*pattern);
-      state.sparse_lu = solver.factorization<T>();
-    }
-    const Eigen::SparseMatrix<T>& J = state.sparse_jacobian->evaluate(g, p.x);
-    ++report.jacobian_evaluations;
-    state.sparse_lu->factor(J);
-    if (!state.sparse_lu->ok()) {
-      report.status = state.sparse_lu->status;
-      report.message = "Newton system J d = -g: " + state.sparse_lu->message;
+    if (!state.sparse) state.sparse = std::make_shared<internal::SparseNewtonSystem<T>>();
+    const std::string what = "Newton system J d = -g";
+    if (!state.sparse->factor(g, p.x, *pattern, solver, /*identity_minus=*/false, what, report) ||
+        !state.sparse->solve(VectorX<T>(-p.gx), d, what, report))
       return false;
-    }
-    d = state.sparse_lu->solve(VectorX<T>(-p.gx));
-    if (!d.allFinite()) {
-      report.status = Status::kLinearSolveFailed;
-      report.message = "Newton system J d = -g: the sparse LU gave NaN or Inf";
-      return false;
-    }
-    slope = static_cast<double>(p.gx.dot(J * d));  // (J^T g) . d
+    slope = static_cast<double>(p.gx.dot(state.sparse->matrix(false) * d));  // (J^T g) . d
     return true;
-#else
-    (void)g, (void)state, (void)solver, (void)d, (void)slope, (void)report;
-    throw std::invalid_argument(
-        "SystemOptions::sparsity needs the colouring of implicit::precompiled built with ColPack "
-        "(libcolpack-dev; IMPLICIT_SPARSE undefined)");
-#endif
   }
 
   GmresOptions gmres_options() const {
