@@ -72,6 +72,36 @@ TEST_F(FixedPointIft, AutomaticAndHandWrittenDerivativesAgree) {
   EXPECT_LE((a.value - c.value).cwiseAbs().maxCoeff(), 1e-9);
 }
 
+// A map with hand-written Jacobians only (double, not templated): the full
+// Jacobian takes jacobian_z / jacobian_theta, also for the forward-
+// sensitivity check at the corrected point (no JVPs, no dual numbers: this
+// failed to compile while the check's products were JVPs). f = 0.5 tanh(z)
+// + t, so dz*/dt = diag(1 / (1 - 0.5 sech^2 z*)).
+struct HandWrittenJacobiansOnly {
+  Eigen::VectorXd operator()(const Eigen::VectorXd& t, const Eigen::VectorXd& z) const {
+    return (0.5 * z.array().tanh()).matrix() + t;
+  }
+  Eigen::MatrixXd jacobian_z(const Eigen::VectorXd&, const Eigen::VectorXd& z) const {
+    return Eigen::VectorXd(0.5 * (1 - z.array().tanh().square())).asDiagonal();
+  }
+  Eigen::MatrixXd jacobian_theta(const Eigen::VectorXd& t, const Eigen::VectorXd&) const {
+    return Eigen::MatrixXd::Identity(t.size(), t.size());
+  }
+};
+
+TEST(FixedPointIftHandWritten, TheFullJacobianNeedsNoDualNumbers) {
+  const Vec t = Vec::LinSpaced(3, -0.5, 0.5);
+  const auto forward = solve_fixed_point(bind_theta(HandWrittenJacobiansOnly{}, t),
+                                         Vec(Vec::Zero(3)), Anderson(), testing::tight_options());
+  ASSERT_TRUE(forward.ok()) << forward.brief_report();
+  const auto jac = fixed_point_jacobian(HandWrittenJacobiansOnly{}, t, forward.x);
+  ASSERT_TRUE(jac.ok()) << jac.brief_report();
+  const Vec sech2 = 1 - forward.x.array().tanh().square();
+  const Eigen::MatrixXd expected = Vec(1 / (1 - 0.5 * sech2.array())).asDiagonal();
+  // z* to 1e-14: the entries (~1.2 to 2) to 1e-12.
+  EXPECT_LE((jac.value - expected).cwiseAbs().maxCoeff(), 1e-12);
+}
+
 TEST_F(FixedPointIft, JacobianJvpAndVjpAreConsistent) {
   const auto jac = fixed_point_jacobian(p.layer, p.theta, z_star);
   ASSERT_TRUE(jac.ok());

@@ -222,10 +222,22 @@ AdjointResult<MatrixX<T>> solution_jacobian(const char* who, SolutionKind kind, 
   const auto of_state = bind_theta(map, theta);
   using StateMap = std::decay_t<decltype(of_state)>;
   const LazyJacobian<StateMap, T> jac(of_state, x);
-  // J(at) v, by the dense J at x once it is formed.
+  // J(at) v: by the dense J at x once it is formed; else by a JVP where the
+  // map has them (templated, or jvp_z); else (a map with a hand-written
+  // jacobian_z only) by the dense J at `at`, formed once: `at` is x or the
+  // one corrected point of the check.
+  std::optional<MatrixX<T>> jacobian_at_corrected;
   auto j_product = [&](const VectorX<T>& at, const VectorX<T>& v) -> VectorX<T> {
     if (&at == &x && jac.formed()) return jac.get() * v;
-    return checked_size(jvp(of_state, at, v), n, who, "the state derivative times v");
+    if constexpr (has_jvp<StateMap, VectorX<T>>::value || returns_scalar<Map, Dual<T, 1>>::value) {
+      return checked_size(jvp(of_state, at, v), n, who, "the state derivative times v");
+    } else {
+      if (&at == &x) return jac.get() * v;
+      if (!jacobian_at_corrected)
+        jacobian_at_corrected =
+            checked_shape(square_jacobian(of_state, at), n, n, who, "the state derivative");
+      return *jacobian_at_corrected * v;
+    }
   };
   // A(at) v: (I - J) v for fixed points, J v for roots.
   auto a_at = [&](const VectorX<T>& at, const VectorX<T>& v) -> VectorX<T> {
@@ -236,15 +248,26 @@ AdjointResult<MatrixX<T>> solution_jacobian(const char* who, SolutionKind kind, 
   auto dense_a = [&]() -> MatrixX<T> {
     return fixed_point ? MatrixX<T>(MatrixX<T>::Identity(n, n) - jac.get()) : jac.get();
   };
-  const SparseSystemMatrix<T, StateMap> sparse(
-      of_state, adjoint_sparsity<Map>(of_state, x, options, fixed_point), n, fixed_point,
-      /*transposed=*/false, who);
   const MatrixX<T> b =
       (fixed_point ? 1 : -1) * checked_shape(jacobian(bind_state(map, x), theta, options.derivatives),
                                              n, theta.size(), who, "the parameter derivative");
-  return jacobian_by_columns(who, apply_a, dense_a, fixed_point ? &apply_k : nullptr, b, options,
-                             sparse.operator_at(x), x, newton_residual,
-                             product_at(sparse, a_at));
+  const LinearOperator<T>* k = fixed_point ? &apply_k : nullptr;
+  if constexpr (returns_scalar<Map, Dual<T, kJacobianChunk>>::value) {
+    const SparseSystemMatrix<T, StateMap> sparse(
+        of_state, adjoint_sparsity<Map>(of_state, x, options, fixed_point), n, fixed_point,
+        /*transposed=*/false, who);
+    return jacobian_by_columns(who, apply_a, dense_a, k, b, options, sparse.operator_at(x), x,
+                               newton_residual, product_at(sparse, a_at));
+  } else {
+    // A map with hand-written derivatives only: the sparse Jacobian is by
+    // forward-mode AD, so there is no sparse path.
+    if (options.sparsity.size() > 0)
+      throw std::invalid_argument(std::string(who) +
+                                  ": AdjointOptions::sparsity needs f templated on the scalar (the "
+                                  "sparse Jacobian is by forward-mode AD)");
+    return jacobian_by_columns(who, apply_a, dense_a, k, b, options, SparseOperator<T>{}, x,
+                               newton_residual, a_at);
+  }
 }
 
 }  // namespace internal
