@@ -131,6 +131,11 @@ TEST(FixedPointSparseNewton, AFoldIsRefusedThroughTheReusedLu) {
   const auto forward =
       solve_fixed_point(bind_theta(FoldInASparseFixedPoint{}, t), Vec(Vec::Ones(n)), Newton(newton), o);
   ASSERT_TRUE(forward.ok()) << forward.brief_report();
+  // The promise of `converged`, on the returned point: the stated rule,
+  // abs_tol + rel_tol ||f(z)|| (default rel_tol; ||f(z)|| ~ sqrt(n)).
+  const Vec fz = FoldInASparseFixedPoint{}(t, forward.x);
+  EXPECT_LE((fz - forward.x).norm(),
+            o.abs_tol + internal::effective_rel_tol<double>(o.rel_tol) * fz.norm());
   AdjointOptions adjoint;
   adjoint.sparsity = diagonal;
   Vec zbar = Vec::Zero(n);
